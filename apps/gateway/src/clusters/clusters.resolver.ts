@@ -1,0 +1,54 @@
+import { Args, Mutation, Query, Resolver } from '@nestjs/graphql';
+import { requestContext } from '../common/request-context.js';
+import { ClusterType, type LabelInput, RegisterClusterInput, UpdateClusterInput } from './cluster.types.js';
+import { type ClusterView, ClustersService } from './clusters.service.js';
+
+const toPairs = (labels: Record<string, string> = {}) => Object.entries(labels).map(([key, value]) => ({ key, value }));
+const fromPairs = (labels?: LabelInput[] | null) => (labels ? Object.fromEntries(labels.map((l) => [l.key, l.value])) : undefined);
+
+/** GraphQL leaves absent optional arguments as null; the shared validation expects them absent. */
+function withoutNulls<T extends object>(input: T): Partial<T> {
+  return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== null && v !== undefined)) as Partial<T>;
+}
+
+function toGql(view: ClusterView): ClusterType {
+  return {
+    ...view,
+    kind: view.kind as ClusterType['kind'],
+    labels: toPairs(view.labels),
+    nodes: view.nodes?.map((n) => ({ ...n, labels: toPairs(n.labels) })),
+  };
+}
+
+@Resolver(() => ClusterType)
+export class ClustersResolver {
+  constructor(private readonly service: ClustersService) {}
+
+  @Query(() => [ClusterType], { description: 'Every registered cluster, with live health' })
+  async clusters() {
+    return (await this.service.list()).map(toGql);
+  }
+
+  @Query(() => ClusterType, { description: 'One cluster (by name or id) with live health, version and nodes' })
+  async cluster(@Args('name') name: string) {
+    return toGql(await this.service.get(name));
+  }
+
+  @Mutation(() => ClusterType)
+  async registerCluster(@Args('input') input: RegisterClusterInput) {
+    const { labels, tls, ...rest } = input;
+    return toGql(await this.service.register({ ...withoutNulls(rest), labels: fromPairs(labels), ...(tls ? { tls: withoutNulls(tls) } : {}) }, requestContext.requester()));
+  }
+
+  @Mutation(() => ClusterType)
+  async updateCluster(@Args('name') name: string, @Args('input') input: UpdateClusterInput) {
+    const { labels, tls, ...rest } = input;
+    return toGql(await this.service.update(name, { ...withoutNulls(rest), labels: fromPairs(labels), ...(tls ? { tls: withoutNulls(tls) } : {}) }));
+  }
+
+  @Mutation(() => Boolean)
+  async removeCluster(@Args('name') name: string) {
+    await this.service.remove(name);
+    return true;
+  }
+}

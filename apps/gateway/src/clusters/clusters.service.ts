@@ -1,0 +1,209 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Logger } from 'pino';
+import type { PrismaClient } from '@berth/db';
+import { type ClusterConnection, type ClusterHealth, type NodeInfo, type OrchestratorDriver, isDriverError } from '@berth/driver';
+import { parseOrThrow } from '@berth/spec';
+import { BerthError, ErrorCode } from '../common/errors.js';
+import { LOGGER } from '../common/logger.js';
+import { PRISMA } from '../database/database.module.js';
+import { ClusterDrivers } from '../drivers/cluster-drivers.service.js';
+import { SecretBox } from '../secrets/secret-box.js';
+import { RegisterCluster, UpdateCluster, kubeconfigServer } from './cluster.schemas.js';
+
+export interface ClusterView {
+  id: string;
+  name: string;
+  kind: 'swarm' | 'kubernetes';
+  endpoint: string;
+  labels: Record<string, string>;
+  createdAt: string;
+  updatedAt: string;
+  health: ClusterHealth & { checkedAt?: string };
+  version?: string;
+  nodes?: NodeInfo[];
+  nodeCount?: number;
+}
+
+type ClusterRow = NonNullable<Awaited<ReturnType<PrismaClient['cluster']['findFirst']>>>;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Live health of every cluster in a list is read at once, each within this bound. */
+const LIST_PROBE_MS = 3000;
+
+function connectionOf(input: RegisterCluster): { connection: ClusterConnection; endpoint: string } {
+  if (input.kind === 'swarm') {
+    if (input.socketPath) return { connection: { kind: 'swarm', socketPath: input.socketPath }, endpoint: `unix://${input.socketPath}` };
+    const url = new URL(input.host!.replace(/^tcp:/, 'http:'));
+    return {
+      connection: { kind: 'swarm', host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port), tls: input.tls },
+      endpoint: input.host!,
+    };
+  }
+  let server: { server: string; context: string };
+  try {
+    server = kubeconfigServer(input.kubeconfig, input.context);
+  } catch (e) {
+    throw BerthError.invalid((e as Error).message, [{ path: 'kubeconfig', message: (e as Error).message }]);
+  }
+  return { connection: { kind: 'kubernetes', kubeconfig: input.kubeconfig, context: server.context }, endpoint: server.server };
+}
+
+@Injectable()
+export class ClustersService {
+  constructor(
+    @Inject(PRISMA) private readonly prisma: PrismaClient,
+    private readonly drivers: ClusterDrivers,
+    private readonly box: SecretBox,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  /** Registers a cluster after proving it answers with the given credentials; nothing is stored otherwise. */
+  async register(raw: unknown, requester: string): Promise<ClusterView> {
+    const input = parseOrThrow(RegisterCluster, raw, 'cluster');
+    if (await this.prisma.cluster.findUnique({ where: { name: input.name }, select: { id: true } })) {
+      throw BerthError.conflict(`a cluster named "${input.name}" is already registered`);
+    }
+    const { connection, endpoint } = connectionOf(input);
+    const probe = await this.probe(connection, input.name, endpoint);
+    const { sealed, keyId } = this.box.seal(JSON.stringify(connection));
+    const row = await this.prisma.cluster
+      .create({
+        data: {
+          name: input.name,
+          kind: input.kind,
+          endpoint,
+          credentials: new Uint8Array(sealed),
+          keyId,
+          labels: input.labels,
+          createdBy: requester,
+          lastHealth: probe.health.status,
+          lastHealthAt: new Date(),
+          lastVersion: probe.version,
+        },
+      })
+      .catch((e: { code?: string }) => {
+        if (e.code === 'P2002') throw BerthError.conflict(`a cluster named "${input.name}" is already registered`);
+        throw e;
+      });
+    this.logger.info({ cluster: row.name, kind: row.kind, endpoint }, 'cluster registered');
+    return { ...this.view(row), health: { ...probe.health, checkedAt: new Date().toISOString() }, version: probe.version, nodes: probe.nodes, nodeCount: probe.nodes.length };
+  }
+
+  /** Every cluster with its health, read live from each at once; one slow or dead cluster never fails the list. */
+  async list(): Promise<ClusterView[]> {
+    const rows = await this.prisma.cluster.findMany({ orderBy: { name: 'asc' } });
+    const probes = await Promise.allSettled(rows.map((row) => this.live(row, LIST_PROBE_MS, false)));
+    return probes.map((p, i) => (p.status === 'fulfilled' ? p.value : this.view(rows[i]!)));
+  }
+
+  /** One cluster with live health, version and nodes. */
+  async get(nameOrId: string): Promise<ClusterView> {
+    return this.live(await this.find(nameOrId), undefined, true);
+  }
+
+  async update(nameOrId: string, raw: unknown): Promise<ClusterView> {
+    const patch = parseOrThrow(UpdateCluster, raw, 'cluster update');
+    const row = await this.find(nameOrId);
+    const data: Record<string, unknown> = {};
+    if (patch.labels) data.labels = patch.labels;
+    const connectionFields = ['socketPath', 'host', 'tls', 'kubeconfig', 'context'] as const;
+    if (connectionFields.some((f) => patch[f] !== undefined)) {
+      const input = parseOrThrow(
+        RegisterCluster,
+        row.kind === 'swarm'
+          ? { name: row.name, kind: 'swarm', socketPath: patch.socketPath, host: patch.host, tls: patch.tls }
+          : { name: row.name, kind: 'kubernetes', kubeconfig: patch.kubeconfig, context: patch.context },
+        'cluster update',
+      );
+      const { connection, endpoint } = connectionOf(input);
+      const probe = await this.probe(connection, row.name, endpoint);
+      const { sealed, keyId } = this.box.seal(JSON.stringify(connection));
+      Object.assign(data, { endpoint, credentials: new Uint8Array(sealed), keyId, lastHealth: probe.health.status, lastHealthAt: new Date(), lastVersion: probe.version });
+    }
+    const updated = await this.prisma.cluster.update({ where: { id: row.id }, data });
+    await this.drivers.evict(row.id);
+    return this.live(updated, undefined, true);
+  }
+
+  async remove(nameOrId: string): Promise<{ removed: string }> {
+    const row = await this.find(nameOrId);
+    await this.prisma.cluster.delete({ where: { id: row.id } });
+    await this.drivers.evict(row.id);
+    this.logger.info({ cluster: row.name }, 'cluster removed');
+    return { removed: row.name };
+  }
+
+  /** The stored cluster and its driver, for the other resources. */
+  async driverFor(nameOrId: string): Promise<{ cluster: ClusterRow; driver: OrchestratorDriver }> {
+    const cluster = await this.find(nameOrId);
+    return { cluster, driver: this.drivers.for(cluster) };
+  }
+
+  async find(nameOrId: string): Promise<ClusterRow> {
+    const row = await this.prisma.cluster.findFirst({ where: UUID.test(nameOrId) ? { OR: [{ id: nameOrId }, { name: nameOrId }] } : { name: nameOrId } });
+    if (!row) throw BerthError.notFound(`cluster "${nameOrId}"`);
+    return row;
+  }
+
+  /** Contacts a cluster with new credentials; any failure is the caller's input problem (4xx). */
+  private async probe(connection: ClusterConnection, name: string, endpoint: string) {
+    const driver = this.drivers.open(connection, name);
+    try {
+      const info = await driver.info();
+      const health = await driver.health();
+      return { version: info.version, nodes: info.nodes, health };
+    } catch (e) {
+      const reason = e instanceof Error ? e.message : String(e);
+      if (isDriverError(e) || e instanceof BerthError) {
+        throw new BerthError(ErrorCode.Invalid, `cannot use cluster at ${endpoint}: ${reason}`, [{ path: connection.kind === 'swarm' ? 'socketPath' : 'kubeconfig', message: reason }]);
+      }
+      throw e;
+    } finally {
+      await driver.close().catch(() => undefined);
+    }
+  }
+
+  private async live(row: ClusterRow, boundMs: number | undefined, withNodes: boolean): Promise<ClusterView> {
+    const driver = this.drivers.for(row);
+    const started = Date.now();
+    const bounded = <T>(p: Promise<T>) =>
+      boundMs === undefined ? p : Promise.race([p, new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`no answer within ${boundMs} ms`)), boundMs).unref())]);
+    let view: ClusterView;
+    try {
+      const [health, info] = await bounded(Promise.all([driver.health(), driver.info()]));
+      view = { ...this.view(row), health: { ...health, checkedAt: new Date().toISOString() }, version: info.version, nodeCount: info.nodes.length, ...(withNodes ? { nodes: info.nodes } : {}) };
+    } catch (e) {
+      view = {
+        ...this.view(row),
+        health: { status: 'unreachable', message: e instanceof Error ? e.message : String(e), latencyMs: Date.now() - started, checkedAt: new Date().toISOString() },
+      };
+    }
+    if (view.health.status !== row.lastHealth || view.version !== row.lastVersion) {
+      await this.prisma.cluster
+        .update({
+          where: { id: row.id },
+          data: { lastHealth: view.health.status, lastHealthMessage: view.health.message ?? null, lastHealthAt: new Date(), lastVersion: view.version ?? row.lastVersion },
+        })
+        .catch(() => undefined);
+    }
+    return view;
+  }
+
+  private view(row: ClusterRow): ClusterView {
+    return {
+      id: row.id,
+      name: row.name,
+      kind: row.kind,
+      endpoint: row.endpoint,
+      labels: row.labels as Record<string, string>,
+      createdAt: row.createdAt.toISOString(),
+      updatedAt: row.updatedAt.toISOString(),
+      health: {
+        status: (row.lastHealth as ClusterHealth['status'] | null) ?? 'unreachable',
+        message: row.lastHealthMessage ?? undefined,
+        checkedAt: row.lastHealthAt?.toISOString(),
+      },
+      version: row.lastVersion ?? undefined,
+    };
+  }
+}

@@ -1,0 +1,43 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiBadRequestResponse, ApiBody, ApiNotFoundResponse, ApiResponse, ApiServiceUnavailableResponse } from '@nestjs/swagger';
+import { z } from 'zod';
+import { ErrorCode } from './errors.js';
+import { openApiSchema } from './zod.js';
+
+/** The shape of every error response. */
+export const ErrorResponseSchema = z.object({
+  error: z.object({
+    code: z.enum(Object.values(ErrorCode) as [ErrorCode, ...ErrorCode[]]),
+    message: z.string(),
+    details: z.array(z.object({ path: z.string(), message: z.string() })).optional().describe('one entry per invalid field'),
+    correlationId: z.string().optional().describe('also in the x-request-id response header and the gateway log'),
+  }),
+});
+
+const errorSchema = openApiSchema(ErrorResponseSchema, 'output');
+
+/** Request body, success response and the error responses an endpoint can give, from zod schemas. */
+export function ApiContract(options: {
+  body?: z.ZodType;
+  response?: z.ZodType;
+  status?: number;
+  description?: string;
+  errors?: number[];
+}) {
+  const decorators: (ClassDecorator | MethodDecorator | PropertyDecorator)[] = [];
+  if (options.body) decorators.push(ApiBody({ schema: openApiSchema(options.body) }));
+  decorators.push(
+    ApiResponse({
+      status: options.status ?? 200,
+      description: options.description ?? 'OK',
+      ...(options.response ? { schema: openApiSchema(options.response, 'output') } : {}),
+    }),
+  );
+  const errors = options.errors ?? [400, 404];
+  if (errors.includes(400)) decorators.push(ApiBadRequestResponse({ description: 'invalid input; `details` names each field', schema: errorSchema }));
+  if (errors.includes(404)) decorators.push(ApiNotFoundResponse({ description: 'no such resource', schema: errorSchema }));
+  if (errors.includes(409)) decorators.push(ApiResponse({ status: 409, description: 'conflicts with the current state', schema: errorSchema }));
+  if (errors.includes(503)) decorators.push(ApiServiceUnavailableResponse({ description: 'the cluster is unreachable', schema: errorSchema }));
+  decorators.push(ApiResponse({ status: 500, description: 'internal error, with a correlation id', schema: errorSchema }));
+  return applyDecorators(...(decorators as MethodDecorator[]));
+}

@@ -1,0 +1,32 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomUUID } from 'node:crypto';
+
+export interface RequestContext {
+  correlationId: string;
+  /** Who is asking: the API token's identity once tokens exist. */
+  requester: string;
+}
+
+const storage = new AsyncLocalStorage<RequestContext>();
+
+export const requestContext = {
+  run<T>(ctx: RequestContext, fn: () => T): T {
+    return storage.run(ctx, fn);
+  },
+  get(): RequestContext | undefined {
+    return storage.getStore();
+  },
+  correlationId(): string | undefined {
+    return storage.getStore()?.correlationId;
+  },
+  requester(): string {
+    return storage.getStore()?.requester ?? 'anonymous';
+  },
+};
+
+const SAFE_ID = /^[A-Za-z0-9._-]{1,128}$/;
+
+/** A caller's x-request-id when it is safe to echo into logs; otherwise a fresh one. */
+export function correlationIdFrom(header: unknown): string {
+  return typeof header === 'string' && SAFE_ID.test(header) ? header : randomUUID();
+}

@@ -1,0 +1,60 @@
+import { Writable } from 'node:stream';
+import type { INestApplication } from '@nestjs/common';
+import { createApp } from '../src/app.factory.js';
+import { type Config, loadConfig } from '../src/config/config.js';
+import { createLogger } from '../src/common/logger.js';
+
+export interface RunningGateway {
+  url: string;
+  app: INestApplication;
+  /** Every log line the gateway wrote, as text. */
+  logs(): string;
+  /** Every response body the tests read through `call` and `graphql`, as text. */
+  responses(): string;
+  call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
+  graphql(query: string, variables?: Record<string, unknown>): Promise<{ data?: any; errors?: any[] }>;
+  close(): Promise<void>;
+}
+
+/** Starts a real gateway on a loopback port with `env` on top of a quiet default environment. */
+export async function startGateway(env: Record<string, string | undefined>, shared?: { logs: string[]; responses: string[] }): Promise<RunningGateway> {
+  const logs = shared?.logs ?? [];
+  const responses = shared?.responses ?? [];
+  const config: Config = loadConfig({ BERTH_PORT: '0', BERTH_LOG_LEVEL: 'debug', BERTH_LOCAL_DOCKER: 'false', ...env });
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      logs.push(String(chunk));
+      done();
+    },
+  });
+  const app = await createApp(config, createLogger(config.logLevel, sink));
+  await app.listen(0, '127.0.0.1');
+  const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+  const call: RunningGateway['call'] = async (method, path, body, headers = {}) => {
+    const isText = typeof body === 'string';
+    const res = await fetch(`${url}${path}`, {
+      method,
+      headers: { ...(body === undefined ? {} : { 'content-type': isText ? 'application/yaml' : 'application/json' }), ...headers },
+      body: body === undefined ? undefined : isText ? body : JSON.stringify(body),
+    });
+    const text = await res.text();
+    responses.push(text);
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {}
+    return { status: res.status, body: parsed, headers: res.headers };
+  };
+  return {
+    url,
+    app,
+    logs: () => logs.join(''),
+    responses: () => responses.join('\n'),
+    call,
+    async graphql(query, variables) {
+      const res = await call('POST', '/graphql', { query, variables });
+      return res.body as { data?: any; errors?: any[] };
+    },
+    close: () => app.close(),
+  };
+}

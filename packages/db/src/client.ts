@@ -1,0 +1,53 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { PrismaPg } from '@prisma/adapter-pg';
+import { PrismaPGlite } from 'pglite-prisma-adapter';
+import { PGlite } from '@electric-sql/pglite';
+import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
+import { PrismaClient } from './generated/prisma/client.js';
+import { applyMigrations } from './migrate.js';
+
+export type DatabaseTarget =
+  /** A Postgres server. */
+  | { kind: 'postgres'; url: string }
+  /** Embedded PGlite in a data folder, or in memory when `dataDir` is omitted. */
+  | { kind: 'pglite'; dataDir?: string };
+
+export interface Database {
+  prisma: PrismaClient;
+  target: DatabaseTarget;
+  /** Names of the migrations this open applied. */
+  applied: string[];
+  close(): Promise<void>;
+}
+
+/** A target from the environment: Postgres with DATABASE_URL, else PGlite under `dataDir`. */
+export function targetFromEnv(databaseUrl: string | undefined, dataDir: string): DatabaseTarget {
+  return databaseUrl ? { kind: 'postgres', url: databaseUrl } : { kind: 'pglite', dataDir: path.join(dataDir, 'pgdata') };
+}
+
+/** Opens the database, applies pending migrations, and returns a ready Prisma client. */
+export async function openDatabase(target: DatabaseTarget, options: { migrate?: boolean } = {}): Promise<Database> {
+  let factory: SqlMigrationAwareDriverAdapterFactory;
+  let closeExtra = async () => {};
+  if (target.kind === 'postgres') {
+    factory = new PrismaPg({ connectionString: target.url });
+  } else {
+    if (target.dataDir) await mkdir(target.dataDir, { recursive: true });
+    const pglite = await PGlite.create(target.dataDir ?? 'memory://');
+    factory = new PrismaPGlite(pglite);
+    closeExtra = () => pglite.close();
+  }
+  const applied = options.migrate === false ? [] : await applyMigrations(factory);
+  const prisma = new PrismaClient({ adapter: factory });
+  await prisma.$connect();
+  return {
+    prisma,
+    target,
+    applied,
+    async close() {
+      await prisma.$disconnect();
+      await closeExtra();
+    },
+  };
+}

@@ -1,0 +1,257 @@
+import { z } from 'zod';
+import { Duration } from './duration.js';
+
+/** DNS-1123 label: what both orchestrators accept as a service, app or namespace name. */
+export const DnsLabel = z
+  .string()
+  .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'expected a DNS label: lowercase letters, digits and "-", 1-63 characters, starting and ending with a letter or digit');
+
+const ShortName = DnsLabel.max(40, 'expected at most 40 characters (names are prefixed on the orchestrator)');
+
+const Port = z.number({ error: 'expected an integer 1-65535' }).int('expected an integer 1-65535').min(1, 'expected an integer 1-65535').max(65535, 'expected an integer 1-65535');
+
+const StringMap = z.record(z.string(), z.string({ error: 'expected a string value' }));
+
+const LabelMap = z.record(
+  z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9._/-]{0,251}[A-Za-z0-9])?$/, 'expected a label key of letters, digits, ".", "_", "-" and "/"'),
+  z.string({ error: 'expected a string value' }).max(63 * 4),
+);
+
+export const PortSpec = z.strictObject({
+  target: Port,
+  published: Port.optional(),
+  protocol: z.enum(['tcp', 'udp']).default('tcp'),
+  /** ingress: load-balanced on every node (Swarm routing mesh, Kubernetes NodePort); host: only where a replica runs. */
+  mode: z.enum(['ingress', 'host']).default('ingress'),
+});
+
+export const HealthCheck = z.strictObject({
+  /** ["CMD", "nc", "-z", "localhost", "80"] runs directly; ["CMD-SHELL", "..."] runs in a shell. */
+  test: z
+    .array(z.string())
+    .min(2, 'expected ["CMD", ...args] or ["CMD-SHELL", "command"]')
+    .refine((t) => t[0] === 'CMD' || t[0] === 'CMD-SHELL', 'expected the first element to be "CMD" or "CMD-SHELL"'),
+  interval: Duration.default(10_000),
+  timeout: Duration.default(5_000),
+  retries: z.number().int().min(1).max(100).default(3),
+  startPeriod: Duration.default(0),
+});
+
+const ResourceAmounts = z.strictObject({
+  /** CPU cores, fractional allowed (0.5 = half a core). */
+  cpus: z.number().positive('expected a positive number of CPUs').max(1024).optional(),
+  /** Memory in bytes. */
+  memoryBytes: z.number().int().positive('expected a positive number of bytes').optional(),
+});
+
+export const Resources = z.strictObject({
+  limits: ResourceAmounts.optional(),
+  reservations: ResourceAmounts.optional(),
+});
+
+const FailureRatio = z.number().min(0, 'expected a ratio 0-1').max(1, 'expected a ratio 0-1');
+
+export const UpdateOrder = z.enum(['stop-first', 'start-first']);
+
+/** How a changed service replaces its replicas. Swarm: UpdateConfig 1:1. Kubernetes: see ARCHITECTURE.md. */
+export const UpdatePolicy = z.strictObject({
+  /** Replicas replaced at once; 0 means all at once. */
+  parallelism: z.number().int().min(0).max(1000).default(1),
+  /** Pause between batches. */
+  delay: Duration.default(0),
+  order: UpdateOrder.default('stop-first'),
+  failureAction: z.enum(['pause', 'continue', 'rollback']).default('pause'),
+  /** How long a new replica is watched for failure after it starts. */
+  monitor: Duration.default(5_000),
+  /** Fraction of replicas that may fail during the update before failureAction applies. */
+  maxFailureRatio: FailureRatio.default(0),
+});
+
+export const RollbackPolicy = z.strictObject({
+  parallelism: z.number().int().min(0).max(1000).default(1),
+  delay: Duration.default(0),
+  order: UpdateOrder.default('stop-first'),
+  failureAction: z.enum(['pause', 'continue']).default('pause'),
+  monitor: Duration.default(5_000),
+  maxFailureRatio: FailureRatio.default(0),
+});
+
+const ContainerPath = z.string().startsWith('/', 'expected an absolute path in the container');
+
+/** The four kinds of storage, named the same for both orchestrators. */
+export const VolumeMount = z.discriminatedUnion(
+  'type',
+  [
+    /** Scratch space that lives and dies with the replica (no mount on Swarm, emptyDir on Kubernetes). */
+    z.strictObject({ type: z.literal('implicit'), target: ContainerPath }),
+    /** A volume owned by the service; for a stateful service, one per replica. */
+    z.strictObject({
+      type: z.literal('named'),
+      source: DnsLabel,
+      target: ContainerPath,
+      readOnly: z.boolean().default(false),
+    }),
+    /** A directory of the node the replica runs on. */
+    z.strictObject({
+      type: z.literal('hostPath'),
+      source: z.string().startsWith('/', 'expected an absolute path on the node'),
+      target: ContainerPath,
+      readOnly: z.boolean().default(false),
+    }),
+    /** One volume reachable from every node (NFS, a volume plugin, ReadWriteMany storage); declared under the app's `volumes`. */
+    z.strictObject({
+      type: z.literal('shared'),
+      source: DnsLabel,
+      target: ContainerPath,
+      readOnly: z.boolean().default(false),
+    }),
+  ],
+  { error: 'expected a volume with type "implicit", "named", "hostPath" or "shared"' },
+);
+
+/** App-level volume settings: required for shared volumes, optional sizing for named ones. */
+export const VolumeDefinition = z.strictObject({
+  /** Swarm volume driver ("local" with NFS options, or a plugin). */
+  driver: z.string().min(1).optional(),
+  driverOptions: StringMap.optional(),
+  /** Kubernetes storage class for the claim. */
+  storageClass: z.string().min(1).optional(),
+  /** Requested capacity, e.g. "1Gi" (Kubernetes claims; informational on Swarm). */
+  size: z
+    .string()
+    .regex(/^\d+(\.\d+)?(Ki|Mi|Gi|Ti|K|M|G|T)?$/, 'expected a quantity like "512Mi" or "10Gi"')
+    .default('1Gi'),
+  labels: LabelMap.optional(),
+});
+
+export const Placement = z.strictObject({
+  /** Swarm-style constraints: "node.labels.zone==a", "node.role!=manager", "node.hostname==x". */
+  constraints: z
+    .array(z.string().regex(/^[\w.-]+\s*(==|!=)\s*\S+$/, 'expected a constraint like "node.labels.zone==a"'))
+    .default([]),
+  maxReplicasPerNode: z.number().int().min(1).optional(),
+});
+
+export const RestartPolicy = z.strictObject({
+  condition: z.enum(['none', 'on-failure', 'any']).default('any'),
+  maxAttempts: z.number().int().min(0).optional(),
+  delay: Duration.optional(),
+});
+
+export const ServiceSpec = z
+  .strictObject({
+    image: z.string().min(1, 'expected an image reference'),
+    entrypoint: z.array(z.string()).optional(),
+    command: z.array(z.string()).optional(),
+    env: StringMap.default({}),
+    ports: z.array(PortSpec).default([]),
+    labels: LabelMap.default({}),
+    healthCheck: HealthCheck.optional(),
+    resources: Resources.optional(),
+    mode: z.enum(['replicated', 'global']).default('replicated'),
+    replicas: z.number().int('expected a whole number of replicas').min(0).max(10_000).default(1),
+    /** Stable identity and per-replica storage (StatefulSet; Swarm: slot-templated names, dnsrr). */
+    stateful: z.boolean().default(false),
+    /** Stable hostname; for stateful services the replica's ordinal is appended. */
+    hostname: DnsLabel.optional(),
+    volumes: z.array(VolumeMount).default([]),
+    placement: Placement.optional(),
+    update: UpdatePolicy.optional(),
+    rollback: RollbackPolicy.optional(),
+    restart: RestartPolicy.optional(),
+    stopGracePeriod: Duration.optional(),
+    workingDir: ContainerPath.optional(),
+    user: z.string().min(1).optional(),
+  })
+  .superRefine((svc, ctx) => {
+    if (svc.mode === 'global' && svc.stateful) {
+      ctx.addIssue({ code: 'custom', path: ['stateful'], message: 'a global service cannot be stateful: use mode "replicated"' });
+    }
+    const targets = new Set<string>();
+    svc.volumes.forEach((v, i) => {
+      if (targets.has(v.target)) ctx.addIssue({ code: 'custom', path: ['volumes', i, 'target'], message: `mounted twice at "${v.target}"` });
+      targets.add(v.target);
+    });
+    const published = new Set<string>();
+    svc.ports.forEach((p, i) => {
+      if (p.published === undefined) return;
+      const key = `${p.published}/${p.protocol}`;
+      if (published.has(key)) ctx.addIssue({ code: 'custom', path: ['ports', i, 'published'], message: `port ${key} is published twice` });
+      published.add(key);
+    });
+  });
+
+export const AppSpec = z
+  .strictObject({
+    name: ShortName,
+    services: z
+      .record(ShortName, ServiceSpec)
+      .refine((s) => Object.keys(s).length > 0, 'expected at least one service'),
+    volumes: z.record(DnsLabel, VolumeDefinition).default({}),
+    labels: LabelMap.default({}),
+  })
+  .superRefine((app, ctx) => {
+    for (const [name, svc] of Object.entries(app.services)) {
+      svc.volumes.forEach((v, i) => {
+        if (v.type === 'shared' && !app.volumes[v.source]) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['services', name, 'volumes', i, 'source'],
+            message: `shared volume "${v.source}" is not declared under the app's "volumes" (a shared volume needs a driver or a storage class)`,
+          });
+        }
+        if (v.type === 'shared') {
+          const def = app.volumes[v.source];
+          if (def && !def.driver && !def.storageClass) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['volumes', v.source],
+              message: 'a shared volume needs a "driver" (Swarm) or a "storageClass" (Kubernetes)',
+            });
+          }
+        }
+      });
+    }
+  });
+
+export const JobSpec = z.strictObject({
+  name: ShortName,
+  /** The app (namespace) the job runs in; jobs without one run in Berth's default namespace. */
+  app: ShortName.optional(),
+  image: z.string().min(1, 'expected an image reference'),
+  entrypoint: z.array(z.string()).optional(),
+  command: z.array(z.string()).optional(),
+  env: StringMap.default({}),
+  labels: LabelMap.default({}),
+  resources: Resources.optional(),
+  /** Replicas running at once. */
+  parallelism: z.number().int().min(1).max(1000).default(1),
+  /** Successful runs needed for the job to complete. */
+  completions: z.number().int().min(1).max(10_000).default(1),
+  /** Failed runs tolerated before the job fails. */
+  backoffLimit: z.number().int().min(0).max(100).default(0),
+  /** The job fails when it runs longer than this. */
+  timeout: Duration.optional(),
+  volumes: z.array(VolumeMount).default([]),
+});
+
+export type AppSpec = z.output<typeof AppSpec>;
+export type AppSpecInput = z.input<typeof AppSpec>;
+export type ServiceSpec = z.output<typeof ServiceSpec>;
+export type ServiceSpecInput = z.input<typeof ServiceSpec>;
+export type PortSpec = z.output<typeof PortSpec>;
+export type HealthCheck = z.output<typeof HealthCheck>;
+export type Resources = z.output<typeof Resources>;
+export type UpdatePolicy = z.output<typeof UpdatePolicy>;
+export type UpdatePolicyInput = z.input<typeof UpdatePolicy>;
+export type RollbackPolicy = z.output<typeof RollbackPolicy>;
+export type VolumeMount = z.output<typeof VolumeMount>;
+export type VolumeDefinition = z.output<typeof VolumeDefinition>;
+export type Placement = z.output<typeof Placement>;
+export type RestartPolicy = z.output<typeof RestartPolicy>;
+export type JobSpec = z.output<typeof JobSpec>;
+export type JobSpecInput = z.input<typeof JobSpec>;
+
+/** Policy defaults, applied where a service gives none. */
+export const DEFAULT_UPDATE_POLICY: UpdatePolicy = UpdatePolicy.parse({});
+export const DEFAULT_ROLLBACK_POLICY: RollbackPolicy = RollbackPolicy.parse({});

@@ -1,0 +1,5 @@
+export * from './app-spec.js';
+export * from './compose.js';
+export * from './duration.js';
+export * from './hash.js';
+export * from './validation.js';

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Sets up and runs the whole test suite on a fresh machine: installs what it needs (Debian
+# packages, the pinned pnpm), builds, starts every backend (Postgres, dockerd in swarm mode, a
+# Kubernetes control plane built from Go modules), then runs lint, typecheck and every jest test.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source packages/testenv/pnpm.sh
+log() { printf 'berth test: %s\n' "$*" >&2; }
+
+log "installing dependencies"
+$PNPM install --frozen-lockfile
+log "building (prisma client, typecheck)"
+$PNPM run build
+
+log "starting Postgres"
+export "$(bash packages/testenv/postgres/up.sh | tail -n 1)"
+if [ "${BERTH_SKIP_SWARM:-0}" != 1 ]; then
+  log "starting dockerd in swarm mode"
+  bash packages/testenv/swarm/up.sh >/dev/null
+  export BERTH_DOCKER_SOCKET=/var/run/docker.sock
+fi
+if [ "${BERTH_SKIP_KUBERNETES:-0}" != 1 ]; then
+  log "starting the Kubernetes control plane (first run builds it from Go modules)"
+  kubeconfig_line=$(bash packages/testenv/k8s/up.sh | tail -n 1)
+  export BERTH_KUBECONFIG="${kubeconfig_line#KUBECONFIG=}"
+fi
+
+log "lint"
+$PNPM run lint
+
+log "jest"
+report=$(mktemp)
+status=0
+$PNPM test --json --outputFile="$report" "$@" || status=$?
+node -e '
+  const r = require(process.argv[1]);
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests} skipped`);
+' "$report" || true
+exit "$status"

@@ -1,0 +1,618 @@
+import { randomBytes } from 'node:crypto';
+import { DnsLabel, VolumeDefinition, parseDuration, type AppSpec, type JobSpec, type ServiceSpec, type VolumeMount } from '@berth/spec';
+import {
+  DriverError,
+  DriverErrorCode,
+  LABEL,
+  TERMINAL_ROLLOUT_STATES,
+  fieldChanges,
+  isDriverError,
+  pollUntil,
+  type AppSummary,
+  type ApplyResult,
+  type ClusterEvent,
+  type ClusterHealth,
+  type ClusterInfo,
+  type DriverWarning,
+  type EventOptions,
+  type FieldChange,
+  type FollowOptions,
+  type JobRef,
+  type JobStatus,
+  type LogLine,
+  type LogOptions,
+  type OrchestratorDriver,
+  type Plan,
+  type PlannedObject,
+  type RemoveOptions,
+  type RolloutStatus,
+  type ServiceRef,
+  type ServiceStatus,
+  type StatsSample,
+  type VolumeCreate,
+  type VolumeInfo,
+} from '@berth/driver';
+import { demuxFrames, frameLines, parseServiceLogLine, textLines } from './docker-stream.js';
+import { SwarmEngine, type SwarmConnection } from './swarm-engine.client.js';
+import type { EngineNetwork, EngineService, EngineServiceSpec, EngineTask } from './swarm-engine.types.js';
+import { toDriverError } from './swarm-errors.js';
+import {
+  DEFAULT_JOB_APP,
+  SWARM_LABEL,
+  appContextFor,
+  appLabels,
+  asRollback,
+  jobRunName,
+  networkName,
+  normalizeLiveSpec,
+  readAppContext,
+  readServiceSpec,
+  renderJob,
+  renderService,
+  serviceName,
+  undefinedSharedVolumes,
+  volumeLabels,
+  volumeName,
+  type AppContext,
+} from './swarm-spec.mapper.js';
+import {
+  eventFrom,
+  jobStatusFrom,
+  nodeInfoFrom,
+  parseEngineEvent,
+  rolloutFrom,
+  serviceStatusFrom,
+  sinceParam,
+  statsFrom,
+  volumeInfoFrom,
+  type ClusterView,
+} from './swarm-status.mapper.js';
+
+/** How long remove() and removeJob() wait for the engine to stop tasks before giving up on the network. */
+const CLEANUP_TIMEOUT_MS = 60_000;
+
+/** Labels that record how a spec was produced; a diff of what runs shows meaning, not bookkeeping. */
+const BOOKKEEPING_LABELS = [LABEL.spec, LABEL.specHash, SWARM_LABEL.renderHash, SWARM_LABEL.appContext];
+
+function withoutBookkeeping(spec: EngineServiceSpec): EngineServiceSpec {
+  const labels = { ...spec.Labels };
+  for (const key of BOOKKEEPING_LABELS) delete labels[key];
+  return { ...spec, Labels: labels };
+}
+
+/** One service of the app, as it would be written and as it runs. */
+interface ServicePlan {
+  object: PlannedObject;
+  rendered?: EngineServiceSpec;
+  live?: EngineService;
+}
+
+interface AppPlan {
+  plan: Plan;
+  network?: EngineNetwork;
+  services: ServicePlan[];
+}
+
+const label = (key: string, value?: string): string => (value === undefined ? key : `${key}=${value}`);
+const isJob = (s: EngineService): boolean => LABEL.job in s.Spec.Labels;
+const touchesTasks = (changes: FieldChange[]): boolean => changes.some((c) => c.path.startsWith('TaskTemplate') || c.path.startsWith('EndpointSpec'));
+
+/** The engine's `since` for logs: a duration back from now ("10m"), an RFC 3339 time, or Unix seconds. */
+function logSince(since: string): string {
+  if (/^\d+(\.\d+)?$/.test(since)) return since;
+  const ago = parseDuration(since);
+  const ms = ago !== undefined ? Date.now() - ago : Date.parse(since);
+  if (Number.isNaN(ms)) {
+    throw new DriverError(DriverErrorCode.Invalid, `log "since" must be a duration like "10m", an RFC 3339 time or Unix seconds, got "${since}"`);
+  }
+  return (ms / 1000).toFixed(3);
+}
+
+/**
+ * Docker Swarm behind the OrchestratorDriver interface: an app is a stack (services labelled with
+ * `com.docker.stack.namespace` on one overlay network `<app>_default`), a job a `replicated-job`
+ * service. All state is read back from the engine; the driver keeps none of its own.
+ */
+export class SwarmDriver implements OrchestratorDriver {
+  readonly kind = 'swarm' as const;
+  /** Ends every open stream (events, logs, follows) on close(). */
+  private readonly closing = new AbortController();
+
+  constructor(private readonly engine: SwarmEngine) {}
+
+  private signal(signal?: AbortSignal): AbortSignal {
+    return signal ? AbortSignal.any([signal, this.closing.signal]) : this.closing.signal;
+  }
+
+  // ------------------------------------------------------------------ cluster
+
+  async info(): Promise<ClusterInfo> {
+    const [version, nodes] = await Promise.all([this.engine.version(), this.engine.listNodes()]);
+    return { kind: 'swarm', version: version.Version, apiVersion: version.ApiVersion, nodes: nodes.map(nodeInfoFrom) };
+  }
+
+  async health(): Promise<ClusterHealth> {
+    const started = performance.now();
+    try {
+      const info = await this.engine.info();
+      const latencyMs = Math.round(performance.now() - started);
+      if (info.Swarm?.LocalNodeState !== 'active') {
+        return {
+          status: 'degraded',
+          message: `the engine is not in a swarm (state "${info.Swarm?.LocalNodeState ?? 'unknown'}"): run \`docker swarm init\``,
+          latencyMs,
+        };
+      }
+      if (!info.Swarm.ControlAvailable) {
+        return { status: 'degraded', message: 'the engine is a swarm worker: point Berth at a manager node', latencyMs };
+      }
+      return { status: 'healthy', latencyMs };
+    } catch (err) {
+      const e = toDriverError(err);
+      const unreachable = e.code === DriverErrorCode.Unreachable || e.code === DriverErrorCode.Timeout;
+      return { status: unreachable ? 'unreachable' : 'degraded', message: e.message };
+    }
+  }
+
+  private async view(): Promise<ClusterView> {
+    const nodes = await this.engine.listNodes();
+    return { nodeNames: new Map(nodes.map((n) => [n.ID, n.Description?.Hostname ?? n.ID])) };
+  }
+
+  private async findNetwork(name: string): Promise<EngineNetwork | undefined> {
+    return (await this.engine.listNetworks({ name: [name] })).find((n) => n.Name === name);
+  }
+
+  private async ensureNetwork(app: string, labels: Record<string, string> = {}): Promise<void> {
+    const name = networkName(app);
+    if (await this.findNetwork(name)) return;
+    try {
+      await this.engine.createOverlayNetwork(name, { ...labels, ...appLabels(app) });
+    } catch (err) {
+      // another apply created it meanwhile
+      if (!(isDriverError(err, DriverErrorCode.Conflict) && (await this.findNetwork(name)))) throw err;
+    }
+  }
+
+  // ------------------------------------------------------------------ apps
+
+  private async planApp(spec: AppSpec): Promise<AppPlan> {
+    const app = spec.name;
+    const [network, live] = await Promise.all([
+      this.findNetwork(networkName(app)),
+      // by name prefix, so that a same-named service Berth did not create is updated rather than duplicated
+      this.engine.listServices({ name: [`${app}_`] }),
+    ]);
+    const liveByName = new Map(live.filter((s) => !isJob(s)).map((s) => [s.Spec.Name, s]));
+    const networkNames = new Map(network ? [[network.Id, network.Name]] : []);
+    const warnings: DriverWarning[] = [];
+    const services: ServicePlan[] = [];
+
+    for (const [name, svc] of Object.entries(spec.services)) {
+      const rendered = renderService(app, name, svc, appContextFor(spec, svc));
+      warnings.push(...rendered.warnings);
+      const current = liveByName.get(rendered.spec.Name);
+      liveByName.delete(rendered.spec.Name);
+      const base = { kind: 'service', name: rendered.spec.Name, service: name };
+      if (!current) {
+        services.push({
+          rendered: rendered.spec,
+          object: { ...base, action: 'create', changes: fieldChanges(undefined, rendered.spec), object: rendered.spec },
+        });
+      } else if (current.Spec.Labels[SWARM_LABEL.renderHash] === rendered.spec.Labels[SWARM_LABEL.renderHash]) {
+        services.push({ live: current, object: { ...base, action: 'unchanged', changes: [] } });
+      } else {
+        const changes = fieldChanges(withoutBookkeeping(normalizeLiveSpec(current.Spec, networkNames)), withoutBookkeeping(rendered.spec));
+        services.push({ live: current, rendered: rendered.spec, object: { ...base, action: 'update', changes, object: rendered.spec } });
+      }
+    }
+    for (const [name, current] of liveByName) {
+      // only what Berth manages is removed; a foreign service that merely shares the prefix stays
+      if (current.Spec.Labels[LABEL.app] !== app) continue;
+      services.push({ live: current, object: { action: 'delete', kind: 'service', name, service: current.Spec.Labels[LABEL.service] ?? name, changes: [] } });
+    }
+
+    const networkObject: PlannedObject = network
+      ? { action: 'unchanged', kind: 'network', name: network.Name, changes: [] }
+      : {
+          action: 'create',
+          kind: 'network',
+          name: networkName(app),
+          changes: [],
+          object: { Name: networkName(app), Driver: 'overlay', Attachable: true, Labels: { ...spec.labels, ...appLabels(app) } },
+        };
+    const objects = [networkObject, ...services.map((s) => s.object)];
+    return {
+      plan: { app, changed: objects.some((o) => o.action !== 'unchanged'), objects, warnings },
+      ...(network ? { network } : {}),
+      services,
+    };
+  }
+
+  async plan(spec: AppSpec): Promise<Plan> {
+    return (await this.planApp(spec)).plan;
+  }
+
+  async apply(spec: AppSpec): Promise<ApplyResult> {
+    const { plan, network, services } = await this.planApp(spec);
+    if (!network) await this.ensureNetwork(spec.name, spec.labels);
+    const rollingServices: string[] = [];
+    for (const { object, rendered, live } of services) {
+      const name = object.service ?? object.name;
+      if (object.action === 'create' && rendered) {
+        await this.engine.createService(rendered);
+        rollingServices.push(name);
+      } else if (object.action === 'update' && rendered && live) {
+        await this.engine.updateService(live.ID, live.Version.Index, rendered);
+        if (touchesTasks(object.changes)) rollingServices.push(name);
+      } else if (object.action === 'delete' && live) {
+        await this.removeServiceIfPresent(live);
+      }
+    }
+    return { ...plan, rollingServices };
+  }
+
+  private async removeServiceIfPresent(service: EngineService): Promise<void> {
+    try {
+      await this.engine.removeService(service.ID, service.Spec.Name);
+    } catch (err) {
+      if (!isDriverError(err, DriverErrorCode.NotFound)) throw err;
+    }
+  }
+
+  /** Polls `attempt` until it reports done, or the cleanup timeout passes; returns the last report. */
+  private async settle<T>(attempt: () => Promise<T>, done: (state: T) => boolean): Promise<T | undefined> {
+    let last: T | undefined;
+    for await (const state of pollUntil(attempt, done, { intervalMs: 500, signal: this.signal(AbortSignal.timeout(CLEANUP_TIMEOUT_MS)) })) last = state;
+    return last;
+  }
+
+  /**
+   * Removes containers matching `filter` once they have stopped. The engine removes a service's
+   * task containers itself, but leaves those of job services behind (Docker 20.10).
+   */
+  private async removeStoppedContainers(filter: string): Promise<void> {
+    await this.settle(
+      async () => {
+        const containers = await this.engine.listContainers({ label: [filter] }, true);
+        for (const c of containers.filter((c) => c.State !== 'running' && c.State !== 'restarting' && c.State !== 'removing')) {
+          await this.engine.removeContainer(c.Id).catch((err: unknown) => {
+            if (!isDriverError(err, DriverErrorCode.NotFound) && !isDriverError(err, DriverErrorCode.Conflict)) throw err;
+          });
+        }
+        return containers.length;
+      },
+      (n) => n === 0,
+    );
+  }
+
+  async remove(app: string, options: RemoveOptions = {}): Promise<{ removed: string[] }> {
+    const removed: string[] = [];
+    const services = await this.engine.listServices({ label: [label(LABEL.app, app)] });
+    for (const s of services) {
+      await this.removeServiceIfPresent(s);
+      removed.push(`service/${s.Spec.Name}`);
+    }
+    await this.removeStoppedContainers(label(LABEL.app, app));
+
+    const network = await this.findNetwork(networkName(app));
+    if (network) {
+      // the engine refuses while the last task's endpoint is still attached: retry until it is gone
+      let lastError: unknown;
+      const gone = await this.settle(
+        async () => {
+          try {
+            await this.engine.removeNetwork(network.Id, network.Name);
+            return true;
+          } catch (err) {
+            lastError = err;
+            return isDriverError(err, DriverErrorCode.NotFound);
+          }
+        },
+        (ok) => ok,
+      );
+      if (!gone)
+        throw new DriverError(
+          DriverErrorCode.Conflict,
+          `network "${network.Name}" is still in use after ${CLEANUP_TIMEOUT_MS / 1000} s: remove what is attached to it and retry`,
+          [],
+          { cause: lastError },
+        );
+      removed.push(`network/${network.Name}`);
+    }
+
+    if (options.volumes) {
+      const volumes = await this.engine.listVolumes({ label: [label(LABEL.app, app)] });
+      for (const v of volumes.filter((v) => v.Labels?.[LABEL.volumeKind] !== 'shared')) {
+        await this.removeVolumeNamed(v.Name);
+        removed.push(`volume/${v.Name}`);
+      }
+    }
+    return { removed };
+  }
+
+  async listApps(): Promise<AppSummary[]> {
+    const services = await this.engine.listServices({ label: [LABEL.app] });
+    const apps = new Map<string, string[]>();
+    for (const s of services) {
+      const app = s.Spec.Labels[LABEL.app]!;
+      const list = apps.get(app) ?? [];
+      if (!isJob(s)) list.push(s.Spec.Labels[LABEL.service] ?? s.Spec.Name);
+      apps.set(app, list);
+    }
+    return [...apps].map(([name, list]) => ({ name, services: list.sort() })).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  // ------------------------------------------------------------------ services
+
+  private async tasksOf(names: string[]): Promise<EngineTask[]> {
+    return names.length ? this.engine.listTasks({ service: names }) : [];
+  }
+
+  async listServices(app?: string): Promise<ServiceStatus[]> {
+    const services = (await this.engine.listServices({ label: [label(LABEL.app, app)] })).filter((s) => !isJob(s));
+    if (!services.length) return [];
+    const [tasks, view] = await Promise.all([this.tasksOf(services.map((s) => s.Spec.Name)), this.view()]);
+    return services
+      .map((s) =>
+        serviceStatusFrom(
+          s,
+          tasks.filter((t) => t.ServiceID === s.ID),
+          view,
+        ),
+      )
+      .sort((a, b) => a.app.localeCompare(b.app) || a.service.localeCompare(b.service));
+  }
+
+  private async requireService(ref: ServiceRef): Promise<EngineService> {
+    const service = await this.engine.findService(serviceName(ref.app, ref.service));
+    if (!service || isJob(service)) throw DriverError.notFound(`service "${ref.service}" of app "${ref.app}"`);
+    return service;
+  }
+
+  async getService(ref: ServiceRef): Promise<ServiceStatus> {
+    const service = await this.requireService(ref);
+    const [tasks, view] = await Promise.all([this.tasksOf([service.Spec.Name]), this.view()]);
+    return serviceStatusFrom(service, tasks, view);
+  }
+
+  async scale(ref: ServiceRef, replicas: number): Promise<void> {
+    if (!Number.isInteger(replicas) || replicas < 0) {
+      throw new DriverError(DriverErrorCode.Invalid, `replicas must be a whole number of at least 0, got ${replicas}`);
+    }
+    const service = await this.requireService(ref);
+    if (!service.Spec.Mode.Replicated) {
+      throw new DriverError(DriverErrorCode.Invalid, `service "${ref.service}" is global (one replica per node) and cannot be scaled: change its mode instead`);
+    }
+    if (service.Spec.Mode.Replicated.Replicas === replicas) return;
+    // Only the replica count changes (nothing else is re-rendered); the recorded spec follows it, so
+    // that re-applying the earlier revision is seen as a change and scales back.
+    const labels = { ...service.Spec.Labels };
+    const recorded = readServiceSpec(labels);
+    if (recorded) {
+      const rendered = renderService(ref.app, ref.service, { ...recorded, replicas }, readAppContext(labels)).spec;
+      for (const key of [LABEL.spec, LABEL.specHash, SWARM_LABEL.renderHash]) labels[key] = rendered.Labels[key]!;
+    }
+    await this.engine.updateService(service.ID, service.Version.Index, { ...service.Spec, Labels: labels, Mode: { Replicated: { Replicas: replicas } } });
+  }
+
+  /**
+   * The app context for rendering one service or job outside an apply: what the service was last
+   * rendered with, plus the definitions of shared volumes created since (createVolume).
+   */
+  private async contextFor(app: string, spec: { volumes: VolumeMount[] }, base: AppContext): Promise<AppContext> {
+    const missing = undefinedSharedVolumes(spec, base);
+    if (!missing.length) return base;
+    const volumes = { ...base.volumes };
+    for (const source of missing) {
+      const existing = await this.engine.inspectVolume(volumeName(app, source)).catch((err: unknown) => {
+        if (isDriverError(err, DriverErrorCode.NotFound)) return undefined;
+        throw err;
+      });
+      if (!existing) {
+        throw new DriverError(DriverErrorCode.Invalid, `shared volume "${source}" is not declared for app "${app}"`, [
+          { path: 'volumes', message: `declare "${source}" under the app's volumes and apply the app, or create it with createVolume first` },
+        ]);
+      }
+      volumes[source] = VolumeDefinition.parse({
+        driver: existing.Driver,
+        ...(existing.Options && Object.keys(existing.Options).length ? { driverOptions: existing.Options } : {}),
+      });
+    }
+    return { ...base, volumes };
+  }
+
+  private async writeService(ref: ServiceRef, spec: ServiceSpec, rollback: boolean): Promise<{ changed: boolean }> {
+    const live = await this.requireService(ref);
+    const ctx = await this.contextFor(ref.app, spec, readAppContext(live.Spec.Labels));
+    const rendered = renderService(ref.app, ref.service, spec, ctx).spec;
+    if (live.Spec.Labels[SWARM_LABEL.renderHash] === rendered.Labels[SWARM_LABEL.renderHash]) return { changed: false };
+    await this.engine.updateService(live.ID, live.Version.Index, rollback ? asRollback(rendered, spec) : rendered);
+    return { changed: true };
+  }
+
+  updateService(ref: ServiceRef, spec: ServiceSpec): Promise<{ changed: boolean }> {
+    return this.writeService(ref, spec, false);
+  }
+
+  /**
+   * The engine keeps only one PreviousSpec, so a rollback to any revision is an update to that
+   * revision's spec, rolled out with the revision's rollback policy.
+   */
+  rollbackService(ref: ServiceRef, spec: ServiceSpec): Promise<{ changed: boolean }> {
+    return this.writeService(ref, spec, true);
+  }
+
+  async rolloutStatus(ref: ServiceRef): Promise<RolloutStatus> {
+    const service = await this.requireService(ref);
+    return rolloutFrom(service, await this.tasksOf([service.Spec.Name]));
+  }
+
+  /** Swarm enforces every failure action itself (pause, continue, rollback, maxFailureRatio): following is reading. */
+  followRollout(ref: ServiceRef, options: FollowOptions = {}): AsyncIterable<RolloutStatus> {
+    return pollUntil(
+      () => this.rolloutStatus(ref),
+      (s) => TERMINAL_ROLLOUT_STATES.has(s.state),
+      {
+        signal: this.signal(options.signal),
+        ...(options.pollIntervalMs !== undefined ? { intervalMs: options.pollIntervalMs } : {}),
+      },
+    );
+  }
+
+  // ------------------------------------------------------------------ jobs
+
+  async runJob(spec: JobSpec): Promise<JobRef> {
+    const app = spec.app ?? DEFAULT_JOB_APP;
+    const name = jobRunName(app, spec.name, randomBytes(3).toString('hex'));
+    const ctx = await this.contextFor(app, spec, { labels: {}, volumes: {} });
+    await this.ensureNetwork(app);
+    await this.engine.createService(renderJob(app, name, spec, ctx));
+    return { app, name };
+  }
+
+  private async findJob(ref: JobRef): Promise<EngineService | undefined> {
+    const service = await this.engine.findService(serviceName(ref.app, ref.name));
+    return service && isJob(service) ? service : undefined;
+  }
+
+  async jobStatus(ref: JobRef): Promise<JobStatus> {
+    const service = await this.findJob(ref);
+    if (!service) throw DriverError.notFound(`job run "${ref.name}" of app "${ref.app}"`);
+    const [tasks, view] = await Promise.all([this.tasksOf([service.Spec.Name]), this.view()]);
+    return jobStatusFrom(ref.app, ref.name, service, tasks, view);
+  }
+
+  async removeJob(ref: JobRef): Promise<void> {
+    const service = await this.findJob(ref);
+    if (!service) return;
+    await this.removeServiceIfPresent(service);
+    await this.removeStoppedContainers(label(SWARM_LABEL.serviceName, service.Spec.Name));
+  }
+
+  // ------------------------------------------------------------------ volumes
+
+  /** This engine's host name: volumes are node-local, and this engine lists only its own. */
+  private async localNode(): Promise<string | undefined> {
+    return (await this.engine.info()).Name;
+  }
+
+  async listVolumes(app?: string): Promise<VolumeInfo[]> {
+    const [volumes, node] = await Promise.all([this.engine.listVolumes({ label: [label(LABEL.app, app)] }), this.localNode()]);
+    return volumes.map((v) => volumeInfoFrom(v, node)).sort((a, b) => a.nativeName.localeCompare(b.nativeName));
+  }
+
+  async createVolume(app: string, name: string, definition: VolumeCreate): Promise<VolumeInfo> {
+    if (!DnsLabel.safeParse(name).success) {
+      throw new DriverError(DriverErrorCode.Invalid, `volume name "${name}" is not a DNS label`, [
+        { path: 'name', message: 'use lowercase letters, digits and "-"' },
+      ]);
+    }
+    const labels = volumeLabels(app, name, definition.kind, definition.labels);
+    const [volume, node] = await Promise.all([
+      this.engine.createVolume(volumeName(app, name), definition.driver ?? 'local', definition.driverOptions, labels),
+      this.localNode(),
+    ]);
+    return volumeInfoFrom(volume, node);
+  }
+
+  private async removeVolumeNamed(native: string): Promise<void> {
+    // a volume stays "in use" until the engine has removed the last container that mounted it
+    let lastError: unknown;
+    const done = await this.settle(
+      async () => {
+        try {
+          await this.engine.removeVolume(native);
+          return true;
+        } catch (err) {
+          if (isDriverError(err, DriverErrorCode.NotFound)) return true;
+          if (!isDriverError(err, DriverErrorCode.Conflict)) throw err;
+          lastError = err;
+          return false;
+        }
+      },
+      (ok) => ok,
+    );
+    if (!done) throw lastError ?? new DriverError(DriverErrorCode.Conflict, `volume "${native}" is still in use`);
+  }
+
+  async removeVolume(app: string, name: string): Promise<void> {
+    await this.removeVolumeNamed(volumeName(app, name));
+  }
+
+  // ------------------------------------------------------------------ observe
+
+  async *events(options: EventOptions = {}): AsyncGenerator<ClusterEvent> {
+    const cursor = options.since;
+    if (cursor !== undefined && !/^\d+$/.test(cursor)) {
+      throw new DriverError(DriverErrorCode.Invalid, `event cursor "${cursor}" is not one this driver returned (expected nanoseconds)`);
+    }
+    const signal = this.signal(options.signal);
+    if (signal.aborted) return;
+    try {
+      const stream = await this.engine.events({ ...(cursor ? { since: sinceParam(cursor) } : {}), signal });
+      for await (const line of textLines(stream)) {
+        const raw = parseEngineEvent(line);
+        // the engine's `since` is inclusive: the event at the cursor was delivered already
+        if (!raw || (cursor && BigInt(raw.timeNano) <= BigInt(cursor))) continue;
+        const event = eventFrom(raw);
+        if (options.app && event.app !== options.app) continue;
+        yield event;
+      }
+    } catch (err) {
+      if (signal.aborted) return;
+      throw toDriverError(err, 'event stream');
+    }
+  }
+
+  async stats(app?: string): Promise<StatsSample[]> {
+    const [containers, node] = await Promise.all([this.engine.listContainers({ label: [label(LABEL.app, app)] }), this.localNode()]);
+    // one container that stops between list and read must not cost the others their sample
+    const samples = await Promise.allSettled(containers.map(async (c) => statsFrom(c, await this.engine.containerStats(c.Id), node)));
+    return samples.flatMap((s) => (s.status === 'fulfilled' && s.value ? [s.value] : []));
+  }
+
+  async *logs(target: ServiceRef | JobRef, options: LogOptions = {}): AsyncGenerator<LogLine> {
+    const native = 'service' in target ? serviceName(target.app, target.service) : serviceName(target.app, target.name);
+    const service = await this.engine.findService(native);
+    if (!service)
+      throw DriverError.notFound(
+        'service' in target ? `service "${target.service}" of app "${target.app}"` : `job run "${target.name}" of app "${target.app}"`,
+      );
+    const signal = this.signal(options.signal);
+    const since = options.since ? logSince(options.since) : undefined;
+
+    // lines name their task; the replica is its slot (or node, for global services)
+    const replicas = new Map<string, string>();
+    const readReplicas = async () => {
+      for (const t of await this.tasksOf([native])) replicas.set(t.ID, t.Slot !== undefined ? String(t.Slot) : (t.NodeID ?? t.ID));
+    };
+    await readReplicas();
+
+    try {
+      const body = await this.engine.serviceLogs(service.ID, native, {
+        follow: options.follow ?? false,
+        ...(options.tail !== undefined ? { tail: options.tail } : {}),
+        ...(since ? { since } : {}),
+        signal,
+      });
+      for await (const { stream, line } of frameLines(demuxFrames(body))) {
+        const parsed = parseServiceLogLine(line);
+        if (parsed.taskId && !replicas.has(parsed.taskId)) await readReplicas();
+        const replica = parsed.taskId ? (replicas.get(parsed.taskId) ?? parsed.taskId) : '';
+        yield { ...(options.timestamps !== false && parsed.time ? { time: parsed.time } : {}), replica, stream, line: parsed.text };
+      }
+    } catch (err) {
+      if (signal.aborted) return;
+      throw toDriverError(err, `logs of ${native}`);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closing.abort();
+  }
+}
+
+export function createSwarmDriver(conn: SwarmConnection): SwarmDriver {
+  return new SwarmDriver(new SwarmEngine(conn));
+}

@@ -1,0 +1,163 @@
+import { mkdirSync } from 'node:fs';
+import { PassThrough } from 'node:stream';
+import Dockerode from 'dockerode';
+import type { NativeMount, NativeProbe } from '@berth/driver/conformance';
+import type { ServiceRef } from '@berth/driver';
+
+/**
+ * Reads the Docker engine directly with dockerode, never through the driver, so the conformance
+ * suite checks what the engine really runs. Connectivity is proven through task IPs: on this
+ * machine traffic to a VIP and the ingress mesh does not flow (no IPVS in the kernel).
+ */
+
+interface Task {
+  ID: string;
+  Slot?: number;
+  DesiredState: string;
+  Status: { State: string; ContainerStatus?: { ContainerID?: string } };
+  Spec: { ContainerSpec: { Image: string } };
+  NetworksAttachments?: { Network: { ID: string }; Addresses?: string[] }[];
+}
+
+interface Service {
+  ID: string;
+  Spec: {
+    Name: string;
+    TaskTemplate: { ContainerSpec: { Image: string; Mounts?: { Type: string; Source?: string; Target: string }[] }; Networks?: { Target: string }[] };
+  };
+  Endpoint?: { VirtualIPs?: { NetworkID: string; Addr?: string }[] };
+}
+
+const STACK = 'com.docker.stack.namespace';
+const native = (ref: ServiceRef) => `${ref.app}_${ref.service}`;
+const stripCidr = (a: string) => a.replace(/\/\d+$/, '');
+
+export class SwarmNativeProbe implements NativeProbe {
+  readonly docker: Dockerode;
+  readonly sharedVolume = { driver: 'local', driverOptions: { type: 'tmpfs', device: 'tmpfs', o: 'size=10m' } };
+  readonly hostPath = '/tmp/berth-conformance-host';
+
+  constructor(socketPath: string) {
+    this.docker = new Dockerode({ socketPath });
+    mkdirSync(this.hostPath, { recursive: true });
+  }
+
+  private async service(name: string): Promise<Service> {
+    const found = ((await this.docker.listServices({ filters: { name: [name] } })) as unknown as Service[]).find((s) => s.Spec.Name === name);
+    if (!found) throw new Error(`the engine has no service "${name}"`);
+    return found;
+  }
+
+  private async runningTasks(name: string): Promise<Task[]> {
+    const tasks = (await this.docker.listTasks({ filters: { service: [name] } })) as Task[];
+    return tasks.filter((t) => t.Status.State === 'running' && t.DesiredState === 'running');
+  }
+
+  /** Runs a command in a container; resolves with its output, rejects on a non-zero exit. */
+  async exec(containerId: string, cmd: string[]): Promise<string> {
+    const exec = await this.docker.getContainer(containerId).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
+    const stream = await exec.start({ hijack: true, stdin: false });
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (c: Buffer) => (text += c.toString()));
+    this.docker.modem.demuxStream(stream, out, out);
+    await new Promise<void>((resolve, reject) => {
+      stream.on('end', resolve);
+      stream.on('error', reject);
+    });
+    const { ExitCode } = await exec.inspect();
+    if (ExitCode !== 0) throw new Error(`\`${cmd.join(' ')}\` in ${containerId.slice(0, 12)} exited ${ExitCode}: ${text}`);
+    return text;
+  }
+
+  private async slotContainer(ref: ServiceRef, slot: number): Promise<string> {
+    const task = (await this.runningTasks(native(ref))).find((t) => t.Slot === slot);
+    const id = task?.Status.ContainerStatus?.ContainerID;
+    if (!id) throw new Error(`no running task in slot ${slot} of ${native(ref)}`);
+    return id;
+  }
+
+  async replicaImages(ref: ServiceRef): Promise<string[]> {
+    return (await this.runningTasks(native(ref))).map((t) => t.Spec.ContainerSpec.Image).sort();
+  }
+
+  async desiredImage(ref: ServiceRef): Promise<string> {
+    return (await this.service(native(ref))).Spec.TaskTemplate.ContainerSpec.Image;
+  }
+
+  async mounts(ref: ServiceRef): Promise<NativeMount[]> {
+    const mounts = (await this.service(native(ref))).Spec.TaskTemplate.ContainerSpec.Mounts ?? [];
+    return mounts.map((m) => ({ type: m.Type, ...(m.Source ? { source: m.Source } : {}), target: m.Target }));
+  }
+
+  /** IPv4 answers of busybox nslookup (the resolver's own "Address: 127.0.0.11:53" line excluded). */
+  private static addresses(output: string): string[] {
+    return [...output.matchAll(/^Address(?: \d+)?:\s*(\d+\.\d+\.\d+\.\d+)\s*$/gm)].map((m) => m[1]!).sort();
+  }
+
+  async checkDiscovery(app: string, from: string, to: string, dnsName: string): Promise<void> {
+    const target = await this.service(`${app}_${to}`);
+    const networkId = target.Spec.TaskTemplate.Networks?.[0]?.Target;
+    const vips = (target.Endpoint?.VirtualIPs ?? []).filter((v) => v.NetworkID === networkId && v.Addr).map((v) => stripCidr(v.Addr!));
+    const taskIps = (await this.runningTasks(`${app}_${to}`))
+      .map((t) => t.NetworksAttachments?.find((a) => a.Network.ID === networkId)?.Addresses?.[0])
+      .filter((a): a is string => !!a)
+      .map(stripCidr)
+      .sort();
+    if (!taskIps.length) throw new Error(`${app}_${to} has no running task with an address on its app network`);
+
+    const source = (await this.runningTasks(`${app}_${from}`))[0]?.Status.ContainerStatus?.ContainerID;
+    if (!source) throw new Error(`no running container of ${app}_${from} to probe from`);
+    const lookup = async (name: string) => SwarmNativeProbe.addresses(await this.exec(source, ['nslookup', name]).catch((e: Error) => e.message));
+
+    const byName = await lookup(dnsName);
+    const expected = vips.length ? vips : taskIps;
+    if (!byName.length || !byName.every((a) => expected.includes(a))) {
+      throw new Error(`"${dnsName}" resolved to [${byName}] from ${from}; the engine says [${expected}]`);
+    }
+    const byTasks = await lookup(`tasks.${app}_${to}`);
+    if (byTasks.join() !== taskIps.join()) throw new Error(`tasks.${app}_${to} resolved to [${byTasks}]; the engine's task IPs are [${taskIps}]`);
+    for (const ip of byTasks) {
+      const answer = await this.exec(source, ['sh', '-c', `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 ${ip} 80`]);
+      if (!/^HTTP\/1\.[01] 200/.test(answer)) throw new Error(`HTTP GET to ${to} at ${ip} from ${from} answered: ${JSON.stringify(answer)}`);
+    }
+  }
+
+  async writeFile(ref: ServiceRef, path: string, content: string): Promise<void> {
+    await this.exec(await this.slotContainer(ref, 1), ['sh', '-c', 'printf %s "$1" > "$2"', 'sh', content, path]);
+  }
+
+  async readFile(ref: ServiceRef, path: string): Promise<string> {
+    return this.exec(await this.slotContainer(ref, 1), ['cat', path]);
+  }
+
+  async checkPerReplicaStorage(ref: ServiceRef, volume: string): Promise<void> {
+    const tasks = await this.runningTasks(native(ref));
+    if (tasks.length < 2) throw new Error(`expected at least 2 running replicas of ${native(ref)}, found ${tasks.length}`);
+    const seen = new Set<string>();
+    for (const t of tasks) {
+      const container = await this.docker.getContainer(t.Status.ContainerStatus!.ContainerID!).inspect();
+      const names = container.Mounts.filter((m) => m.Type === 'volume').map((m) => m.Name);
+      const want = `${ref.app}_${volume}-${t.Slot}`;
+      if (!names.includes(want)) throw new Error(`slot ${t.Slot} of ${native(ref)} mounts [${names.join(', ')}], not "${want}"`);
+      seen.add(want);
+    }
+    if (seen.size !== tasks.length) throw new Error(`replicas of ${native(ref)} share volumes: ${[...seen].join(', ')}`);
+  }
+
+  async leftovers(app: string, includeVolumes: boolean): Promise<string[]> {
+    const ours = (name: string) => name.startsWith(`${app}_`);
+    const [services, networks, containers, volumes] = await Promise.all([
+      this.docker.listServices(),
+      this.docker.listNetworks(),
+      this.docker.listContainers({ all: true, filters: { label: [`${STACK}=${app}`] } }),
+      includeVolumes ? this.docker.listVolumes() : Promise.resolve({ Volumes: [] }),
+    ]);
+    return [
+      ...services.filter((s) => ours(s.Spec?.Name ?? '') || s.Spec?.Labels?.[STACK] === app).map((s) => `service/${s.Spec?.Name}`),
+      ...networks.filter((n) => ours(n.Name)).map((n) => `network/${n.Name}`),
+      ...containers.map((c) => `container/${(c.Names[0] ?? c.Id).replace(/^\//, '')}`),
+      ...(volumes.Volumes ?? []).filter((v) => ours(v.Name) || v.Labels?.['berth.io/app'] === app).map((v) => `volume/${v.Name}`),
+    ];
+  }
+}

@@ -26,4 +26,7 @@ export default {
     },
   ],
   testTimeout: 30_000,
+  // Prisma's WASM schema engine and PGlite keep handles alive for seconds after close; the suites
+  // close what they open, so do not wait for those.
+  forceExit: true,
 };

@@ -7,6 +7,12 @@ import type { Config } from './config/config.js';
 import { ErrorFilter } from './common/error.filter.js';
 import { ClustersModule } from './clusters/clusters.module.js';
 import { ComposeModule } from './compose/compose.module.js';
+import { AppsModule } from './apps/apps.module.js';
+import { LifecycleGraphqlModule } from './graphql/lifecycle-graphql.module.js';
+import { JobsModule } from './jobs/jobs.module.js';
+import { OperationsModule } from './operations/operations.module.js';
+import { ServicesModule } from './services/services.module.js';
+import { VolumesModule } from './volumes/volumes.module.js';
 import { CoreModule } from './core.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import { HealthController } from './health/health.controller.js';
@@ -30,6 +36,12 @@ export class AppModule {
         }),
         ClustersModule,
         ComposeModule,
+        OperationsModule,
+        AppsModule,
+        ServicesModule,
+        JobsModule,
+        VolumesModule,
+        LifecycleGraphqlModule,
       ],
       controllers: [HealthController],
       providers: [{ provide: APP_FILTER, useClass: ErrorFilter }],

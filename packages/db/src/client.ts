@@ -5,7 +5,19 @@ import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PGlite } from '@electric-sql/pglite';
 import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import { PrismaClient } from './generated/prisma/client.js';
-import { applyMigrations } from './migrate.js';
+import { applyMigrations, migrationNames } from './migrate.js';
+
+async function pendingMigrations(prisma: PrismaClient): Promise<string[]> {
+  const wanted = await migrationNames();
+  try {
+    const rows = await prisma.$queryRaw<{ migration_name: string }[]>`
+      SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`;
+    const done = new Set(rows.map((r) => r.migration_name));
+    return wanted.filter((m) => !done.has(m));
+  } catch {
+    return wanted; // no migrations table yet: a new database
+  }
+}
 
 export type DatabaseTarget =
   /** A Postgres server. */
@@ -38,9 +50,10 @@ export async function openDatabase(target: DatabaseTarget, options: { migrate?: 
     factory = new PrismaPGlite(pglite);
     closeExtra = () => pglite.close();
   }
-  const applied = options.migrate === false ? [] : await applyMigrations(factory);
   const prisma = new PrismaClient({ adapter: factory });
   await prisma.$connect();
+  // The WASM schema engine costs seconds to load: only start it when a migration is pending.
+  const applied = options.migrate === false || (await pendingMigrations(prisma)).length === 0 ? [] : await applyMigrations(factory);
   return {
     prisma,
     target,

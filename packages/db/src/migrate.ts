@@ -50,6 +50,11 @@ function loadEngineModule(): Promise<SchemaEngineModule> {
 export const MIGRATIONS_DIR = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../../prisma/migrations');
 export const SCHEMA_PATH = path.resolve(MIGRATIONS_DIR, '../schema.prisma');
 
+/** Names of the migration folders, in order. */
+export async function migrationNames(dir = MIGRATIONS_DIR): Promise<string[]> {
+  return (await loadMigrations(dir)).migrationDirectories.map((d) => d.path);
+}
+
 async function loadMigrations(dir: string) {
   const entries = (await readdir(dir).catch(() => [] as string[])).sort();
   const migrationDirectories = [];

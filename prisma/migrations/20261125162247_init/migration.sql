@@ -95,6 +95,7 @@ CREATE TABLE "OperationProgress" (
     "id" BIGSERIAL NOT NULL,
     "operationId" UUID NOT NULL,
     "time" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "service" TEXT,
     "phase" TEXT NOT NULL,
     "message" TEXT,
     "replicasUpdated" INTEGER,

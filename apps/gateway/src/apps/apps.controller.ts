@@ -1,0 +1,110 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseIntPipe, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiConsumes, ApiHeader, ApiQuery, ApiTags } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { z } from 'zod';
+import { AppSpec, parseOrThrow } from '@berth/spec';
+import { callerOf, pageOf } from '../common/caller.js';
+import { BerthError } from '../common/errors.js';
+import { ApiContract } from '../common/openapi.js';
+import { AppViewSchema, ChangeResultSchema, PlanSchema, RevisionDiffSchema, RevisionViewSchema } from './app.schemas.js';
+import { type ApplyInput, AppsService, type ChangeResult } from './apps.service.js';
+import { RollbackRequest } from '../services/services.service.js';
+
+/** A JSON body is an AppSpec; a YAML body (application/yaml) is a Compose file. */
+function applyInput(body: unknown, name?: string): ApplyInput {
+  return typeof body === 'string' ? { compose: body, name } : { spec: body };
+}
+
+/** 202 while the operation runs, 200 when it is over (or nothing changed). */
+export function answer(res: Response, result: ChangeResult): ChangeResult {
+  const open = result.operation && (result.operation.status === 'running' || result.operation.status === 'pending');
+  res.status(open ? 202 : 200);
+  return result;
+}
+
+const IdempotencyKey = ApiHeader({ name: 'Idempotency-Key', required: false, description: 'A retried call with the same key returns the first call\'s operation instead of acting twice' });
+const Wait = ApiQuery({ name: 'wait', required: false, description: 'true: answer when the operation has ended (at most 10 minutes)' });
+
+@ApiTags('apps')
+@Controller('v1/clusters/:cluster/apps')
+export class AppsController {
+  constructor(private readonly apps: AppsService) {}
+
+  @Post()
+  @ApiConsumes('application/json', 'application/yaml')
+  @IdempotencyKey
+  @Wait
+  @ApiQuery({ name: 'name', required: false, description: 'App name for a Compose file without a top-level "name"' })
+  @ApiContract({
+    body: AppSpec,
+    response: ChangeResultSchema,
+    status: 202,
+    description: 'Applies an AppSpec (JSON) or a Compose file (YAML). 202 with the running operation; 200 when nothing changed or with ?wait=true',
+    errors: [400, 404, 409, 503],
+  })
+  async apply(@Param('cluster') cluster: string, @Body() body: unknown, @Query('name') name: string | undefined, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
+    return answer(res, await this.apps.apply(cluster, applyInput(body, name), callerOf(req)));
+  }
+
+  @Post('plan')
+  @HttpCode(200)
+  @ApiConsumes('application/json', 'application/yaml')
+  @ApiContract({ body: AppSpec, response: PlanSchema, description: 'Dry run: the native objects and their diff against what runs; changes nothing', errors: [400, 404, 503] })
+  plan(@Param('cluster') cluster: string, @Body() body: unknown, @Query('name') name?: string) {
+    return this.apps.plan(cluster, applyInput(body, name));
+  }
+
+  @Get()
+  @ApiContract({ response: z.object({ items: z.array(AppViewSchema) }), description: 'The apps Berth deployed on the cluster' })
+  async list(@Param('cluster') cluster: string) {
+    return { items: await this.apps.list(cluster) };
+  }
+
+  @Get(':app')
+  @ApiContract({ response: AppViewSchema, description: 'Desired state (current revision) against actual state, per service', errors: [404, 503] })
+  get(@Param('cluster') cluster: string, @Param('app') app: string) {
+    return this.apps.get(cluster, app);
+  }
+
+  @Delete(':app')
+  @IdempotencyKey
+  @ApiQuery({ name: 'volumes', required: false, description: 'true: also remove the app\'s named volumes (shared volumes are kept)' })
+  @ApiContract({ response: ChangeResultSchema, description: 'Removes the app from the cluster; its history stays', errors: [404, 409, 503] })
+  async remove(@Param('cluster') cluster: string, @Param('app') app: string, @Query('volumes') volumes: string | undefined, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
+    return answer(res, await this.apps.remove(cluster, app, { volumes: volumes === 'true' }, callerOf(req)));
+  }
+
+  @Post(':app/rollback')
+  @IdempotencyKey
+  @Wait
+  @ApiContract({ body: RollbackRequest, response: ChangeResultSchema, status: 202, description: 'Rolls every service back to an earlier revision (default: the previous one), as a new revision', errors: [400, 404, 409, 503] })
+  async rollback(@Param('cluster') cluster: string, @Param('app') app: string, @Body() body: unknown, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
+    const { revision } = parseOrThrow(RollbackRequest, body ?? {}, 'rollback request');
+    return answer(res, await this.apps.rollback(cluster, app, revision, callerOf(req)));
+  }
+
+  @Get(':app/revisions')
+  @ApiQuery({ name: 'cursor', required: false, description: 'the last revision number of the previous page' })
+  @ApiQuery({ name: 'limit', required: false })
+  @ApiContract({ response: z.object({ items: z.array(RevisionViewSchema), nextCursor: z.number().int().optional() }), description: 'Revisions, newest first' })
+  revisions(@Param('cluster') cluster: string, @Param('app') app: string, @Query() query: Record<string, unknown>) {
+    const page = pageOf(query);
+    const cursor = page.cursor === undefined ? undefined : Number(page.cursor);
+    if (cursor !== undefined && !Number.isInteger(cursor)) throw BerthError.invalid('cursor: expected a revision number');
+    return this.apps.revisions(cluster, app, { cursor, limit: page.limit });
+  }
+
+  @Get(':app/revisions/diff')
+  @ApiQuery({ name: 'from', required: true })
+  @ApiQuery({ name: 'to', required: true })
+  @ApiContract({ response: RevisionDiffSchema, description: 'Field-by-field difference between two revisions' })
+  diff(@Param('cluster') cluster: string, @Param('app') app: string, @Query('from', ParseIntPipe) from: number, @Query('to', ParseIntPipe) to: number) {
+    return this.apps.diff(cluster, app, from, to);
+  }
+
+  @Get(':app/revisions/:number')
+  @ApiContract({ response: RevisionViewSchema, description: 'One revision with its full spec' })
+  revision(@Param('cluster') cluster: string, @Param('app') app: string, @Param('number', ParseIntPipe) number: number) {
+    return this.apps.revision(cluster, app, number);
+  }
+}

@@ -1,0 +1,8 @@
+import { Module } from '@nestjs/common';
+import { ClustersModule } from '../clusters/clusters.module.js';
+import { OperationsModule } from '../operations/operations.module.js';
+import { AppsController } from './apps.controller.js';
+import { AppsService } from './apps.service.js';
+
+@Module({ imports: [ClustersModule, OperationsModule], providers: [AppsService], controllers: [AppsController], exports: [AppsService] })
+export class AppsModule {}

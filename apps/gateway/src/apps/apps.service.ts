@@ -1,0 +1,371 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { App, Cluster, Operation, Prisma, PrismaClient, Revision, RevisionSource } from '@berth/db';
+import { type OrchestratorDriver, type Plan, type ServiceStatus, fieldChanges } from '@berth/driver';
+import { AppSpec, type ComposeWarning, importCompose, parseOrThrow, specHash } from '@berth/spec';
+import { BerthError } from '../common/errors.js';
+import { PRISMA } from '../database/database.module.js';
+import { ClustersService } from '../clusters/clusters.service.js';
+import { type OperationView, operationView } from '../operations/operation.views.js';
+import { type Intent, OperationsService } from '../operations/operations.service.js';
+
+export interface Caller {
+  requester: string;
+  idempotencyKey?: string;
+  /** Block until the operation ends (bounded), for scripts. */
+  wait?: boolean;
+}
+
+export interface ApplyInput {
+  /** An AppSpec (JSON), or */
+  spec?: unknown;
+  /** a Compose file, with the app name when the file has none. */
+  compose?: string;
+  name?: string;
+}
+
+export interface ChangeResult {
+  /** False when the cluster already runs this spec: no revision, no operation. */
+  changed: boolean;
+  message: string;
+  revision?: number;
+  operation?: OperationView;
+  warnings: ComposeWarning[];
+}
+
+export interface RevisionView {
+  number: number;
+  specHash: string;
+  source: RevisionSource;
+  author: string;
+  message?: string;
+  warnings: ComposeWarning[];
+  createdAt: string;
+  current: boolean;
+  spec?: AppSpec;
+}
+
+export interface ServiceState {
+  service: string;
+  desired?: { image: string; replicas: number; mode: string };
+  actual?: { image: string; replicas: ServiceStatus['replicas']; rollout: ServiceStatus['rollout']['state'] };
+  /** The orchestrator runs exactly the current revision's spec for this service. */
+  inSync: boolean;
+}
+
+export interface AppView {
+  name: string;
+  cluster: string;
+  currentRevision?: number;
+  createdAt: string;
+  updatedAt: string;
+  deleted: boolean;
+  spec?: AppSpec;
+  services?: ServiceState[];
+}
+
+/** Bound for `?wait=true`; past it the answer is the still-running operation. */
+export const WAIT_MS = 10 * 60_000;
+
+export interface AppContext {
+  cluster: Cluster;
+  driver: OrchestratorDriver;
+  app: App;
+  current?: Revision;
+  spec?: AppSpec;
+}
+
+@Injectable()
+export class AppsService {
+  constructor(
+    @Inject(PRISMA) private readonly prisma: PrismaClient,
+    private readonly clusters: ClustersService,
+    private readonly operations: OperationsService,
+  ) {}
+
+  private parseInput(input: ApplyInput): { spec: AppSpec; warnings: ComposeWarning[]; source: RevisionSource } {
+    if (input.compose !== undefined) {
+      const { spec, warnings } = importCompose(input.compose, { name: input.name });
+      return { spec, warnings, source: 'compose' };
+    }
+    return { spec: parseOrThrow(AppSpec, input.spec, 'app spec'), warnings: [], source: 'api' };
+  }
+
+  /** The dry run: what the orchestrator would be given, and how it differs from what runs. */
+  async plan(clusterRef: string, input: ApplyInput): Promise<Plan & { importWarnings: ComposeWarning[] }> {
+    const { spec, warnings } = this.parseInput(input);
+    const { driver } = await this.clusters.driverFor(clusterRef);
+    return { ...(await driver.plan(spec)), importWarnings: warnings };
+  }
+
+  /** Declarative apply: a new revision and an operation when something changes, neither when not. */
+  async apply(clusterRef: string, input: ApplyInput, caller: Caller): Promise<ChangeResult> {
+    const { spec, warnings, source } = this.parseInput(input);
+    const { cluster, driver } = await this.clusters.driverFor(clusterRef);
+    const replay = await this.replay(caller);
+    if (replay) return replay;
+    const app = await this.prisma.app.upsert({
+      where: { clusterId_name: { clusterId: cluster.id, name: spec.name } },
+      create: { clusterId: cluster.id, name: spec.name },
+      update: {},
+    });
+    const current = await this.currentRevision(app);
+    const hash = specHash(spec);
+    const sameSpec = !app.deletedAt && current?.specHash === hash;
+    if (sameSpec && !(await driver.plan(spec)).changed) {
+      return { changed: false, message: `${spec.name} already runs revision ${current!.number}; nothing to change`, revision: current!.number, warnings };
+    }
+    return this.change(
+      { cluster, driver, app, current, spec: current ? (current.spec as AppSpec) : undefined },
+      {
+        kind: 'apply',
+        requestBody: { spec },
+        next: spec,
+        source,
+        warnings,
+        message: sameSpec ? 'the cluster drifted from the current revision; re-applied it' : undefined,
+        call: async () => {
+          const result = await driver.apply(spec);
+          return { services: result.rollingServices, result: { changed: result.changed, driverWarnings: result.warnings } };
+        },
+      },
+      caller,
+    );
+  }
+
+  /**
+   * The common path of every change to an app: record the revision (when the spec changes) and the
+   * operation, call the driver, then follow what it started.
+   */
+  async change(
+    ctx: AppContext,
+    change: {
+      kind: Intent['kind'];
+      service?: string;
+      requestBody: Record<string, unknown>;
+      next: AppSpec;
+      source: RevisionSource;
+      warnings?: ComposeWarning[];
+      message?: string;
+      call: () => Promise<{ services: string[]; result?: Record<string, unknown>; follow?: 'scale' }>;
+    },
+    caller: Caller,
+  ): Promise<ChangeResult> {
+    const hash = specHash(change.next);
+    const newRevision = !ctx.current || ctx.current.specHash !== hash || !!ctx.app.deletedAt;
+    const { operation, replayed } = await this.operations.begin({
+      clusterId: ctx.cluster.id,
+      appId: ctx.app.id,
+      service: change.service,
+      kind: change.kind,
+      requester: caller.requester,
+      idempotencyKey: caller.idempotencyKey,
+      request: change.requestBody,
+      fromRevision: ctx.current?.number,
+    });
+    if (replayed) return this.resultOf(operation, change.warnings ?? [], caller);
+    let revision = ctx.current?.number;
+    if (newRevision) {
+      // numbers only grow, also after a delete and re-create of the app
+      revision = (await this.lastRevisionNumber(ctx.app.id)) + 1;
+      await this.prisma.revision.create({
+        data: {
+          appId: ctx.app.id,
+          number: revision,
+          spec: change.next as unknown as Prisma.InputJsonValue,
+          specHash: hash,
+          source: change.source,
+          author: caller.requester,
+          message: change.message,
+          warnings: (change.warnings ?? []) as unknown as Prisma.InputJsonValue,
+        },
+      });
+    }
+    await this.prisma.operation.update({ where: { id: operation.id }, data: { toRevision: revision } });
+    const outcome = await this.operations.run(operation, change.call);
+    await this.prisma.app.update({ where: { id: ctx.app.id }, data: { currentRevision: revision, deletedAt: null } });
+    const followed = await this.operations.afterCall(
+      { ...operation, toRevision: revision ?? null },
+      outcome.follow === 'scale'
+        ? { type: 'scale', app: ctx.app.name, service: change.service!, replicas: change.next.services[change.service!]!.replicas }
+        : outcome.services.length
+          ? { type: 'rollouts', app: ctx.app.name, services: outcome.services }
+          : { type: 'none' },
+      outcome.result,
+    );
+    return this.resultOf(followed, change.warnings ?? [], caller, change.message);
+  }
+
+  private async replay(caller: Caller): Promise<ChangeResult | undefined> {
+    if (!caller.idempotencyKey) return undefined;
+    const earlier = await this.prisma.operation.findUnique({
+      where: { requester_idempotencyKey: { requester: caller.requester, idempotencyKey: caller.idempotencyKey } },
+    });
+    return earlier ? this.resultOf(earlier, [], caller) : undefined;
+  }
+
+  private async resultOf(op: Operation, warnings: ComposeWarning[], caller: Caller, message?: string): Promise<ChangeResult> {
+    const final = caller.wait && this.operations.isOpen(op) ? await this.operations.waitFor(op.id, WAIT_MS) : op;
+    const app = final.appId ? await this.prisma.app.findUnique({ where: { id: final.appId }, select: { name: true } }) : null;
+    return {
+      changed: true,
+      message: message ?? `${final.kind} ${final.status}`,
+      revision: final.toRevision ?? undefined,
+      operation: operationView(final, app?.name),
+      warnings,
+    };
+  }
+
+  private async lastRevisionNumber(appId: string): Promise<number> {
+    const last = await this.prisma.revision.findFirst({ where: { appId }, orderBy: { number: 'desc' }, select: { number: true } });
+    return last?.number ?? 0;
+  }
+
+  private async currentRevision(app: App): Promise<Revision | undefined> {
+    if (!app.currentRevision) return undefined;
+    return (await this.prisma.revision.findUnique({ where: { appId_number: { appId: app.id, number: app.currentRevision } } })) ?? undefined;
+  }
+
+  /** The app, its cluster's driver and its current revision; 404 when the app is unknown or deleted (unless asked). */
+  async context(clusterRef: string, appName: string, options: { allowDeleted?: boolean } = {}): Promise<AppContext> {
+    const { cluster, driver } = await this.clusters.driverFor(clusterRef);
+    const app = await this.prisma.app.findUnique({ where: { clusterId_name: { clusterId: cluster.id, name: appName } } });
+    if (!app || (app.deletedAt && !options.allowDeleted)) throw BerthError.notFound(`app "${appName}" on cluster "${cluster.name}"`);
+    const current = await this.currentRevision(app);
+    return { cluster, driver, app, current, spec: current ? (current.spec as AppSpec) : undefined };
+  }
+
+  async list(clusterRef: string): Promise<AppView[]> {
+    const cluster = await this.clusters.find(clusterRef);
+    const apps = await this.prisma.app.findMany({ where: { clusterId: cluster.id, deletedAt: null }, orderBy: { name: 'asc' } });
+    return apps.map((a) => this.view(a, cluster.name));
+  }
+
+  /** Desired (current revision) against actual (the orchestrator) for every service. */
+  async get(clusterRef: string, appName: string): Promise<AppView> {
+    const ctx = await this.context(clusterRef, appName);
+    const live = await ctx.driver.listServices(appName);
+    const byName = new Map(live.map((s) => [s.service, s]));
+    const names = new Set([...Object.keys(ctx.spec?.services ?? {}), ...byName.keys()]);
+    const services: ServiceState[] = [...names].sort().map((name) => {
+      const desired = ctx.spec?.services[name];
+      const actual = byName.get(name);
+      return {
+        service: name,
+        desired: desired ? { image: desired.image, replicas: desired.replicas, mode: desired.mode } : undefined,
+        actual: actual ? { image: actual.image, replicas: actual.replicas, rollout: actual.rollout.state } : undefined,
+        inSync: !!desired && !!actual && actual.specHash === specHash(desired),
+      };
+    });
+    return { ...this.view(ctx.app, ctx.cluster.name), spec: ctx.spec, services };
+  }
+
+  async remove(clusterRef: string, appName: string, options: { volumes: boolean }, caller: Caller): Promise<ChangeResult> {
+    const ctx = await this.context(clusterRef, appName);
+    const { operation, replayed } = await this.operations.begin({
+      clusterId: ctx.cluster.id,
+      appId: ctx.app.id,
+      kind: 'delete',
+      requester: caller.requester,
+      idempotencyKey: caller.idempotencyKey,
+      request: { app: appName, volumes: options.volumes },
+      fromRevision: ctx.current?.number,
+    });
+    if (replayed) return this.resultOf(operation, [], caller);
+    const removed = await this.operations.run(operation, () => ctx.driver.remove(appName, { volumes: options.volumes }));
+    await this.prisma.app.update({ where: { id: ctx.app.id }, data: { deletedAt: new Date(), currentRevision: null } });
+    const closed = await this.operations.afterCall(operation, { type: 'none' }, { removed: removed.removed });
+    return this.resultOf(closed, [], caller, `${appName} removed`);
+  }
+
+  /** Rolls the whole app back to revision `target` (default: the one before the current). */
+  async rollback(clusterRef: string, appName: string, target: number | undefined, caller: Caller): Promise<ChangeResult> {
+    const ctx = await this.context(clusterRef, appName);
+    const revision = await this.targetRevision(ctx, target);
+    const spec = revision.spec as AppSpec;
+    const sameServices = ctx.spec && Object.keys(ctx.spec.services).sort().join() === Object.keys(spec.services).sort().join();
+    return this.change(
+      ctx,
+      {
+        kind: 'rollback',
+        requestBody: { rollbackTo: revision.number },
+        next: spec,
+        source: 'rollback',
+        message: `rollback to revision ${revision.number}`,
+        call: async () => {
+          if (!sameServices) {
+            const result = await ctx.driver.apply(spec);
+            return { services: result.rollingServices };
+          }
+          const rolling: string[] = [];
+          for (const [name, svc] of Object.entries(spec.services)) {
+            if ((await ctx.driver.rollbackService({ app: appName, service: name }, svc)).changed) rolling.push(name);
+          }
+          return { services: rolling };
+        },
+      },
+      caller,
+    );
+  }
+
+  async targetRevision(ctx: AppContext, target: number | undefined): Promise<Revision> {
+    const current = ctx.current?.number;
+    const revision = await this.prisma.revision.findFirst({
+      where: { appId: ctx.app.id, ...(target !== undefined ? { number: target } : { number: { lt: current ?? 0 } }) },
+      orderBy: { number: 'desc' },
+    });
+    if (!revision) {
+      throw target !== undefined ? BerthError.notFound(`revision ${target} of app "${ctx.app.name}"`) : BerthError.invalid(`app "${ctx.app.name}" has no revision before ${current ?? 'the current one'}`);
+    }
+    return revision;
+  }
+
+  async revisions(clusterRef: string, appName: string, page: { cursor?: number; limit: number }): Promise<{ items: RevisionView[]; nextCursor?: number }> {
+    const ctx = await this.context(clusterRef, appName, { allowDeleted: true });
+    const rows = await this.prisma.revision.findMany({
+      where: { appId: ctx.app.id, ...(page.cursor !== undefined ? { number: { lt: page.cursor } } : {}) },
+      orderBy: { number: 'desc' },
+      take: page.limit + 1,
+    });
+    const more = rows.length > page.limit;
+    if (more) rows.pop();
+    return { items: rows.map((r) => this.revisionView(r, ctx.app.currentRevision, false)), nextCursor: more ? rows[rows.length - 1]?.number : undefined };
+  }
+
+  async revision(clusterRef: string, appName: string, number: number): Promise<RevisionView> {
+    const ctx = await this.context(clusterRef, appName, { allowDeleted: true });
+    return this.revisionView(await this.targetRevision(ctx, number), ctx.app.currentRevision, true);
+  }
+
+  /** What changed from revision `from` to revision `to`, field by field. */
+  async diff(clusterRef: string, appName: string, from: number, to: number) {
+    const ctx = await this.context(clusterRef, appName, { allowDeleted: true });
+    const [a, b] = await Promise.all([this.targetRevision(ctx, from), this.targetRevision(ctx, to)]);
+    const changes = fieldChanges(a.spec, b.spec).map((c) => ({ ...c, summary: `${c.path}: ${JSON.stringify(c.from)} -> ${JSON.stringify(c.to)}` }));
+    return { from, to, changes };
+  }
+
+  private revisionView(r: Revision, current: number | null, withSpec: boolean): RevisionView {
+    return {
+      number: r.number,
+      specHash: r.specHash,
+      source: r.source,
+      author: r.author,
+      message: r.message ?? undefined,
+      warnings: r.warnings as unknown as ComposeWarning[],
+      createdAt: r.createdAt.toISOString(),
+      current: r.number === current,
+      ...(withSpec ? { spec: r.spec as unknown as AppSpec } : {}),
+    };
+  }
+
+  private view(app: App, cluster: string): AppView {
+    return {
+      name: app.name,
+      cluster,
+      currentRevision: app.currentRevision ?? undefined,
+      createdAt: app.createdAt.toISOString(),
+      updatedAt: app.updatedAt.toISOString(),
+      deleted: !!app.deletedAt,
+    };
+  }
+}

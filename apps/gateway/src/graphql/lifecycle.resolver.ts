@@ -1,0 +1,162 @@
+import { Args, Int, Mutation, Parent, Query, ResolveField, Resolver, Subscription } from '@nestjs/graphql';
+import { GraphQLJSONObject } from 'graphql-scalars';
+import { requestContext } from '../common/request-context.js';
+import { AppsService, type AppView, type Caller } from '../apps/apps.service.js';
+import { JobsService } from '../jobs/jobs.service.js';
+import { OperationEvents } from '../operations/operation-events.js';
+import { operationView } from '../operations/operation.views.js';
+import { OperationsService } from '../operations/operations.service.js';
+import { ServicesService } from '../services/services.service.js';
+import { AppType, ChangeResultType, JobRunResultType, JobRunType, OperationPageType, OperationType, ProgressType, RevisionType, ServiceType } from './lifecycle.types.js';
+
+const caller = (idempotencyKey?: string | null, wait?: boolean | null): Caller => ({
+  requester: requestContext.requester(),
+  idempotencyKey: idempotencyKey ?? undefined,
+  wait: wait ?? false,
+});
+
+/** The lifecycle over GraphQL: each field is one call to the same services REST uses. */
+@Resolver(() => AppType)
+export class LifecycleResolver {
+  constructor(
+    private readonly appsService: AppsService,
+    private readonly servicesService: ServicesService,
+    private readonly operationsService: OperationsService,
+    private readonly jobsService: JobsService,
+    private readonly events: OperationEvents,
+  ) {}
+
+  @Query(() => [AppType])
+  apps(@Args('cluster') cluster: string) {
+    return this.appsService.list(cluster);
+  }
+
+  @Query(() => AppType, { description: 'An app with desired against actual state; add revisions and operations for its whole history' })
+  app(@Args('cluster') cluster: string, @Args('name') name: string) {
+    return this.appsService.get(cluster, name);
+  }
+
+  @ResolveField(() => [RevisionType])
+  async revisions(@Parent() app: AppView, @Args('limit', { type: () => Int, defaultValue: 50 }) limit: number) {
+    return (await this.appsService.revisions(app.cluster, app.name, { limit })).items;
+  }
+
+  @ResolveField(() => [OperationType])
+  async operations(@Parent() app: AppView, @Args('limit', { type: () => Int, defaultValue: 50 }) limit: number) {
+    const { items } = await this.operationsService.query({ cluster: app.cluster, app: app.name }, { limit });
+    return Promise.all(items.map(async (op) => operationView(await this.operationsService.get(op.id))));
+  }
+
+  @Query(() => [ServiceType], { description: 'Discovery data of every service of an app' })
+  services(@Args('cluster') cluster: string, @Args('app') app: string) {
+    return this.servicesService.list(cluster, app);
+  }
+
+  @Query(() => OperationType)
+  async operation(@Args('id') id: string) {
+    return operationView(await this.operationsService.get(id));
+  }
+
+  @Query(() => OperationPageType, { description: 'Operation history, newest first, filterable, cursor-paginated' })
+  async operationHistory(
+    @Args('cluster', { nullable: true }) cluster?: string,
+    @Args('app', { nullable: true }) app?: string,
+    @Args('service', { nullable: true }) service?: string,
+    @Args('status', { nullable: true }) status?: string,
+    @Args('requester', { nullable: true }) requester?: string,
+    @Args('cursor', { nullable: true }) cursor?: string,
+    @Args('limit', { type: () => Int, defaultValue: 50 }) limit?: number,
+  ) {
+    const { items, nextCursor } = await this.operationsService.query(
+      { cluster: cluster ?? undefined, app: app ?? undefined, service: service ?? undefined, status: (status ?? undefined) as never, requester: requester ?? undefined },
+      { cursor: cursor ?? undefined, limit: limit ?? 50 },
+    );
+    return { items: items.map((op) => operationView(op)), nextCursor };
+  }
+
+  @Query(() => JobRunType)
+  jobRun(@Args('cluster') cluster: string, @Args('id') id: string) {
+    return this.jobsService.get(cluster, id);
+  }
+
+  @Mutation(() => ChangeResultType, { description: 'Applies an AppSpec (spec) or a Compose file (compose, with name when the file has none)' })
+  applyApp(
+    @Args('cluster') cluster: string,
+    @Args('spec', { type: () => GraphQLJSONObject, nullable: true }) spec?: object,
+    @Args('compose', { nullable: true }) compose?: string,
+    @Args('name', { nullable: true }) name?: string,
+    @Args('idempotencyKey', { nullable: true }) idempotencyKey?: string,
+    @Args('wait', { nullable: true }) wait?: boolean,
+  ) {
+    return this.appsService.apply(cluster, compose ? { compose, name: name ?? undefined } : { spec }, caller(idempotencyKey, wait));
+  }
+
+  @Mutation(() => ChangeResultType)
+  deleteApp(@Args('cluster') cluster: string, @Args('app') app: string, @Args('volumes', { defaultValue: false }) volumes: boolean, @Args('idempotencyKey', { nullable: true }) idempotencyKey?: string) {
+    return this.appsService.remove(cluster, app, { volumes }, caller(idempotencyKey));
+  }
+
+  @Mutation(() => ChangeResultType)
+  rollbackApp(@Args('cluster') cluster: string, @Args('app') app: string, @Args('revision', { type: () => Int, nullable: true }) revision?: number, @Args('wait', { nullable: true }) wait?: boolean) {
+    return this.appsService.rollback(cluster, app, revision ?? undefined, caller(undefined, wait));
+  }
+
+  @Mutation(() => ChangeResultType)
+  scaleService(
+    @Args('cluster') cluster: string,
+    @Args('app') app: string,
+    @Args('service') service: string,
+    @Args('replicas', { type: () => Int }) replicas: number,
+    @Args('idempotencyKey', { nullable: true }) idempotencyKey?: string,
+    @Args('wait', { nullable: true }) wait?: boolean,
+  ) {
+    return this.servicesService.scale(cluster, app, service, { replicas }, caller(idempotencyKey, wait));
+  }
+
+  @Mutation(() => ChangeResultType, { description: 'patch: image, command, env, resources, replicas, update (policy), expectedRevision, force' })
+  updateService(
+    @Args('cluster') cluster: string,
+    @Args('app') app: string,
+    @Args('service') service: string,
+    @Args('patch', { type: () => GraphQLJSONObject }) patch: object,
+    @Args('idempotencyKey', { nullable: true }) idempotencyKey?: string,
+    @Args('wait', { nullable: true }) wait?: boolean,
+  ) {
+    return this.servicesService.update(cluster, app, service, patch, caller(idempotencyKey, wait));
+  }
+
+  @Mutation(() => ChangeResultType)
+  rollbackService(
+    @Args('cluster') cluster: string,
+    @Args('app') app: string,
+    @Args('service') service: string,
+    @Args('revision', { type: () => Int, nullable: true }) revision?: number,
+    @Args('wait', { nullable: true }) wait?: boolean,
+  ) {
+    return this.servicesService.rollback(cluster, app, service, revision ? { revision } : {}, caller(undefined, wait));
+  }
+
+  @Mutation(() => JobRunResultType)
+  runJob(@Args('cluster') cluster: string, @Args('spec', { type: () => GraphQLJSONObject }) spec: object, @Args('idempotencyKey', { nullable: true }) idempotencyKey?: string, @Args('wait', { nullable: true }) wait?: boolean) {
+    return this.jobsService.run(cluster, spec, caller(idempotencyKey, wait));
+  }
+
+  @Subscription(() => ProgressType, { description: 'Live progress of one operation; ends after the event that carries "final"' })
+  async *operationProgress(@Args('id') id: string) {
+    const abort = new AbortController();
+    const live = this.events.subscribe(id, abort.signal);
+    const op = await this.operationsService.get(id);
+    try {
+      if (!this.operationsService.isOpen(op)) {
+        yield { operationProgress: { time: (op.finishedAt ?? op.createdAt).toISOString(), phase: 'finished', final: op.status } };
+        return;
+      }
+      for await (const event of live) {
+        yield { operationProgress: event };
+        if (event.final) return;
+      }
+    } finally {
+      abort.abort();
+    }
+  }
+}

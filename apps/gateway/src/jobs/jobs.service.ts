@@ -1,0 +1,103 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { JobRun, Prisma, PrismaClient } from '@berth/db';
+import { JobSpec, parseOrThrow } from '@berth/spec';
+import { BerthError } from '../common/errors.js';
+import { PRISMA } from '../database/database.module.js';
+import { ClustersService } from '../clusters/clusters.service.js';
+import { type OperationView, operationView } from '../operations/operation.views.js';
+import { OperationsService } from '../operations/operations.service.js';
+import { type Caller, WAIT_MS } from '../apps/apps.service.js';
+
+export interface JobRunView {
+  id: string;
+  cluster: string;
+  app: string;
+  name: string;
+  nativeName: string;
+  status: string;
+  succeeded: number;
+  failed: number;
+  runs: unknown[];
+  logTail?: string;
+  startedAt: string;
+  finishedAt?: string;
+  durationMs?: number;
+  operationId?: string;
+  spec: JobSpec;
+}
+
+/** Berth's namespace for jobs that name no app. */
+const DEFAULT_JOB_APP = 'berth-jobs';
+
+@Injectable()
+export class JobsService {
+  constructor(
+    @Inject(PRISMA) private readonly prisma: PrismaClient,
+    private readonly clusters: ClustersService,
+    private readonly operations: OperationsService,
+  ) {}
+
+  /** Starts a run-once job; it is followed to completion and its runs, exit codes and log tail kept. */
+  async run(clusterRef: string, raw: unknown, caller: Caller): Promise<{ job: JobRunView; operation: OperationView }> {
+    const spec = parseOrThrow(JobSpec, raw, 'job spec');
+    const { cluster, driver } = await this.clusters.driverFor(clusterRef);
+    const { operation, replayed } = await this.operations.begin({
+      clusterId: cluster.id,
+      kind: 'job',
+      requester: caller.requester,
+      idempotencyKey: caller.idempotencyKey,
+      request: { job: spec },
+    });
+    if (!replayed) {
+      const run = await this.prisma.jobRun.create({
+        data: { clusterId: cluster.id, operationId: operation.id, app: spec.app ?? DEFAULT_JOB_APP, name: spec.name, nativeName: '', spec: spec as unknown as Prisma.InputJsonValue, status: 'pending' },
+      });
+      const ref = await this.operations.run(operation, () => driver.runJob(spec));
+      await this.prisma.jobRun.update({ where: { id: run.id }, data: { nativeName: ref.name, app: ref.app } });
+      await this.operations.afterCall(operation, { type: 'job', app: ref.app, name: ref.name, jobRunId: run.id }, { job: ref });
+    }
+    const final = caller.wait ? await this.operations.waitFor(operation.id, WAIT_MS) : operation;
+    const job = await this.prisma.jobRun.findFirstOrThrow({ where: { operationId: operation.id } });
+    return { job: this.view(job, cluster.name), operation: operationView(final) };
+  }
+
+  async get(clusterRef: string, id: string): Promise<JobRunView> {
+    const cluster = await this.clusters.find(clusterRef);
+    const job = await this.prisma.jobRun.findFirst({ where: { id, clusterId: cluster.id } }).catch(() => null);
+    if (!job) throw BerthError.notFound(`job run "${id}" on cluster "${cluster.name}"`);
+    return this.view(job, cluster.name);
+  }
+
+  async list(clusterRef: string, filter: { app?: string; name?: string }, page: { cursor?: string; limit: number }) {
+    const cluster = await this.clusters.find(clusterRef);
+    const rows = await this.prisma.jobRun.findMany({
+      where: { clusterId: cluster.id, app: filter.app, name: filter.name },
+      orderBy: [{ startedAt: 'desc' }, { id: 'desc' }],
+      take: page.limit + 1,
+      ...(page.cursor ? { cursor: { id: page.cursor }, skip: 1 } : {}),
+    });
+    const more = rows.length > page.limit;
+    if (more) rows.pop();
+    return { items: rows.map((r) => this.view(r, cluster.name)), nextCursor: more ? rows[rows.length - 1]?.id : undefined };
+  }
+
+  private view(job: JobRun, cluster: string): JobRunView {
+    return {
+      id: job.id,
+      cluster,
+      app: job.app,
+      name: job.name,
+      nativeName: job.nativeName,
+      status: job.status,
+      succeeded: job.succeeded,
+      failed: job.failed,
+      runs: job.runs as unknown[],
+      logTail: job.logTail ?? undefined,
+      startedAt: job.startedAt.toISOString(),
+      finishedAt: job.finishedAt?.toISOString(),
+      durationMs: job.finishedAt ? job.finishedAt.getTime() - job.startedAt.getTime() : undefined,
+      operationId: job.operationId ?? undefined,
+      spec: job.spec as unknown as JobSpec,
+    };
+  }
+}

@@ -1,0 +1,7 @@
+import { Module } from '@nestjs/common';
+import { AppsModule } from '../apps/apps.module.js';
+import { ServicesController } from './services.controller.js';
+import { ServicesService } from './services.service.js';
+
+@Module({ imports: [AppsModule], providers: [ServicesService], controllers: [ServicesController], exports: [ServicesService] })
+export class ServicesModule {}

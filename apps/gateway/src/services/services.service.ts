@@ -1,0 +1,189 @@
+import { Injectable } from '@nestjs/common';
+import { z } from 'zod';
+import type { ServiceStatus } from '@berth/driver';
+import { type AppSpec, DEFAULT_UPDATE_POLICY, Resources, ServiceSpec, UpdatePolicy, parseOrThrow, specHash } from '@berth/spec';
+import { BerthError } from '../common/errors.js';
+import { type AppContext, AppsService, type Caller, type ChangeResult } from '../apps/apps.service.js';
+
+export const ScaleRequest = z.strictObject({
+  replicas: z.number().int('expected a whole number of replicas').min(0).max(10_000),
+});
+
+export const UpdateServiceRequest = z.strictObject({
+  image: z.string().min(1).optional(),
+  command: z.array(z.string()).optional(),
+  env: z.record(z.string(), z.string()).optional().describe('replaces the environment'),
+  resources: Resources.optional(),
+  replicas: z.number().int().min(0).max(10_000).optional(),
+  /** Overrides fields of the service's update policy for this and later rollouts. */
+  update: UpdatePolicy.partial().optional(),
+  /** The revision the caller based the change on; refused with 409 when the app has moved on. */
+  expectedRevision: z.number().int().min(1).optional(),
+  /** Apply even when the app moved on or the service was changed outside Berth. */
+  force: z.boolean().default(false),
+});
+
+export const RollbackRequest = z.strictObject({
+  /** Revision to go back to; the one before the current by default. */
+  revision: z.number().int().min(1).optional(),
+});
+
+export interface DiscoveryView {
+  service: string;
+  image: string;
+  mode: string;
+  stateful: boolean;
+  replicas: ServiceStatus['replicas'];
+  dnsName: string;
+  aliases: string[];
+  virtualIps: string[];
+  ports: ServiceStatus['discovery']['ports'];
+  endpoints: ServiceStatus['discovery']['endpoints'];
+  rollout: ServiceStatus['rollout'];
+}
+
+function discovery(s: ServiceStatus): DiscoveryView {
+  return {
+    service: s.service,
+    image: s.image,
+    mode: s.mode,
+    stateful: s.stateful,
+    replicas: s.replicas,
+    dnsName: s.discovery.dnsName,
+    aliases: s.discovery.aliases,
+    virtualIps: s.discovery.virtualIps,
+    ports: s.discovery.ports,
+    endpoints: s.discovery.endpoints,
+    rollout: s.rollout,
+  };
+}
+
+@Injectable()
+export class ServicesService {
+  constructor(private readonly apps: AppsService) {}
+
+  async list(clusterRef: string, app: string): Promise<DiscoveryView[]> {
+    const ctx = await this.apps.context(clusterRef, app);
+    return (await ctx.driver.listServices(app)).map(discovery);
+  }
+
+  async get(clusterRef: string, app: string, service: string): Promise<DiscoveryView> {
+    const ctx = await this.apps.context(clusterRef, app);
+    return discovery(await ctx.driver.getService({ app, service }));
+  }
+
+  async scale(clusterRef: string, app: string, service: string, raw: unknown, caller: Caller): Promise<ChangeResult> {
+    const { replicas } = parseOrThrow(ScaleRequest, raw, 'scale request');
+    const ctx = await this.apps.context(clusterRef, app);
+    const current = this.serviceOf(ctx, service);
+    if (current.mode === 'global') throw BerthError.invalid(`service "${service}" is global: it runs one replica per node and cannot be scaled`);
+    const next = this.withService(ctx.spec!, service, { ...current, replicas });
+    return this.apps.change(
+      ctx,
+      {
+        kind: 'scale',
+        service,
+        requestBody: { service, replicas },
+        next,
+        source: 'scale',
+        message: `scale ${service} ${current.replicas} -> ${replicas}`,
+        call: async () => {
+          await ctx.driver.scale({ app, service }, replicas);
+          return { services: [service], follow: 'scale' };
+        },
+      },
+      caller,
+    );
+  }
+
+  /** Changes one service and rolls it with its update policy. */
+  async update(clusterRef: string, app: string, service: string, raw: unknown, caller: Caller): Promise<ChangeResult> {
+    const patch = parseOrThrow(UpdateServiceRequest, raw, 'service update');
+    const ctx = await this.apps.context(clusterRef, app);
+    const current = this.serviceOf(ctx, service);
+    if (!patch.force && patch.expectedRevision !== undefined && patch.expectedRevision !== ctx.current?.number) {
+      throw BerthError.conflict(
+        `app "${app}" is at revision ${ctx.current?.number}, not ${patch.expectedRevision}: read it again, or send "force": true`,
+        { currentRevision: ctx.current?.number },
+      );
+    }
+    if (!patch.force) {
+      const live = await ctx.driver.getService({ app, service });
+      if (live.specHash && live.specHash !== specHash(current)) {
+        throw BerthError.conflict(`service "${service}" was changed outside Berth since revision ${ctx.current?.number}: inspect it, or send "force": true`, {
+          currentRevision: ctx.current?.number,
+        });
+      }
+    }
+    const updated = parseOrThrow(
+      ServiceSpec,
+      {
+        ...current,
+        ...(patch.image !== undefined ? { image: patch.image } : {}),
+        ...(patch.command !== undefined ? { command: patch.command } : {}),
+        ...(patch.env !== undefined ? { env: patch.env } : {}),
+        ...(patch.resources !== undefined ? { resources: patch.resources } : {}),
+        ...(patch.replicas !== undefined ? { replicas: patch.replicas } : {}),
+        ...(patch.update !== undefined ? { update: { ...(current.update ?? DEFAULT_UPDATE_POLICY), ...patch.update } } : {}),
+      },
+      'service spec',
+      ['services', service],
+    );
+    if (specHash(updated) === specHash(current)) {
+      return { changed: false, message: `service "${service}" already runs this spec (revision ${ctx.current?.number})`, revision: ctx.current?.number, warnings: [] };
+    }
+    const { expectedRevision: _e, force: _f, ...request } = patch;
+    return this.apps.change(
+      ctx,
+      {
+        kind: 'update',
+        service,
+        requestBody: { service, ...request },
+        next: this.withService(ctx.spec!, service, updated),
+        source: 'update',
+        message: `update ${service}`,
+        call: async () => {
+          const { changed } = await ctx.driver.updateService({ app, service }, updated);
+          return { services: changed ? [service] : [] };
+        },
+      },
+      caller,
+    );
+  }
+
+  /** Rolls one service back to its spec in an earlier revision, with its rollback policy. */
+  async rollback(clusterRef: string, app: string, service: string, raw: unknown, caller: Caller): Promise<ChangeResult> {
+    const { revision: target } = parseOrThrow(RollbackRequest, raw ?? {}, 'rollback request');
+    const ctx = await this.apps.context(clusterRef, app);
+    this.serviceOf(ctx, service);
+    const revision = await this.apps.targetRevision(ctx, target);
+    const earlier = (revision.spec as AppSpec).services[service];
+    if (!earlier) throw BerthError.invalid(`service "${service}" does not exist in revision ${revision.number}`);
+    return this.apps.change(
+      ctx,
+      {
+        kind: 'rollback',
+        service,
+        requestBody: { service, rollbackTo: revision.number },
+        next: this.withService(ctx.spec!, service, earlier),
+        source: 'rollback',
+        message: `rollback ${service} to revision ${revision.number}`,
+        call: async () => {
+          const { changed } = await ctx.driver.rollbackService({ app, service }, earlier);
+          return { services: changed ? [service] : [] };
+        },
+      },
+      caller,
+    );
+  }
+
+  private serviceOf(ctx: AppContext, service: string): ServiceSpec {
+    const svc = ctx.spec?.services[service];
+    if (!svc) throw BerthError.notFound(`service "${service}" of app "${ctx.app.name}"`);
+    return svc;
+  }
+
+  private withService(spec: AppSpec, service: string, svc: ServiceSpec): AppSpec {
+    return { ...spec, services: { ...spec.services, [service]: svc } };
+  }
+}

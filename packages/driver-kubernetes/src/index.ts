@@ -1,0 +1,10 @@
+import { KubernetesDriver } from './kubernetes.driver.js';
+import type { KubernetesConnection } from './kubernetes.client.js';
+
+export { KubernetesDriver };
+export type { KubernetesConnection };
+
+/** The Kubernetes driver for one cluster, from its kubeconfig content and (optionally) a context. */
+export function createKubernetesDriver(conn: KubernetesConnection): KubernetesDriver {
+  return new KubernetesDriver(conn);
+}

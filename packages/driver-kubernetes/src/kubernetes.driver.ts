@@ -1,0 +1,832 @@
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type KubernetesObject, type V1Namespace, type V1PersistentVolumeClaim, type V1Pod, type V1Service } from '@kubernetes/client-node';
+import { canonicalJson, type AppSpec, type JobSpec, type ServiceSpec } from '@berth/spec';
+import {
+  DriverError,
+  DriverErrorCode,
+  LABEL,
+  MANAGER,
+  TERMINAL_ROLLOUT_STATES,
+  fieldChanges,
+  isDriverError,
+  pollUntil,
+  type AppSummary,
+  type ApplyResult,
+  type ClusterEvent,
+  type ClusterHealth,
+  type ClusterInfo,
+  type EventOptions,
+  type FollowOptions,
+  type JobRef,
+  type JobStatus,
+  type LogLine,
+  type LogOptions,
+  type OrchestratorDriver,
+  type Plan,
+  type PlannedObject,
+  type RemoveOptions,
+  type RolloutStatus,
+  type ServiceRef,
+  type ServiceStatus,
+  type StatsSample,
+  type VolumeCreate,
+  type VolumeInfo,
+} from '@berth/driver';
+import { KubernetesClient, plain, type KubernetesConnection } from './kubernetes.client.js';
+import { toDriverError } from './kubernetes-errors.js';
+import { watchEvents } from './kubernetes-events.js';
+import { readLogs } from './kubernetes-logs.js';
+import {
+  JOBS_NAMESPACE,
+  JOB_CONTAINER,
+  claimObject,
+  jobClaims,
+  namespaceObject,
+  renderApp,
+  renderJob,
+  renderService,
+  reservedNamespace,
+  workloadKind,
+  type KubeObject,
+  type RenderedObject,
+  type RolloutRecord,
+  type WorkloadKind,
+  type WorkloadState,
+} from './kubernetes-objects.mapper.js';
+import {
+  assessRollout,
+  iso,
+  jobStatus,
+  nodeInfo,
+  parseQuantity,
+  readContext,
+  readSpec,
+  readState,
+  serviceStatus,
+  volumeInfo,
+  type RolloutAssessment,
+  type ServiceSnapshot,
+  type Workload,
+  type WorkloadSnapshot,
+} from './kubernetes-status.mapper.js';
+
+const API_VERSION: Record<WorkloadKind, string> = { Deployment: 'apps/v1', StatefulSet: 'apps/v1', DaemonSet: 'apps/v1' };
+const MANAGED = `${LABEL.managedBy}=${MANAGER}`;
+/** How long a write waits for a new namespace's default ServiceAccount before going ahead anyway. */
+const SERVICE_ACCOUNT_WAIT_MS = 10_000;
+/** How long health() waits for the API server before calling it unreachable. */
+const HEALTH_TIMEOUT_MS = 10_000;
+/** How long removeVolume waits for Kubernetes to finish deleting an unused claim. */
+const VOLUME_REMOVAL_WAIT_MS = 10_000;
+
+/** An object without what the server alone writes, so a diff shows only what an apply changes. */
+function comparable(obj: unknown): unknown {
+  const o = plain(obj) as { apiVersion?: unknown; kind?: unknown; metadata?: Record<string, unknown>; status?: unknown };
+  if (o.metadata) {
+    for (const key of ['managedFields', 'resourceVersion', 'generation', 'creationTimestamp', 'uid']) delete o.metadata[key];
+  }
+  // List items carry no apiVersion/kind, and neither can change for an existing object.
+  delete o.apiVersion;
+  delete o.kind;
+  delete o.status;
+  return o;
+}
+
+function annotation(obj: KubernetesObject | undefined, key: string): string | undefined {
+  return obj?.metadata?.annotations?.[key];
+}
+
+function template(obj: KubeObject): string {
+  return canonicalJson((obj.spec as { template?: unknown } | undefined)?.template);
+}
+
+function terminatingNamespace(ns: V1Namespace | undefined): boolean {
+  return Boolean(ns?.metadata?.deletionTimestamp) || ns?.status?.phase === 'Terminating';
+}
+
+/** One write (or delete) of an apply, in order, with what the plan said about it. */
+interface Step {
+  planned: PlannedObject;
+  rendered?: RenderedObject;
+  live?: KubernetesObject;
+}
+
+interface LiveWorkload {
+  kind: WorkloadKind;
+  workload: Workload;
+}
+
+function shortId(): string {
+  // 5 base-36 characters, as Kubernetes' own generated names.
+  return Array.from(randomBytes(5), (b) => (b % 36).toString(36)).join('');
+}
+
+/**
+ * Berth on Kubernetes: an app is a namespace; each service a Deployment, StatefulSet or DaemonSet
+ * with a Service; everything written by server-side apply as field manager "berth", with the
+ * Berth spec in annotations so that state can be read back after a restart.
+ */
+export class KubernetesDriver implements OrchestratorDriver {
+  readonly kind = 'kubernetes' as const;
+  private readonly client: KubernetesClient;
+
+  constructor(conn: KubernetesConnection) {
+    this.client = new KubernetesClient(conn);
+  }
+
+  // ------------------------------------------------------------------ cluster
+
+  async info(): Promise<ClusterInfo> {
+    const [version, nodes] = await Promise.all([
+      this.client.call('reading the Kubernetes version', () => this.client.version.getCode()),
+      this.client.call('listing nodes', () => this.client.core.listNode()),
+    ]);
+    return { kind: 'kubernetes', version: version.gitVersion, apiVersion: `${version.major}.${version.minor}`, nodes: nodes.items.map(nodeInfo) };
+  }
+
+  async health(): Promise<ClusterHealth> {
+    const started = performance.now();
+    // An API server that accepts connections but never answers must not hang the health check.
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new DriverError(DriverErrorCode.Unreachable, `the Kubernetes API server did not answer within ${HEALTH_TIMEOUT_MS / 1000}s`)),
+        HEALTH_TIMEOUT_MS,
+      );
+    });
+    try {
+      await Promise.race([this.client.call('reading the Kubernetes version', () => this.client.version.getCode()), timeout]);
+      const latencyMs = Math.round(performance.now() - started);
+      const nodes = await Promise.race([this.client.call('listing nodes', () => this.client.core.listNode()), timeout]).catch((e: unknown) => {
+        // Credentials limited to namespaces may not list nodes; the API itself answered, so it is healthy.
+        if (isDriverError(e, DriverErrorCode.Unauthorized)) return undefined;
+        throw e;
+      });
+      if (!nodes) return { status: 'healthy', latencyMs, message: 'the API answers; these credentials cannot list nodes' };
+      const ready = nodes.items.map(nodeInfo).filter((n) => n.status === 'ready').length;
+      if (ready === 0) return { status: 'degraded', message: `none of the ${nodes.items.length} nodes is ready`, latencyMs };
+      return { status: 'healthy', latencyMs };
+    } catch (e) {
+      return { status: 'unreachable', message: toDriverError(e, 'health check').message };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  // ---------------------------------------------------------------- reading
+
+  private async listWorkloads(labelSelector: string, namespace?: string): Promise<LiveWorkload[]> {
+    const where = namespace ? ` in namespace ${namespace}` : '';
+    const { apps } = this.client;
+    const [d, s, ds] = await Promise.all([
+      this.client.call(`listing Deployments${where}`, () =>
+        namespace ? apps.listNamespacedDeployment({ namespace, labelSelector }) : apps.listDeploymentForAllNamespaces({ labelSelector }),
+      ),
+      this.client.call(`listing StatefulSets${where}`, () =>
+        namespace ? apps.listNamespacedStatefulSet({ namespace, labelSelector }) : apps.listStatefulSetForAllNamespaces({ labelSelector }),
+      ),
+      this.client.call(`listing DaemonSets${where}`, () =>
+        namespace ? apps.listNamespacedDaemonSet({ namespace, labelSelector }) : apps.listDaemonSetForAllNamespaces({ labelSelector }),
+      ),
+    ]);
+    return [
+      ...d.items.map((workload) => ({ kind: 'Deployment' as const, workload })),
+      ...s.items.map((workload) => ({ kind: 'StatefulSet' as const, workload })),
+      ...ds.items.map((workload) => ({ kind: 'DaemonSet' as const, workload })),
+    ];
+  }
+
+  private listPods(labelSelector: string, namespace?: string): Promise<V1Pod[]> {
+    return this.client
+      .call(`listing pods${namespace ? ` in namespace ${namespace}` : ''}`, () =>
+        namespace ? this.client.core.listNamespacedPod({ namespace, labelSelector }) : this.client.core.listPodForAllNamespaces({ labelSelector }),
+      )
+      .then((l) => l.items);
+  }
+
+  /**
+   * Everything the status of services depends on, read with one list per kind (all of an app's
+   * services, or one), then joined by the berth.io labels.
+   */
+  private async snapshots(namespace: string | undefined, service: string | undefined, withDiscovery: boolean): Promise<ServiceSnapshot[]> {
+    const selector = `${MANAGED},${LABEL.service}${service ? `=${service}` : ''}`;
+    const where = namespace ? ` in namespace ${namespace}` : '';
+    const { apps, core, discovery } = this.client;
+    const [workloads, pods, replicaSets, services, slices] = await Promise.all([
+      this.listWorkloads(selector, namespace),
+      this.listPods(selector, namespace),
+      this.client.call(`listing ReplicaSets${where}`, () =>
+        namespace ? apps.listNamespacedReplicaSet({ namespace, labelSelector: selector }) : apps.listReplicaSetForAllNamespaces({ labelSelector: selector }),
+      ),
+      withDiscovery
+        ? this.client.call(`listing Services${where}`, () =>
+            namespace ? core.listNamespacedService({ namespace, labelSelector: selector }) : core.listServiceForAllNamespaces({ labelSelector: selector }),
+          )
+        : { items: [] as V1Service[] },
+      withDiscovery
+        ? this.client.call(`listing EndpointSlices${where}`, () =>
+            namespace
+              ? discovery.listNamespacedEndpointSlice({ namespace, labelSelector: `${LABEL.service}${service ? `=${service}` : ''}` })
+              : discovery.listEndpointSliceForAllNamespaces({ labelSelector: `${LABEL.service}` }),
+          )
+        : { items: [] },
+    ]);
+    return workloads.map(({ kind, workload }) => {
+      const ns = workload.metadata?.namespace;
+      const name = workload.metadata?.labels?.[LABEL.service];
+      const mine = (o: KubernetesObject) => o.metadata?.namespace === ns && o.metadata?.labels?.[LABEL.service] === name;
+      return {
+        kind,
+        workload,
+        pods: pods.filter(mine),
+        replicaSets: kind === 'Deployment' ? replicaSets.items.filter(mine) : [],
+        services: services.items.filter(mine),
+        slices: slices.items.filter(mine),
+      };
+    });
+  }
+
+  private async snapshot(ref: ServiceRef, withDiscovery: boolean): Promise<ServiceSnapshot> {
+    const [snap] = await this.snapshots(ref.app, ref.service, withDiscovery);
+    if (!snap) throw DriverError.notFound(`service "${ref.service}" of app "${ref.app}"`);
+    return snap;
+  }
+
+  async listApps(): Promise<AppSummary[]> {
+    const [namespaces, workloads] = await Promise.all([
+      this.client.call('listing namespaces', () => this.client.core.listNamespace({ labelSelector: `${MANAGED},${LABEL.app}` })),
+      this.listWorkloads(`${MANAGED},${LABEL.service}`),
+    ]);
+    return namespaces.items
+      .map((ns) => ns.metadata?.name ?? '')
+      .filter((name) => name !== '')
+      .sort()
+      .map((name) => ({
+        name,
+        services: workloads
+          .filter((w) => w.workload.metadata?.namespace === name)
+          .map((w) => w.workload.metadata?.labels?.[LABEL.service] ?? '')
+          .sort(),
+      }));
+  }
+
+  async listServices(app?: string): Promise<ServiceStatus[]> {
+    const snaps = await this.snapshots(app, undefined, true);
+    return snaps.map((s) => serviceStatus(s, assessRollout(s))).sort((a, b) => `${a.app}/${a.service}`.localeCompare(`${b.app}/${b.service}`));
+  }
+
+  async getService(ref: ServiceRef): Promise<ServiceStatus> {
+    const snap = await this.snapshot(ref, true);
+    return serviceStatus(snap, assessRollout(snap));
+  }
+
+  // ------------------------------------------------------------ plan / apply
+
+  /** Refuses a namespace Berth must not use: being deleted, or someone else's. */
+  private checkNamespace(ns: V1Namespace | undefined, name: string): void {
+    if (!ns) return;
+    if (terminatingNamespace(ns)) {
+      throw new DriverError(DriverErrorCode.Conflict, `namespace "${name}" is still being deleted (a previous remove); retry when it is gone`);
+    }
+    if (ns.metadata?.labels?.[LABEL.managedBy] !== MANAGER) {
+      throw new DriverError(DriverErrorCode.Conflict, `namespace "${name}" exists and is not managed by Berth; choose another app name or label it ${MANAGED}`);
+    }
+  }
+
+  private readNamespace(name: string): Promise<V1Namespace | undefined> {
+    return this.client.optional(`reading namespace ${name}`, () => this.client.core.readNamespace({ name }));
+  }
+
+  /** Creates the namespace of an app (or the jobs namespace) when missing. */
+  private async ensureNamespace(name: string): Promise<void> {
+    const live = await this.readNamespace(name);
+    this.checkNamespace(live, name);
+    if (live) return;
+    const ns =
+      name === JOBS_NAMESPACE ? { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { [LABEL.managedBy]: MANAGER } } } : namespaceObject(name);
+    await this.client.apply(ns);
+    await this.waitForServiceAccount(name);
+  }
+
+  /**
+   * Pods cannot be created in a namespace until the controller-manager has given it its "default"
+   * ServiceAccount. Controllers retry, but with a growing back-off that can eat a short progress
+   * deadline; waiting here (briefly, usually milliseconds) keeps a first rollout's clock honest.
+   */
+  private async waitForServiceAccount(namespace: string): Promise<void> {
+    const deadline = Date.now() + SERVICE_ACCOUNT_WAIT_MS;
+    while (Date.now() < deadline) {
+      const sa = await this.client.optional(`reading ServiceAccount default in namespace ${namespace}`, () =>
+        this.client.core.readNamespacedServiceAccount({ name: 'default', namespace }),
+      );
+      if (sa) return;
+      await sleep(100);
+    }
+  }
+
+  /**
+   * Renders the app, reads what runs, and lists the writes an apply would make. A workload whose
+   * pod template changes starts a rollout: it records the spec it replaces (berth.io/previous-spec),
+   * so a failed rollout can return to it even after a gateway restart.
+   */
+  private async prepare(spec: AppSpec): Promise<{ plan: Plan; steps: Step[]; rolling: string[] }> {
+    const first = renderApp(spec);
+    const ns = spec.name;
+    const liveNs = await this.readNamespace(ns);
+    this.checkNamespace(liveNs, ns);
+    const where = ` in namespace ${ns}`;
+    const [workloads, services, claims] = liveNs
+      ? await Promise.all([
+          this.listWorkloads(MANAGED, ns),
+          this.client.call(`listing Services${where}`, () => this.client.core.listNamespacedService({ namespace: ns })).then((l) => l.items),
+          this.client.call(`listing claims${where}`, () => this.client.core.listNamespacedPersistentVolumeClaim({ namespace: ns })).then((l) => l.items),
+        ])
+      : [[], [] as V1Service[], [] as V1PersistentVolumeClaim[]];
+    const liveWorkloads = new Map(workloads.map((w) => [w.workload.metadata?.labels?.[LABEL.service] ?? w.workload.metadata?.name ?? '', w]));
+
+    const now = new Date().toISOString();
+    const startRollout = (previous: ServiceSpec | undefined): WorkloadState => ({
+      ...(previous ? { previousSpec: previous } : {}),
+      rollout: { reason: 'apply', startedAt: now },
+    });
+    const states = new Map<string, WorkloadState>();
+    const rolling: string[] = [];
+    for (const [name, render] of first.services) {
+      const live = liveWorkloads.get(name);
+      if (!live || live.kind !== render.workload.object.kind) {
+        rolling.push(name);
+        states.set(name, startRollout(live ? readSpec(live.workload) : undefined));
+        continue;
+      }
+      if (annotation(live.workload, LABEL.specHash) === render.workload.hash) continue;
+      const liveSpec = readSpec(live.workload);
+      const liveTemplate = liveSpec ? template(renderService(ns, name, liveSpec, readContext(live.workload)).workload.object) : undefined;
+      if (liveTemplate !== template(render.workload.object)) {
+        rolling.push(name);
+        states.set(name, startRollout(liveSpec));
+      } else {
+        states.set(name, readState(live.workload));
+      }
+    }
+    const render = renderApp(spec, states);
+
+    const liveOf = (o: KubeObject): KubernetesObject | undefined => {
+      switch (o.kind) {
+        case 'Namespace':
+          return liveNs;
+        case 'PersistentVolumeClaim':
+          return claims.find((c) => c.metadata?.name === o.metadata.name);
+        case 'Service':
+          return services.find((s) => s.metadata?.name === o.metadata.name);
+        default: {
+          const w = [...liveWorkloads.values()].find((l) => l.kind === o.kind && l.workload.metadata?.name === o.metadata.name);
+          return w?.workload;
+        }
+      }
+    };
+    const steps: Step[] = [];
+    const add = (rendered: RenderedObject) => {
+      const live = liveOf(rendered.object);
+      const action = !live ? 'create' : annotation(live, LABEL.specHash) === rendered.hash ? 'unchanged' : 'update';
+      steps.push({
+        rendered,
+        ...(live ? { live } : {}),
+        planned: {
+          action,
+          kind: rendered.object.kind,
+          name: rendered.object.metadata.name,
+          ...(rendered.service ? { service: rendered.service } : {}),
+          changes: action === 'create' ? fieldChanges(undefined, rendered.object) : [],
+          ...(action !== 'unchanged' ? { object: rendered.object } : {}),
+        },
+      });
+    };
+    // Deletions first: a service that changes kind must lose its old workload before the new one starts.
+    const renderedServices = new Set(
+      [...render.services.values()].flatMap((r) => r.objects.filter((o) => o.object.kind === 'Service').map((o) => o.object.metadata.name)),
+    );
+    for (const { kind, workload } of workloads) {
+      const name = workload.metadata?.name ?? '';
+      const service = workload.metadata?.labels?.[LABEL.service];
+      const wanted = service ? render.services.get(service) : undefined;
+      if (wanted?.workload.object.kind === kind) continue;
+      steps.push({
+        live: { ...workload, apiVersion: API_VERSION[kind], kind },
+        planned: { action: 'delete', kind, name, ...(service ? { service } : {}), changes: [] },
+      });
+    }
+    for (const svc of services.filter((s) => s.metadata?.labels?.[LABEL.managedBy] === MANAGER && !renderedServices.has(s.metadata?.name ?? ''))) {
+      const service = svc.metadata?.labels?.[LABEL.service];
+      steps.push({
+        live: { ...svc, apiVersion: 'v1', kind: 'Service' },
+        planned: { action: 'delete', kind: 'Service', name: svc.metadata?.name ?? '', ...(service ? { service } : {}), changes: [] },
+      });
+    }
+    add(render.namespace);
+    render.claims.forEach(add);
+    for (const r of render.services.values()) r.objects.forEach(add);
+
+    const plan: Plan = {
+      app: ns,
+      changed: steps.some((s) => s.planned.action !== 'unchanged'),
+      objects: steps.map((s) => s.planned),
+      warnings: render.warnings,
+    };
+    return { plan, steps, rolling };
+  }
+
+  async plan(spec: AppSpec): Promise<Plan> {
+    const { plan, steps } = await this.prepare(spec);
+    // A server-side dry run shows the object as it would be stored (defaults included), so the diff
+    // names only real changes.
+    await Promise.all(
+      steps
+        .filter((s) => s.planned.action === 'update' && s.rendered && s.live)
+        .map(async (s) => {
+          const dry = await this.client.apply(s.rendered!.object, { dryRun: true });
+          s.planned.changes = fieldChanges(comparable(s.live), comparable(dry));
+        }),
+    );
+    return plan;
+  }
+
+  async apply(spec: AppSpec): Promise<ApplyResult> {
+    const { plan, steps, rolling } = await this.prepare(spec);
+    if (!plan.changed) return { ...plan, rollingServices: [] };
+    for (const step of steps) {
+      const { planned, rendered, live } = step;
+      if (planned.action === 'delete' && live) {
+        await this.client.remove({ apiVersion: live.apiVersion ?? 'v1', kind: planned.kind, metadata: { name: planned.name, namespace: plan.app } });
+      } else if (rendered && planned.action !== 'unchanged') {
+        const written = await this.client.apply(rendered.object);
+        if (planned.action === 'update') planned.changes = fieldChanges(comparable(live), comparable(written));
+        if (planned.kind === 'Namespace' && planned.action === 'create') await this.waitForServiceAccount(plan.app);
+      }
+    }
+    return { ...plan, rollingServices: rolling };
+  }
+
+  async remove(app: string, options: RemoveOptions = {}): Promise<{ removed: string[] }> {
+    const ns = await this.readNamespace(app);
+    if (!ns) return { removed: [] };
+    const where = ` in namespace ${app}`;
+    const [workloads, services, jobs, claims] = await Promise.all([
+      this.listWorkloads(MANAGED, app),
+      this.client.call(`listing Services${where}`, () => this.client.core.listNamespacedService({ namespace: app, labelSelector: MANAGED })),
+      this.client.call(`listing Jobs${where}`, () => this.client.batch.listNamespacedJob({ namespace: app, labelSelector: MANAGED })),
+      this.client.call(`listing claims${where}`, () => this.client.core.listNamespacedPersistentVolumeClaim({ namespace: app })),
+    ]);
+    const targets: Array<{ apiVersion: string; kind: string; name: string }> = [
+      ...workloads.map((w) => ({ apiVersion: API_VERSION[w.kind], kind: w.kind, name: w.workload.metadata?.name ?? '' })),
+      ...services.items.map((s) => ({ apiVersion: 'v1', kind: 'Service', name: s.metadata?.name ?? '' })),
+      ...jobs.items.map((j) => ({ apiVersion: 'batch/v1', kind: 'Job', name: j.metadata?.name ?? '' })),
+    ];
+    // Shared volumes outlive the app (other apps or a later deploy may use them); only named ones go, and only when asked.
+    const removable = (c: V1PersistentVolumeClaim) => c.metadata?.labels?.[LABEL.managedBy] === MANAGER && c.metadata.labels[LABEL.volumeKind] !== 'shared';
+    const claimsGoing = options.volumes ? claims.items.filter(removable) : [];
+    targets.push(...claimsGoing.map((c) => ({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', name: c.metadata?.name ?? '' })));
+    const removed: string[] = [];
+    for (const t of targets) {
+      if (await this.client.remove({ apiVersion: t.apiVersion, kind: t.kind, metadata: { name: t.name, namespace: app } })) removed.push(`${t.kind}/${t.name}`);
+    }
+    // The namespace goes with the app only when no claim must stay in it (and only if Berth made it).
+    const staying = claims.items.length - claimsGoing.length;
+    if (staying === 0 && ns.metadata?.labels?.[LABEL.managedBy] === MANAGER && !terminatingNamespace(ns)) {
+      if (await this.client.remove({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: app } })) removed.push(`Namespace/${app}`);
+    }
+    return { removed };
+  }
+
+  // --------------------------------------------------------- service changes
+
+  private async requireWorkload(ref: ServiceRef): Promise<LiveWorkload> {
+    const [found] = await this.listWorkloads(`${MANAGED},${LABEL.service}=${ref.service}`, ref.app);
+    if (!found) throw DriverError.notFound(`service "${ref.service}" of app "${ref.app}"`);
+    return found;
+  }
+
+  async scale(ref: ServiceRef, replicas: number): Promise<void> {
+    if (!Number.isInteger(replicas) || replicas < 0) {
+      throw new DriverError(DriverErrorCode.Invalid, `replicas must be a whole number >= 0, got ${replicas}`, [
+        { path: 'replicas', message: 'expected a whole number >= 0' },
+      ]);
+    }
+    const { kind, workload } = await this.requireWorkload(ref);
+    if (kind === 'DaemonSet') {
+      throw new DriverError(
+        DriverErrorCode.Invalid,
+        `service "${ref.service}" is global (one replica per node) and cannot be scaled; change its mode to "replicated" first`,
+      );
+    }
+    const spec = this.specOf(ref, workload);
+    // Scaling rewrites the applied spec with the new count, so a later apply of the old spec is a change again.
+    const render = renderService(ref.app, ref.service, { ...spec, replicas }, readContext(workload), readState(workload));
+    if (annotation(workload, LABEL.specHash) === render.workload.hash && workload.spec && 'replicas' in workload.spec && workload.spec.replicas === replicas)
+      return;
+    await this.client.apply(render.workload.object);
+  }
+
+  private specOf(ref: ServiceRef, workload: Workload): ServiceSpec {
+    const spec = readSpec(workload);
+    if (!spec) {
+      throw new DriverError(
+        DriverErrorCode.Conflict,
+        `service "${ref.service}" of app "${ref.app}" has no readable berth.io/spec annotation (edited outside Berth?); apply the app again`,
+      );
+    }
+    return spec;
+  }
+
+  /**
+   * Writes one service's new spec. `reason` says which policy rolls it: the update policy, or the
+   * spec's rollback policy for a rollback. The replaced spec is kept for an automatic rollback.
+   */
+  private async writeService(ref: ServiceRef, spec: ServiceSpec, reason: RolloutRecord['reason']): Promise<{ changed: boolean }> {
+    const live = await this.requireWorkload(ref);
+    const ctx = readContext(live.workload);
+    const newKind = workloadKind(spec);
+    const probe = renderService(ref.app, ref.service, spec, ctx);
+    if (live.kind === newKind && annotation(live.workload, LABEL.specHash) === probe.workload.hash) return { changed: false };
+    const liveSpec = readSpec(live.workload);
+    const liveTemplate = liveSpec ? template(renderService(ref.app, ref.service, liveSpec, ctx).workload.object) : undefined;
+    const rolls = live.kind !== newKind || liveTemplate !== template(probe.workload.object);
+    const state: WorkloadState = rolls
+      ? { ...(liveSpec ? { previousSpec: liveSpec } : {}), rollout: { reason, startedAt: new Date().toISOString() } }
+      : readState(live.workload);
+    const render = renderService(ref.app, ref.service, spec, ctx, state);
+
+    const claimNames = spec.volumes.filter((v) => v.type === 'shared').map((v) => v.source);
+    const where = ` in namespace ${ref.app}`;
+    const claims = await this.client.call(`listing claims${where}`, () => this.client.core.listNamespacedPersistentVolumeClaim({ namespace: ref.app }));
+    const existing = new Set(claims.items.map((c) => c.metadata?.name));
+    const missingShared = claimNames.filter((n) => !existing.has(n));
+    if (missingShared.length) {
+      throw new DriverError(
+        DriverErrorCode.Invalid,
+        `shared volume(s) ${missingShared.map((n) => `"${n}"`).join(', ')} do not exist in app "${ref.app}"; declare them under the app's volumes and apply the app, or create them first`,
+        missingShared.map((n) => ({ path: 'volumes', message: `shared volume "${n}" does not exist` })),
+      );
+    }
+    // Claims are created, never rewritten here: their size and class are fixed once bound.
+    for (const claim of render.claims.filter((c) => !existing.has(c.object.metadata.name))) await this.client.apply(claim.object);
+    if (live.kind !== newKind) {
+      await this.client.remove({
+        apiVersion: API_VERSION[live.kind],
+        kind: live.kind,
+        metadata: { name: live.workload.metadata?.name ?? ref.service, namespace: ref.app },
+      });
+    }
+    const services = await this.client.call(`listing Services${where}`, () =>
+      this.client.core.listNamespacedService({ namespace: ref.app, labelSelector: `${MANAGED},${LABEL.service}=${ref.service}` }),
+    );
+    const keep = new Set(render.objects.map((o) => o.object.metadata.name));
+    for (const stale of services.items.filter((s) => !keep.has(s.metadata?.name ?? ''))) {
+      await this.client.remove({ apiVersion: 'v1', kind: 'Service', metadata: { name: stale.metadata?.name ?? '', namespace: ref.app } });
+    }
+    for (const obj of render.objects) await this.client.apply(obj.object);
+    return { changed: true };
+  }
+
+  updateService(ref: ServiceRef, spec: ServiceSpec): Promise<{ changed: boolean }> {
+    return this.writeService(ref, spec, 'update');
+  }
+
+  rollbackService(ref: ServiceRef, spec: ServiceSpec): Promise<{ changed: boolean }> {
+    return this.writeService(ref, spec, 'rollback');
+  }
+
+  async rolloutStatus(ref: ServiceRef): Promise<RolloutStatus> {
+    return assessRollout(await this.snapshot(ref, false)).status;
+  }
+
+  /**
+   * Carries out a failed rollout's failure action. The write is conditional on the workload's
+   * resourceVersion, so when two followers see the same failure only one acts; the other re-reads.
+   */
+  private async actOnFailure(ref: ServiceRef, snap: WorkloadSnapshot, assessment: RolloutAssessment): Promise<RolloutStatus> {
+    const w = snap.workload;
+    const spec = this.specOf(ref, w);
+    const state = readState(w);
+    const ctx = readContext(w);
+    const record = state.rollout ?? { reason: 'apply' as const, startedAt: iso(w.metadata?.creationTimestamp) ?? new Date().toISOString() };
+    const failure = assessment.failure ?? 'the rollout failed';
+    const rollback = assessment.action === 'rollback' && state.previousSpec !== undefined;
+    const message = rollback
+      ? `rollout of ${ref.service} failed: ${failure}; rolled back to the previous spec`
+      : `rollout of ${ref.service} paused: ${failure}`;
+    // A rollback re-applies the previous spec (rolled with its rollback policy) and keeps the failed
+    // one as "previous"; a pause re-applies the same spec, halted.
+    const target = rollback ? state.previousSpec! : spec;
+    const next: WorkloadState = rollback
+      ? { previousSpec: spec, rollout: { reason: 'auto-rollback', startedAt: new Date().toISOString(), message } }
+      : { ...state, paused: true, rollout: { ...record, outcome: 'paused', message } };
+    const result: RolloutStatus = { ...assessment.status, state: rollback ? 'rolling-back' : 'paused', message };
+    const render = renderService(ref.app, ref.service, target, ctx, next);
+    const object = { ...render.workload.object, metadata: { ...render.workload.object.metadata, resourceVersion: w.metadata?.resourceVersion } };
+    try {
+      await this.client.apply(object);
+    } catch (e) {
+      // Someone else (another follower, a new update) changed the workload first: the next poll
+      // judges it afresh, acting again only if it still has to.
+      if (isDriverError(e, DriverErrorCode.Conflict))
+        return { ...assessment.status, state: 'progressing', message: 'the service changed while Berth acted on its failed rollout; reading it again' };
+      throw e;
+    }
+    if (rollback && snap.kind === 'StatefulSet') await this.unstickStatefulSet(ref, snap);
+    return result;
+  }
+
+  /**
+   * A StatefulSet does not replace a pod of the failed revision that never became ready (it waits
+   * for it forever, kubernetes#67250); deleting those pods lets it recreate them from the restored
+   * template.
+   */
+  private async unstickStatefulSet(ref: ServiceRef, snap: WorkloadSnapshot): Promise<void> {
+    const failedRevision = (snap.workload.status as { updateRevision?: string } | undefined)?.updateRevision;
+    const stuck = snap.pods.filter(
+      (p) =>
+        p.metadata?.labels?.['controller-revision-hash'] === failedRevision && !p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+    );
+    for (const pod of stuck) await this.client.remove({ apiVersion: 'v1', kind: 'Pod', metadata: { name: pod.metadata?.name ?? '', namespace: ref.app } });
+  }
+
+  followRollout(ref: ServiceRef, options: FollowOptions = {}): AsyncIterable<RolloutStatus> {
+    // StatefulSets and DaemonSets have no progress deadline of their own: the follower times stalls.
+    let lastProgress = '';
+    let lastProgressAt = Date.now();
+    const read = async (): Promise<RolloutStatus> => {
+      const snap = await this.snapshot(ref, false);
+      const progress = JSON.stringify([snap.workload.metadata?.generation, snap.workload.status]);
+      if (progress !== lastProgress) {
+        lastProgress = progress;
+        lastProgressAt = Date.now();
+      }
+      const assessment = assessRollout(snap, Date.now() - lastProgressAt);
+      return assessment.action ? this.actOnFailure(ref, snap, assessment) : assessment.status;
+    };
+    return pollUntil(read, (s) => TERMINAL_ROLLOUT_STATES.has(s.state), {
+      ...(options.signal ? { signal: options.signal } : {}),
+      intervalMs: options.pollIntervalMs ?? 1000,
+    });
+  }
+
+  // -------------------------------------------------------------------- jobs
+
+  async runJob(spec: JobSpec): Promise<JobRef> {
+    if (spec.app && reservedNamespace(spec.app)) {
+      throw new DriverError(DriverErrorCode.Invalid, `app name "${spec.app}" is a reserved Kubernetes namespace`, [
+        { path: 'app', message: 'reserved namespace (default, kube-*)' },
+      ]);
+    }
+    const namespace = spec.app ?? JOBS_NAMESPACE;
+    await this.ensureNamespace(namespace);
+    for (const claim of jobClaims(spec, namespace)) {
+      const exists = await this.client.optional(`reading claim ${claim.metadata.name}`, () =>
+        this.client.core.readNamespacedPersistentVolumeClaim({ name: claim.metadata.name, namespace }),
+      );
+      if (!exists) await this.client.apply(claim);
+    }
+    const name = `job-${spec.name}-${shortId()}`;
+    await this.client.apply(renderJob(spec, namespace, name).object);
+    return { app: namespace, name };
+  }
+
+  async jobStatus(ref: JobRef): Promise<JobStatus> {
+    const job = await this.client.call(`job "${ref.name}" of app "${ref.app}"`, () =>
+      this.client.batch.readNamespacedJob({ name: ref.name, namespace: ref.app }),
+    );
+    const pods = await this.listPods(`job-name=${ref.name}`, ref.app);
+    return jobStatus(job, pods);
+  }
+
+  async removeJob(ref: JobRef): Promise<void> {
+    const removed = await this.client.remove({ apiVersion: 'batch/v1', kind: 'Job', metadata: { name: ref.name, namespace: ref.app } });
+    if (!removed) throw DriverError.notFound(`job "${ref.name}" of app "${ref.app}"`);
+  }
+
+  // ----------------------------------------------------------------- volumes
+
+  async listVolumes(app?: string): Promise<VolumeInfo[]> {
+    const list = await this.client.call(`listing claims${app ? ` in namespace ${app}` : ''}`, () =>
+      app
+        ? this.client.core.listNamespacedPersistentVolumeClaim({ namespace: app, labelSelector: `${MANAGED},${LABEL.volume}` })
+        : this.client.core.listPersistentVolumeClaimForAllNamespaces({ labelSelector: `${MANAGED},${LABEL.volume}` }),
+    );
+    return list.items.map(volumeInfo).sort((a, b) => `${a.app}/${a.name}`.localeCompare(`${b.app}/${b.name}`, undefined, { numeric: true }));
+  }
+
+  async createVolume(app: string, name: string, definition: VolumeCreate): Promise<VolumeInfo> {
+    if (reservedNamespace(app))
+      throw new DriverError(DriverErrorCode.Invalid, `app name "${app}" is a reserved Kubernetes namespace`, [{ path: 'app', message: 'reserved namespace' }]);
+    await this.ensureNamespace(app);
+    const existing = await this.client.optional(`reading claim ${name}`, () => this.client.core.readNamespacedPersistentVolumeClaim({ name, namespace: app }));
+    if (existing) {
+      const labels = existing.metadata?.labels ?? {};
+      if (labels[LABEL.managedBy] === MANAGER && labels[LABEL.volumeKind] === definition.kind) return volumeInfo(existing);
+      throw new DriverError(
+        DriverErrorCode.Conflict,
+        `a volume "${name}" already exists in app "${app}" (kind ${labels[LABEL.volumeKind] ?? 'not managed by Berth'}); choose another name`,
+      );
+    }
+    const written = await this.client.apply(claimObject(app, name, definition.kind, definition, { appLabels: {}, volumes: {} }));
+    return volumeInfo(written as V1PersistentVolumeClaim);
+  }
+
+  /**
+   * Removes a volume, refusing while a replica mounts it (as Docker does): Kubernetes would only
+   * mark the claim for deletion and keep it until those pods stop. Returns once the claim is gone.
+   */
+  async removeVolume(app: string, name: string): Promise<void> {
+    const volume = (await this.listVolumes(app)).find((v) => v.name === name);
+    if (!volume) throw DriverError.notFound(`volume "${name}" of app "${app}"`);
+    const pods = await this.client.call(`listing pods in namespace ${app}`, () => this.client.core.listNamespacedPod({ namespace: app }));
+    const users = pods.items.filter(
+      (p) =>
+        p.status?.phase !== 'Succeeded' &&
+        p.status?.phase !== 'Failed' &&
+        p.spec?.volumes?.some((v) => v.persistentVolumeClaim?.claimName === volume.nativeName),
+    );
+    if (users.length) {
+      throw new DriverError(
+        DriverErrorCode.Conflict,
+        `volume "${name}" of app "${app}" is in use by ${users.map((p) => p.metadata?.name).join(', ')}; remove or update the services that mount it first`,
+      );
+    }
+    await this.client.remove({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: volume.nativeName, namespace: app } });
+    // The claim's protection finalizer is lifted asynchronously; wait (briefly) so a list right after no longer shows it.
+    const deadline = Date.now() + VOLUME_REMOVAL_WAIT_MS;
+    while (Date.now() < deadline) {
+      const still = await this.client.optional(`reading claim ${volume.nativeName}`, () =>
+        this.client.core.readNamespacedPersistentVolumeClaim({ name: volume.nativeName, namespace: app }),
+      );
+      if (!still) return;
+      await sleep(100);
+    }
+  }
+
+  // ------------------------------------------------------------------ events
+
+  events(options: EventOptions = {}): AsyncIterable<ClusterEvent> {
+    return watchEvents(this.client, options);
+  }
+
+  // ------------------------------------------------------------ stats / logs
+
+  async stats(app?: string): Promise<StatsSample[]> {
+    const groups = await this.client.call('listing API groups', () => this.client.apis.getAPIVersions());
+    if (!groups.groups.some((g) => g.name === 'metrics.k8s.io')) {
+      throw DriverError.unsupported('this cluster serves no resource metrics: the metrics.k8s.io API is missing; install metrics-server to get stats');
+    }
+    const [metrics, pods] = await Promise.all([
+      this.client.call('reading pod metrics (metrics.k8s.io)', () => this.client.metrics.getPodMetrics(app)),
+      this.listPods(`${MANAGED},${LABEL.app}`, app),
+    ]);
+    const time = new Date().toISOString();
+    return metrics.items.flatMap((m) => {
+      const pod = pods.find((p) => p.metadata?.name === m.metadata.name && p.metadata?.namespace === m.metadata.namespace);
+      if (!pod) return [];
+      const labels = pod.metadata?.labels ?? {};
+      const limits = pod.spec?.containers.map((c) => parseQuantity(c.resources?.limits?.memory ?? '')) ?? [];
+      const memoryLimit = limits.length && limits.every(Number.isFinite) ? limits.reduce((a, b) => a + b, 0) : undefined;
+      const service = labels[LABEL.service];
+      const node = pod.spec?.nodeName;
+      // metrics.k8s.io carries CPU and memory only; network and block I/O are not served by it.
+      return [
+        {
+          time: iso(m.timestamp) ?? time,
+          app: labels[LABEL.app] ?? m.metadata.namespace,
+          ...(service ? { service } : {}),
+          replica: m.metadata.name,
+          ...(node ? { node } : {}),
+          cpuCores: m.containers.reduce((sum, c) => sum + (parseQuantity(c.usage.cpu) || 0), 0),
+          memoryBytes: m.containers.reduce((sum, c) => sum + (parseQuantity(c.usage.memory) || 0), 0),
+          ...(memoryLimit !== undefined ? { memoryLimitBytes: memoryLimit } : {}),
+          netRxBytes: 0,
+          netTxBytes: 0,
+          blockReadBytes: 0,
+          blockWriteBytes: 0,
+        },
+      ];
+    });
+  }
+
+  async *logs(target: ServiceRef | JobRef, options: LogOptions = {}): AsyncIterable<LogLine> {
+    const namespace = target.app;
+    // Resolve the target first, so a missing service or job is NotFound rather than an empty log.
+    if ('service' in target) {
+      await this.requireWorkload(target);
+      const pods = await this.listPods(`${MANAGED},${LABEL.service}=${target.service}`, namespace);
+      yield* readLogs(this.client, namespace, pods, target.service, options);
+    } else {
+      await this.client.call(`job "${target.name}" of app "${target.app}"`, () => this.client.batch.readNamespacedJob({ name: target.name, namespace }));
+      const pods = await this.listPods(`job-name=${target.name}`, namespace);
+      yield* readLogs(this.client, namespace, pods, JOB_CONTAINER, options);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.client.close();
+  }
+}

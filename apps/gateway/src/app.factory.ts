@@ -1,4 +1,7 @@
 import 'reflect-metadata';
+import { readFileSync } from 'node:fs';
+import helmet from 'helmet';
+import type { NextFunction, Request, Response } from 'express';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -15,12 +18,20 @@ export async function createApp(config: Config, logger: Logger): Promise<INestAp
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, logger), {
     logger: new PinoNestLogger(logger),
     bodyParser: false,
+    httpsOptions: config.http.tls ? { cert: readFileSync(config.http.tls.certFile), key: readFileSync(config.http.tls.keyFile) } : undefined,
+    // CORS stays off unless origins are configured
+    cors: config.http.corsOrigins.length ? { origin: config.http.corsOrigins, credentials: false } : false,
   });
   const correlation = new CorrelationMiddleware(logger);
   app.use(correlation.use.bind(correlation));
-  app.useBodyParser('json', { limit: '1mb' });
-  app.useBodyParser('text', { limit: '1mb', type: ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/plain'] });
+  // the docs page needs inline scripts and styles; everything else gets helmet's strict defaults
+  const docsHeaders = helmet({ contentSecurityPolicy: false });
+  const strictHeaders = helmet();
+  app.use((req: Request, res: Response, next: NextFunction) => (req.path.startsWith('/docs') ? docsHeaders : strictHeaders)(req, res, next));
+  app.useBodyParser('json', { limit: config.http.bodyLimit });
+  app.useBodyParser('text', { limit: config.http.bodyLimit, type: ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/plain'] });
   app.disable('x-powered-by');
+  app.set('trust proxy', false);
   app.enableShutdownHooks();
 
   const document = SwaggerModule.createDocument(
@@ -29,6 +40,8 @@ export async function createApp(config: Config, logger: Logger): Promise<INestAp
       .setTitle('Berth')
       .setDescription('One control API for Docker Swarm and Kubernetes. Errors have the shape `{ error: { code, message, details?, correlationId } }`.')
       .setVersion(VERSION)
+      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'An API token: berth_<id>_<secret>' })
+      .addSecurityRequirements('bearer')
       .build(),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });

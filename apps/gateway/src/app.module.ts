@@ -5,7 +5,9 @@ import { GraphQLModule } from '@nestjs/graphql';
 import type { Logger } from 'pino';
 import type { Config } from './config/config.js';
 import { ErrorFilter } from './common/error.filter.js';
+import { AuthModule } from './auth/auth.module.js';
 import { ClustersModule } from './clusters/clusters.module.js';
+import { queryLimits } from './graphql/graphql.limits.js';
 import { ComposeModule } from './compose/compose.module.js';
 import { AppsModule } from './apps/apps.module.js';
 import { LifecycleGraphqlModule } from './graphql/lifecycle-graphql.module.js';
@@ -25,13 +27,18 @@ export class AppModule {
       imports: [
         CoreModule.forRoot(config, logger),
         DatabaseModule,
+        AuthModule,
         GraphQLModule.forRoot<ApolloDriverConfig>({
           driver: ApolloDriver,
           path: '/graphql',
           autoSchemaFile: true,
           sortSchema: true,
-          introspection: !config.production,
+          introspection: config.graphql.introspection,
           includeStacktraceInErrorResponses: false,
+          validationRules: queryLimits(config.graphql.maxDepth, config.graphql.maxCost),
+          // HTTP calls carry their token in the request; subscriptions in the connection parameters
+          context: (ctx: { req?: unknown; connectionParams?: Record<string, unknown>; extra?: { connectionParams?: Record<string, unknown> } }) =>
+            ctx.req ? { req: ctx.req } : { connectionParams: ctx.connectionParams ?? ctx.extra?.connectionParams ?? {} },
           subscriptions: { 'graphql-ws': true },
         }),
         ClustersModule,

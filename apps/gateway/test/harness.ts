@@ -4,6 +4,9 @@ import { createApp } from '../src/app.factory.js';
 import { type Config, loadConfig } from '../src/config/config.js';
 import { createLogger } from '../src/common/logger.js';
 
+/** The first admin token of every test gateway (BERTH_BOOTSTRAP_TOKEN); calls send it unless told otherwise. */
+export const ADMIN_TOKEN = 'berth_0123456789abcdef0123456789abcdef_test-admin-secret-0123456789abcdefghij';
+
 export interface RunningGateway {
   url: string;
   app: INestApplication;
@@ -12,7 +15,7 @@ export interface RunningGateway {
   /** Every response body the tests read through `call` and `graphql`, as text. */
   responses(): string;
   call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
-  graphql(query: string, variables?: Record<string, unknown>): Promise<{ data?: any; errors?: any[] }>;
+  graphql(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<{ data?: any; errors?: any[] }>;
   close(): Promise<void>;
 }
 
@@ -20,7 +23,7 @@ export interface RunningGateway {
 export async function startGateway(env: Record<string, string | undefined>, shared?: { logs: string[]; responses: string[] }): Promise<RunningGateway> {
   const logs = shared?.logs ?? [];
   const responses = shared?.responses ?? [];
-  const config: Config = loadConfig({ BERTH_PORT: '0', BERTH_LOG_LEVEL: 'debug', BERTH_LOCAL_DOCKER: 'false', ...env });
+  const config: Config = loadConfig({ BERTH_PORT: '0', BERTH_LOG_LEVEL: 'debug', BERTH_LOCAL_DOCKER: 'false', BERTH_BOOTSTRAP_TOKEN: ADMIN_TOKEN, ...env });
   const sink = new Writable({
     write(chunk, _enc, done) {
       logs.push(String(chunk));
@@ -34,7 +37,11 @@ export async function startGateway(env: Record<string, string | undefined>, shar
     const isText = typeof body === 'string';
     const res = await fetch(`${url}${path}`, {
       method,
-      headers: { ...(body === undefined ? {} : { 'content-type': isText ? 'application/yaml' : 'application/json' }), ...headers },
+      headers: {
+        authorization: `Bearer ${ADMIN_TOKEN}`,
+        ...(body === undefined ? {} : { 'content-type': isText ? 'application/yaml' : 'application/json' }),
+        ...headers,
+      },
       body: body === undefined ? undefined : isText ? body : JSON.stringify(body),
     });
     const text = await res.text();
@@ -51,8 +58,8 @@ export async function startGateway(env: Record<string, string | undefined>, shar
     logs: () => logs.join(''),
     responses: () => responses.join('\n'),
     call,
-    async graphql(query, variables) {
-      const res = await call('POST', '/graphql', { query, variables });
+    async graphql(query, variables, headers) {
+      const res = await call('POST', '/graphql', { query, variables }, headers);
       return res.body as { data?: any; errors?: any[] };
     },
     close: () => app.close(),

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createScratchDatabase } from '@berth/db';
-import { type RunningGateway, startGateway } from './harness.js';
+import { ADMIN_TOKEN, type RunningGateway, startGateway } from './harness.js';
 import { readSse } from './sse.js';
 
 /**
@@ -100,7 +100,7 @@ services:
     expect(concurrent.status).toBe(409);
     expect(concurrent.body.error.message).toContain(opId);
     expect(concurrent.body.error.operationId).toBe(opId);
-    const events = await readSse(`${gw.url}/v1/operations/${opId}/events`, (e) => e.event === 'end');
+    const events = await readSse(`${gw.url}/v1/operations/${opId}/events`, ADMIN_TOKEN, (e) => e.event === 'end');
     expect(events.at(-1)).toEqual({ event: 'end', data: { status: 'succeeded' } });
     const progress = events.filter((e) => e.event === 'progress' && e.data.service === 'web').map((e) => e.data);
     expect(progress.some((p) => p.batchesTotal === 2 && p.batchesDone === 1)).toBe(true);
@@ -165,7 +165,7 @@ services:
     const ops = data.app.operations.map((o: { kind: string; status: string }) => `${o.kind}:${o.status}`);
     expect(ops).toEqual(['rollback:succeeded', 'update:rolled_back', 'update:succeeded', 'scale:succeeded', 'apply:succeeded']);
     const rolledBack = data.app.operations[1];
-    expect(rolledBack).toMatchObject({ service: 'web', fromRevision: 3, toRevision: 4, errorCode: 'ROLLED_BACK', requester: 'anonymous' });
+    expect(rolledBack).toMatchObject({ service: 'web', fromRevision: 3, toRevision: 4, errorCode: 'ROLLED_BACK', requester: 'token:bootstrap-admin' });
     expect(rolledBack.progress.at(-1).phase).toBe('finished');
   });
 });

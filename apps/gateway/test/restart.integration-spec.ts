@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createScratchDatabase } from '@berth/db';
+import { ADMIN_TOKEN } from './harness.js';
 
 /**
  * The gateway process is killed (SIGKILL, no shutdown hooks) in the middle of a rolling update and
@@ -32,7 +33,7 @@ if (!swarm) console.warn('\n*** restart test SKIPPED (BERTH_SKIP_SWARM=1) ***\n'
     throw new Error('the gateway did not start within 60 s');
   };
   const call = async (method: string, p: string, body?: unknown) => {
-    const res = await fetch(`http://127.0.0.1:${port}${p}`, { method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined });
+    const res = await fetch(`http://127.0.0.1:${port}${p}`, { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
     return { status: res.status, body: (await res.json()) as any };
   };
 
@@ -40,7 +41,7 @@ if (!swarm) console.warn('\n*** restart test SKIPPED (BERTH_SKIP_SWARM=1) ***\n'
     if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`pnpm run build\` first (npm run test:all does)`);
     const db = await createScratchDatabase(process.env.DATABASE_URL!, 'berth_restart');
     dropDb = db.drop;
-    env = { ...process.env, DATABASE_URL: db.url, BERTH_DATA_DIR: await mkdtemp(path.join(tmpdir(), 'berth-restart-')), BERTH_LOCAL_DOCKER: 'false', BERTH_LOG_LEVEL: 'warn' };
+    env = { ...process.env, DATABASE_URL: db.url, BERTH_DATA_DIR: await mkdtemp(path.join(tmpdir(), 'berth-restart-')), BERTH_LOCAL_DOCKER: 'false', BERTH_LOG_LEVEL: 'warn', BERTH_BOOTSTRAP_TOKEN: ADMIN_TOKEN };
     await start();
     expect((await call('POST', '/v1/clusters', { name: 'local', kind: 'swarm', socketPath: process.env.BERTH_DOCKER_SOCKET ?? '/var/run/docker.sock' })).status).toBe(201);
     const applied = await call('POST', '/v1/clusters/local/apps?wait=true', {

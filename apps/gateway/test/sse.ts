@@ -4,8 +4,8 @@ export interface SseEvent {
 }
 
 /** Reads a server-sent-events response to its end (or until `until` says stop). */
-export async function readSse(url: string, until: (e: SseEvent) => boolean = () => false, timeoutMs = 120_000): Promise<SseEvent[]> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+export async function readSse(url: string, token: string, until: (e: SseEvent) => boolean = () => false, timeoutMs = 120_000): Promise<SseEvent[]> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: { authorization: `Bearer ${token}` } });
   if (!res.ok || !res.body) throw new Error(`SSE ${url}: ${res.status} ${await res.text()}`);
   const events: SseEvent[] = [];
   const decoder = new TextDecoder();

@@ -3,6 +3,7 @@ import { ApiConsumes, ApiHeader, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { AppSpec, parseOrThrow } from '@berth/spec';
+import { RequireAccess } from '../auth/auth.decorators.js';
 import { callerOf, pageOf } from '../common/caller.js';
 import { BerthError } from '../common/errors.js';
 import { ApiContract } from '../common/openapi.js';
@@ -47,6 +48,7 @@ export class AppsController {
   }
 
   @Post('plan')
+  @RequireAccess('read')
   @HttpCode(200)
   @ApiConsumes('application/json', 'application/yaml')
   @ApiContract({ body: AppSpec, response: PlanSchema, description: 'Dry run: the native objects and their diff against what runs; changes nothing', errors: [400, 404, 503] })

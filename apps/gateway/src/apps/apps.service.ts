@@ -3,6 +3,8 @@ import type { App, Cluster, Operation, Prisma, PrismaClient, Revision, RevisionS
 import { type OrchestratorDriver, type Plan, type ServiceStatus, fieldChanges } from '@berth/driver';
 import { AppSpec, type ComposeWarning, importCompose, parseOrThrow, specHash } from '@berth/spec';
 import { BerthError } from '../common/errors.js';
+import { requestContext } from '../common/request-context.js';
+import { visibleApps } from '../auth/access.js';
 import { PRISMA } from '../database/database.module.js';
 import { ClustersService } from '../clusters/clusters.service.js';
 import { type OperationView, operationView } from '../operations/operation.views.js';
@@ -236,7 +238,12 @@ export class AppsService {
 
   async list(clusterRef: string): Promise<AppView[]> {
     const cluster = await this.clusters.find(clusterRef);
-    const apps = await this.prisma.app.findMany({ where: { clusterId: cluster.id, deletedAt: null }, orderBy: { name: 'asc' } });
+    const principal = requestContext.principal();
+    const visible = principal ? visibleApps(principal, cluster.id) : 'all';
+    const apps = await this.prisma.app.findMany({
+      where: { clusterId: cluster.id, deletedAt: null, ...(visible === 'all' ? {} : { name: { in: [...visible] } }) },
+      orderBy: { name: 'asc' },
+    });
     return apps.map((a) => this.view(a, cluster.name));
   }
 

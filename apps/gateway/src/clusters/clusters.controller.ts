@@ -1,6 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
+import { RequireAccess } from '../auth/auth.decorators.js';
 import { ApiContract } from '../common/openapi.js';
 import { requestContext } from '../common/request-context.js';
 import { ClusterViewSchema, RegisterCluster, UpdateCluster } from './cluster.schemas.js';
@@ -12,6 +13,7 @@ export class ClustersController {
   constructor(private readonly clusters: ClustersService) {}
 
   @Post()
+  @RequireAccess('admin')
   @ApiContract({
     body: RegisterCluster,
     response: ClusterViewSchema,
@@ -36,12 +38,14 @@ export class ClustersController {
   }
 
   @Patch(':cluster')
+  @RequireAccess('admin')
   @ApiContract({ body: UpdateCluster, response: ClusterViewSchema, description: 'Updated; new connection details are probed before they are stored' })
   update(@Param('cluster') cluster: string, @Body() body: unknown) {
     return this.clusters.update(cluster, body);
   }
 
   @Delete(':cluster')
+  @RequireAccess('admin')
   @HttpCode(200)
   @ApiContract({ response: z.object({ removed: z.string() }), description: 'Forgotten by Berth; nothing on the cluster changes' })
   remove(@Param('cluster') cluster: string) {

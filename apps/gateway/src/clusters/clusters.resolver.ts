@@ -1,4 +1,5 @@
 import { Args, Mutation, Query, Resolver } from '@nestjs/graphql';
+import { RequireAccess } from '../auth/auth.decorators.js';
 import { requestContext } from '../common/request-context.js';
 import { ClusterType, type LabelInput, RegisterClusterInput, UpdateClusterInput } from './cluster.types.js';
 import { type ClusterView, ClustersService } from './clusters.service.js';
@@ -35,18 +36,21 @@ export class ClustersResolver {
   }
 
   @Mutation(() => ClusterType)
+  @RequireAccess('admin')
   async registerCluster(@Args('input') input: RegisterClusterInput) {
     const { labels, tls, ...rest } = input;
     return toGql(await this.service.register({ ...withoutNulls(rest), labels: fromPairs(labels), ...(tls ? { tls: withoutNulls(tls) } : {}) }, requestContext.requester()));
   }
 
   @Mutation(() => ClusterType)
+  @RequireAccess('admin')
   async updateCluster(@Args('name') name: string, @Args('input') input: UpdateClusterInput) {
     const { labels, tls, ...rest } = input;
     return toGql(await this.service.update(name, { ...withoutNulls(rest), labels: fromPairs(labels), ...(tls ? { tls: withoutNulls(tls) } : {}) }));
   }
 
   @Mutation(() => Boolean)
+  @RequireAccess('admin')
   async removeCluster(@Args('name') name: string) {
     await this.service.remove(name);
     return true;

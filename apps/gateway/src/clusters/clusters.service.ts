@@ -5,6 +5,8 @@ import { type ClusterConnection, type ClusterHealth, type NodeInfo, type Orchest
 import { parseOrThrow } from '@berth/spec';
 import { BerthError, ErrorCode } from '../common/errors.js';
 import { LOGGER } from '../common/logger.js';
+import { requestContext } from '../common/request-context.js';
+import { visibleClusters } from '../auth/access.js';
 import { PRISMA } from '../database/database.module.js';
 import { ClusterDrivers } from '../drivers/cluster-drivers.service.js';
 import { SecretBox } from '../secrets/secret-box.js';
@@ -91,7 +93,9 @@ export class ClustersService {
 
   /** Every cluster with its health, read live from each at once; one slow or dead cluster never fails the list. */
   async list(): Promise<ClusterView[]> {
-    const rows = await this.prisma.cluster.findMany({ orderBy: { name: 'asc' } });
+    const principal = requestContext.principal();
+    const visible = principal ? visibleClusters(principal) : 'all';
+    const rows = await this.prisma.cluster.findMany({ where: visible === 'all' ? {} : { id: { in: [...visible] } }, orderBy: { name: 'asc' } });
     const probes = await Promise.allSettled(rows.map((row) => this.live(row, LIST_PROBE_MS, false)));
     return probes.map((p, i) => (p.status === 'fulfilled' ? p.value : this.view(rows[i]!)));
   }

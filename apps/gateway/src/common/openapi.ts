@@ -1,5 +1,5 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiBody, ApiNotFoundResponse, ApiResponse, ApiServiceUnavailableResponse } from '@nestjs/swagger';
+import { ApiBody, ApiResponse } from '@nestjs/swagger';
 import { z } from 'zod';
 import { ErrorCode } from './errors.js';
 import { openApiSchema } from './zod.js';
@@ -33,11 +33,13 @@ export function ApiContract(options: {
       ...(options.response ? { schema: openApiSchema(options.response, 'output') } : {}),
     }),
   );
+  // errors are JSON even where the success response is a stream
+  const error = (status: number, description: string) => ApiResponse({ status, description, content: { 'application/json': { schema: errorSchema } } });
   const errors = options.errors ?? [400, 404];
-  if (errors.includes(400)) decorators.push(ApiBadRequestResponse({ description: 'invalid input; `details` names each field', schema: errorSchema }));
-  if (errors.includes(404)) decorators.push(ApiNotFoundResponse({ description: 'no such resource', schema: errorSchema }));
-  if (errors.includes(409)) decorators.push(ApiResponse({ status: 409, description: 'conflicts with the current state', schema: errorSchema }));
-  if (errors.includes(503)) decorators.push(ApiServiceUnavailableResponse({ description: 'the cluster is unreachable', schema: errorSchema }));
-  decorators.push(ApiResponse({ status: 500, description: 'internal error, with a correlation id', schema: errorSchema }));
+  if (errors.includes(400)) decorators.push(error(400, 'invalid input; `details` names each field'));
+  if (errors.includes(404)) decorators.push(error(404, 'no such resource'));
+  if (errors.includes(409)) decorators.push(error(409, 'conflicts with the current state or another operation in progress'));
+  if (errors.includes(503)) decorators.push(error(503, 'the cluster is unreachable'));
+  decorators.push(error(500, 'internal error, with a correlation id'));
   return applyDecorators(...(decorators as MethodDecorator[]));
 }

@@ -1,10 +1,28 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 
+export type Role = 'viewer' | 'operator' | 'admin';
+
+export interface Grant {
+  role: Role;
+  /** null: every cluster */
+  clusterId: string | null;
+  /** null: every app of the cluster */
+  app: string | null;
+}
+
+/** The authenticated caller: an API token and what it was granted. */
+export interface Principal {
+  tokenId: string;
+  name: string;
+  grants: Grant[];
+}
+
 export interface RequestContext {
   correlationId: string;
-  /** Who is asking: the API token's identity once tokens exist. */
+  /** Who is asking: the API token's name ("token:ci-deployer"), recorded on every operation. */
   requester: string;
+  principal?: Principal;
 }
 
 const storage = new AsyncLocalStorage<RequestContext>();
@@ -21,6 +39,9 @@ export const requestContext = {
   },
   requester(): string {
     return storage.getStore()?.requester ?? 'anonymous';
+  },
+  principal(): Principal | undefined {
+    return storage.getStore()?.principal;
   },
 };
 

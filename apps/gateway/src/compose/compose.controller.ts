@@ -2,6 +2,7 @@ import { Body, Controller, HttpCode, Post, Query } from '@nestjs/common';
 import { ApiBody, ApiConsumes, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { AppSpec } from '@berth/spec';
+import { RequireAccess } from '../auth/auth.decorators.js';
 import { ApiContract } from '../common/openapi.js';
 import { ComposeService } from './compose.service.js';
 
@@ -16,6 +17,7 @@ export class ComposeController {
   constructor(private readonly compose: ComposeService) {}
 
   @Post('convert')
+  @RequireAccess('read')
   @HttpCode(200)
   @ApiConsumes('application/yaml', 'text/yaml', 'text/plain')
   @ApiBody({ description: 'A Compose file', schema: { type: 'string' } })

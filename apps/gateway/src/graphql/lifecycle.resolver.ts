@@ -1,6 +1,7 @@
-import { Args, Int, Mutation, Parent, Query, ResolveField, Resolver, Subscription } from '@nestjs/graphql';
+import { randomUUID } from 'node:crypto';
+import { Args, Context, Int, Mutation, Parent, Query, ResolveField, Resolver, Subscription } from '@nestjs/graphql';
 import { GraphQLJSONObject } from 'graphql-scalars';
-import { requestContext } from '../common/request-context.js';
+import { type Principal, requestContext } from '../common/request-context.js';
 import { AppsService, type AppView, type Caller } from '../apps/apps.service.js';
 import { JobsService } from '../jobs/jobs.service.js';
 import { OperationEvents } from '../operations/operation-events.js';
@@ -142,10 +143,13 @@ export class LifecycleResolver {
   }
 
   @Subscription(() => ProgressType, { description: 'Live progress of one operation; ends after the event that carries "final"' })
-  async *operationProgress(@Args('id') id: string) {
+  async *operationProgress(@Args('id') id: string, @Context() context: { principal?: Principal }) {
     const abort = new AbortController();
     const live = this.events.subscribe(id, abort.signal);
-    const op = await this.operationsService.get(id);
+    // websocket subscriptions run outside any HTTP request: carry the guard's principal in by hand
+    const op = await requestContext.run({ correlationId: randomUUID(), requester: `token:${context.principal?.name}`, principal: context.principal }, () =>
+      this.operationsService.get(id),
+    );
     try {
       if (!this.operationsService.isOpen(op)) {
         yield { operationProgress: { time: (op.finishedAt ?? op.createdAt).toISOString(), phase: 'finished', final: op.status } };

@@ -3,6 +3,7 @@ import { ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { z } from 'zod';
 import type { PrismaClient } from '@berth/db';
+import { Public } from '../auth/auth.decorators.js';
 import { ApiContract } from '../common/openapi.js';
 import { PRISMA } from '../database/database.module.js';
 import { ClustersService } from '../clusters/clusters.service.js';
@@ -17,6 +18,7 @@ const Ready = z.object({
 
 @ApiTags('health')
 @Controller('v1')
+@Public('health')
 export class HealthController {
   constructor(
     @Inject(PRISMA) private readonly prisma: PrismaClient,

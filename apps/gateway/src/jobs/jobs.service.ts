@@ -2,6 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { JobRun, Prisma, PrismaClient } from '@berth/db';
 import { JobSpec, parseOrThrow } from '@berth/spec';
 import { BerthError } from '../common/errors.js';
+import { requestContext } from '../common/request-context.js';
+import { allows, visibleApps } from '../auth/access.js';
 import { PRISMA } from '../database/database.module.js';
 import { ClustersService } from '../clusters/clusters.service.js';
 import { type OperationView, operationView } from '../operations/operation.views.js';
@@ -64,14 +66,15 @@ export class JobsService {
   async get(clusterRef: string, id: string): Promise<JobRunView> {
     const cluster = await this.clusters.find(clusterRef);
     const job = await this.prisma.jobRun.findFirst({ where: { id, clusterId: cluster.id } }).catch(() => null);
-    if (!job) throw BerthError.notFound(`job run "${id}" on cluster "${cluster.name}"`);
+    const principal = requestContext.principal();
+    if (!job || (principal && !allows(principal, 'read', cluster.id, job.app))) throw BerthError.notFound(`job run "${id}" on cluster "${cluster.name}"`);
     return this.view(job, cluster.name);
   }
 
   async list(clusterRef: string, filter: { app?: string; name?: string }, page: { cursor?: string; limit: number }) {
     const cluster = await this.clusters.find(clusterRef);
     const rows = await this.prisma.jobRun.findMany({
-      where: { clusterId: cluster.id, app: filter.app, name: filter.name },
+      where: { clusterId: cluster.id, name: filter.name, app: this.appFilter(cluster.id, filter.app) },
       orderBy: [{ startedAt: 'desc' }, { id: 'desc' }],
       take: page.limit + 1,
       ...(page.cursor ? { cursor: { id: page.cursor }, skip: 1 } : {}),
@@ -79,6 +82,13 @@ export class JobsService {
     const more = rows.length > page.limit;
     if (more) rows.pop();
     return { items: rows.map((r) => this.view(r, cluster.name)), nextCursor: more ? rows[rows.length - 1]?.id : undefined };
+  }
+
+  private appFilter(clusterId: string, app: string | undefined) {
+    const principal = requestContext.principal();
+    const visible = principal ? visibleApps(principal, clusterId) : 'all';
+    if (visible === 'all') return app;
+    return app === undefined ? { in: [...visible] } : visible.has(app) ? app : { in: [] };
   }
 
   private view(job: JobRun, cluster: string): JobRunView {

@@ -6,6 +6,8 @@ import { type JobRef, type JobStatus, type OrchestratorDriver, type RolloutStatu
 import { specHash } from '@berth/spec';
 import { asBerthError, BerthError, ErrorCode } from '../common/errors.js';
 import { LOGGER } from '../common/logger.js';
+import { type Principal, requestContext } from '../common/request-context.js';
+import { allows } from '../auth/access.js';
 import { PRISMA } from '../database/database.module.js';
 import { ClusterDrivers } from '../drivers/cluster-drivers.service.js';
 import { OperationEvents, type ProgressEvent } from './operation-events.js';
@@ -55,6 +57,12 @@ const TERMINAL_JOB = new Set(['succeeded', 'failed']);
 const RETRY_MS = 2000;
 const LOG_TAIL_LINES = 50;
 const SCALE_TIMEOUT_MS = 5 * 60_000;
+
+/** The operations a token may read: those on its clusters, and of its apps where a grant names one. */
+function scopeOf(principal: Principal | undefined): Prisma.OperationWhereInput {
+  if (!principal || principal.grants.some((g) => g.clusterId === null && g.app === null)) return {};
+  return { OR: principal.grants.map((g) => ({ ...(g.clusterId ? { clusterId: g.clusterId } : {}), ...(g.app ? { app: { name: g.app } } : {}) })) };
+}
 
 function statusOfRollout(state: RolloutStatus['state']): OperationStatus {
   switch (state) {
@@ -176,7 +184,8 @@ export class OperationsService implements OnApplicationBootstrap, OnApplicationS
 
   async get(id: string): Promise<Operation & { progress: ProgressEvent[] }> {
     const op = UUID.test(id) ? await this.prisma.operation.findUnique({ where: { id }, include: { progress: { orderBy: { id: 'asc' } }, app: { select: { name: true } } } }) : null;
-    if (!op) throw BerthError.notFound(`operation "${id}"`);
+    const principal = requestContext.principal();
+    if (!op || (principal && !allows(principal, 'read', op.clusterId, op.app?.name))) throw BerthError.notFound(`operation "${id}"`);
     return {
       ...op,
       progress: op.progress.map((p) => ({
@@ -197,6 +206,7 @@ export class OperationsService implements OnApplicationBootstrap, OnApplicationS
   /** Newest first; `cursor` is the id of the last operation of the previous page. */
   async list(filter: OperationFilter, page: { cursor?: string; limit: number }): Promise<{ items: Operation[]; nextCursor?: string }> {
     const where: Prisma.OperationWhereInput = {
+      ...scopeOf(requestContext.principal()),
       clusterId: filter.clusterId,
       appId: filter.appId,
       service: filter.service,

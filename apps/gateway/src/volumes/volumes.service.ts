@@ -3,6 +3,8 @@ import { z } from 'zod';
 import type { VolumeInfo } from '@berth/driver';
 import { DnsLabel, VolumeDefinition, parseOrThrow } from '@berth/spec';
 import { ClustersService } from '../clusters/clusters.service.js';
+import { requestContext } from '../common/request-context.js';
+import { visibleApps } from '../auth/access.js';
 import { type OperationView, operationView } from '../operations/operation.views.js';
 import { OperationsService } from '../operations/operations.service.js';
 import type { Caller } from '../apps/apps.service.js';
@@ -22,8 +24,10 @@ export class VolumesService {
   ) {}
 
   async list(clusterRef: string, app?: string): Promise<VolumeInfo[]> {
-    const { driver } = await this.clusters.driverFor(clusterRef);
-    return driver.listVolumes(app);
+    const { cluster, driver } = await this.clusters.driverFor(clusterRef);
+    const principal = requestContext.principal();
+    const visible = principal ? visibleApps(principal, cluster.id) : 'all';
+    return (await driver.listVolumes(app)).filter((v) => visible === 'all' || (v.app !== undefined && visible.has(v.app)));
   }
 
   async create(clusterRef: string, raw: unknown, caller: Caller): Promise<{ volume: VolumeInfo; operation: OperationView }> {

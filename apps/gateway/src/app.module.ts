@@ -38,7 +38,7 @@ export class AppModule {
           validationRules: queryLimits(config.graphql.maxDepth, config.graphql.maxCost),
           // HTTP calls carry their token in the request; subscriptions in the connection parameters
           context: (ctx: { req?: unknown; connectionParams?: Record<string, unknown>; extra?: { connectionParams?: Record<string, unknown> } }) =>
-            ctx.req ? { req: ctx.req } : { connectionParams: ctx.connectionParams ?? ctx.extra?.connectionParams ?? {} },
+            ({ req: ctx.req, connectionParams: ctx.connectionParams ?? ctx.extra?.connectionParams ?? {} }),
           subscriptions: { 'graphql-ws': true },
         }),
         ClustersModule,

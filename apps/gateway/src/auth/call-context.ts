@@ -27,7 +27,7 @@ export function callInfo(ctx: ExecutionContext): CallInfo {
     const args = gql.getArgs<Record<string, unknown>>();
     const context = gql.getContext<NonNullable<CallInfo['gqlContext']>>();
     const op = info.parentType.name.toLowerCase();
-    const auth = str(context.req?.headers.authorization) ?? str(context.connectionParams?.authorization) ?? str(context.connectionParams?.Authorization);
+    const auth = str(context.req?.headers?.authorization) ?? str(context.connectionParams?.authorization) ?? str(context.connectionParams?.Authorization);
     const app = str(args.app) ?? (info.fieldName === 'app' ? str(args.name) : undefined);
     return {
       transport: 'graphql',

@@ -8,7 +8,7 @@ import { DnsLabel, parseOrThrow } from '@berth/spec';
 import { CONFIG, type Config } from '../config/config.js';
 import { BerthError, ErrorCode } from '../common/errors.js';
 import { LOGGER } from '../common/logger.js';
-import type { Principal, Role } from '../common/request-context.js';
+import { type Principal, type Role, requestContext } from '../common/request-context.js';
 import { PRISMA } from '../database/database.module.js';
 import { isGlobalAdmin } from './access.js';
 
@@ -86,8 +86,13 @@ export class TokensService implements OnApplicationBootstrap {
     const id = `${m[1]!.slice(0, 8)}-${m[1]!.slice(8, 12)}-${m[1]!.slice(12, 16)}-${m[1]!.slice(16, 20)}-${m[1]!.slice(20)}`;
     const row = await this.prisma.apiToken.findUnique({ where: { id }, include: { grants: true } });
     if (!row || !timingSafeEqual(hash(m[2]!, row.salt), Buffer.from(row.secretHash, 'hex'))) throw refused;
-    if (row.revokedAt) throw new BerthError(ErrorCode.Unauthenticated, 'the API token was revoked');
-    if (row.expiresAt && row.expiresAt.getTime() <= Date.now()) throw new BerthError(ErrorCode.Unauthenticated, 'the API token has expired');
+    const expired = row.expiresAt && row.expiresAt.getTime() <= Date.now();
+    if (row.revokedAt || expired) {
+      // the secret was right: the audit line may name whose token it was
+      const store = requestContext.get();
+      if (store) store.requester = `token:${row.name}`;
+      throw new BerthError(ErrorCode.Unauthenticated, row.revokedAt ? 'the API token was revoked' : 'the API token has expired');
+    }
     const last = this.lastUsedWritten.get(id) ?? 0;
     if (Date.now() - last > LAST_USED_EVERY_MS) {
       this.lastUsedWritten.set(id, Date.now());

@@ -59,6 +59,9 @@ const FROM_DRIVER: Record<DriverErrorCode, ErrorCode> = {
 /** The domain form of any known error; undefined for errors nobody anticipated (a bug: 500). */
 export function asBerthError(e: unknown): BerthError | undefined {
   if (e instanceof BerthError) return e;
+  // errors thrown while a subscription streams arrive wrapped by graphql-js
+  const original = (e as { originalError?: unknown } | null)?.originalError;
+  if (original && original !== e) return asBerthError(original);
   if (e instanceof SpecValidationError) return new BerthError(ErrorCode.Invalid, e.message, e.issues);
   if (e instanceof DriverError) return new BerthError(FROM_DRIVER[e.code], e.message, e.causes);
   return undefined;

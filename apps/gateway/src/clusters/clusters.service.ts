@@ -168,12 +168,12 @@ export class ClustersService {
   }
 
   private async live(row: ClusterRow, boundMs: number | undefined, withNodes: boolean): Promise<ClusterView> {
-    const driver = this.drivers.for(row);
     const started = Date.now();
     const bounded = <T>(p: Promise<T>) =>
       boundMs === undefined ? p : Promise.race([p, new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`no answer within ${boundMs} ms`)), boundMs).unref())]);
     let view: ClusterView;
     try {
+      const driver = this.drivers.for(row);
       const [health, info] = await bounded(Promise.all([driver.health(), driver.info()]));
       view = { ...this.view(row), health: { ...health, checkedAt: new Date().toISOString() }, version: info.version, nodeCount: info.nodes.length, ...(withNodes ? { nodes: info.nodes } : {}) };
     } catch (e) {

@@ -1,0 +1,41 @@
+/**
+ * Re-seals every cluster's credentials with the active key (BERTH_SECRET_KEY), reading them with
+ * whichever key sealed them (BERTH_SECRET_KEY_PREVIOUS). Run it after adding a new key; once it
+ * reports 0 left on old keys, the previous keys can be dropped from the environment.
+ *   BERTH_SECRET_KEY=<new> BERTH_SECRET_KEY_PREVIOUS=<old> node apps/gateway/dist/rotate-key.js
+ */
+import { openDatabase, targetFromEnv } from '@berth/db';
+import { ConfigError, loadConfig } from './config/config.js';
+import { SecretBox, resolveSecretKey } from './secrets/secret-box.js';
+
+export async function rotateKey(env: NodeJS.ProcessEnv): Promise<{ resealed: number; current: number }> {
+  const config = loadConfig(env);
+  const { key } = await resolveSecretKey(config.secretKey, config.dataDir);
+  const box = new SecretBox(key, config.previousSecretKeys);
+  const db = await openDatabase(targetFromEnv(config.databaseUrl, config.dataDir));
+  try {
+    const clusters = await db.prisma.cluster.findMany({ select: { id: true, name: true, credentials: true, keyId: true } });
+    let resealed = 0;
+    for (const c of clusters) {
+      if (c.keyId === box.activeKeyId) continue;
+      const { sealed, keyId } = box.seal(box.open(c.credentials, c.keyId));
+      // only if nobody re-sealed it meanwhile
+      const { count } = await db.prisma.cluster.updateMany({ where: { id: c.id, keyId: c.keyId }, data: { credentials: new Uint8Array(sealed), keyId } });
+      resealed += count;
+    }
+    return { resealed, current: clusters.length - resealed };
+  } finally {
+    await db.close();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  try {
+    const { resealed, current } = await rotateKey(process.env);
+    console.log(`re-sealed ${resealed} cluster credential(s) with the active key; ${current} already on it`);
+    process.exit(0);
+  } catch (e) {
+    console.error(e instanceof ConfigError ? e.message : `key rotation failed: ${(e as Error).message}`);
+    process.exit(1);
+  }
+}

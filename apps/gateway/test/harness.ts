@@ -5,7 +5,7 @@ import { type Config, loadConfig } from '../src/config/config.js';
 import { createLogger } from '../src/common/logger.js';
 
 /** The first admin token of every test gateway (BERTH_BOOTSTRAP_TOKEN); calls send it unless told otherwise. */
-export const ADMIN_TOKEN = 'berth_0123456789abcdef0123456789abcdef_test-admin-secret-0123456789abcdefghij';
+export const ADMIN_TOKEN = 'berth_0123456789ab4def8123456789abcdef_test-admin-secret-0123456789abcdefghij';
 
 export interface RunningGateway {
   url: string;

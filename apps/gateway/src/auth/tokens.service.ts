@@ -128,8 +128,16 @@ export class TokensService implements OnApplicationBootstrap {
 
   /** Revokes at once: the next request with the token is refused. */
   async revoke(id: string): Promise<TokenView> {
-    const row = /^[0-9a-f-]{36}$/i.test(id) ? await this.prisma.apiToken.findUnique({ where: { id } }) : null;
+    const row = /^[0-9a-f-]{36}$/i.test(id) ? await this.prisma.apiToken.findUnique({ where: { id }, include: { grants: true } }) : null;
     if (!row) throw BerthError.notFound(`token "${id}"`);
+    const globalAdmin = (t: { grants: TokenGrant[] }) => t.grants.some((g) => g.role === 'admin' && g.clusterId === null && g.app === null);
+    if (!row.revokedAt && globalAdmin(row)) {
+      const others = await this.prisma.apiToken.findMany({
+        where: { id: { not: id }, revokedAt: null, OR: [{ expiresAt: null }, { expiresAt: { gt: new Date() } }] },
+        include: { grants: true },
+      });
+      if (!others.some(globalAdmin)) throw BerthError.conflict('this is the last admin token on every cluster: create another one before revoking it, or nobody could manage Berth');
+    }
     const updated = await this.prisma.apiToken.update({ where: { id }, data: { revokedAt: row.revokedAt ?? new Date() }, include: { grants: true } });
     return this.view(updated);
   }

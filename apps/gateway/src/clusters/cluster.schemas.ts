@@ -4,6 +4,19 @@ import { parse as parseYaml } from 'yaml';
 
 const Labels = z.record(z.string().min(1).max(63), z.string().max(255)).default({});
 
+/** tcp://HOST:PORT with a host name, IPv4 or [IPv6] address and a port 1-65535. */
+const TcpHost = z
+  .string()
+  .regex(/^tcp:\/\/([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):\d{1,5}$/, 'expected tcp://HOST:PORT')
+  .refine((v) => {
+    try {
+      const port = Number(new URL(v.replace(/^tcp:/, 'http:')).port);
+      return port >= 1 && port <= 65535;
+    } catch {
+      return false;
+    }
+  }, 'expected tcp://HOST:PORT with a valid host and a port 1-65535');
+
 const Pem = z.string().min(1).refine((v) => v.includes('-----BEGIN '), 'expected a PEM block (-----BEGIN ...)');
 
 export const RegisterSwarmCluster = z
@@ -14,10 +27,7 @@ export const RegisterSwarmCluster = z
     /** Unix socket of a manager's engine, e.g. /var/run/docker.sock. */
     socketPath: z.string().startsWith('/', 'expected an absolute socket path').optional(),
     /** tcp://HOST:PORT of a manager's engine API. */
-    host: z
-      .string()
-      .regex(/^tcp:\/\/[A-Za-z0-9.\-[\]:]+:\d{1,5}$/, 'expected tcp://HOST:PORT')
-      .optional(),
+    host: TcpHost.optional(),
     tls: z.strictObject({ ca: Pem.optional(), cert: Pem.optional(), key: Pem.optional() }).optional(),
   })
   .superRefine((v, ctx) => {
@@ -45,7 +55,7 @@ export const UpdateCluster = z.strictObject({
   labels: z.record(z.string().min(1).max(63), z.string().max(255)).optional(),
   /** New connection details of the same kind; the cluster is probed before they are stored. */
   socketPath: z.string().startsWith('/').optional(),
-  host: z.string().regex(/^tcp:\/\/[A-Za-z0-9.\-[\]:]+:\d{1,5}$/, 'expected tcp://HOST:PORT').optional(),
+  host: TcpHost.optional(),
   tls: z.strictObject({ ca: Pem.optional(), cert: Pem.optional(), key: Pem.optional() }).optional(),
   kubeconfig: z.string().min(1).max(512 * 1024).optional(),
   context: z.string().min(1).optional(),

@@ -43,7 +43,7 @@ const EnvSchema = z.object({
   /** The first admin token's value (berth_<32 hex>_<secret>); without it one is generated and shown once. */
   BERTH_BOOTSTRAP_TOKEN: z
     .string()
-    .regex(/^berth_[0-9a-f]{32}_[A-Za-z0-9_-]{32,}$/, 'expected berth_<32 hex digits>_<at least 32 base64url characters>')
+    .regex(/^berth_[0-9a-f]{12}4[0-9a-f]{3}[89ab][0-9a-f]{15}_[A-Za-z0-9_-]{32,}$/, 'expected berth_<a version-4 UUID as 32 hex digits>_<at least 32 base64url characters>')
     .optional(),
   /** Write the generated first admin token to this file (mode 0600) instead of printing it. */
   BERTH_BOOTSTRAP_TOKEN_FILE: z.string().min(1).optional(),

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up and runs the whole test suite on a fresh machine: installs what it needs (Debian
-# packages, the pinned pnpm), builds, starts every backend (Postgres, dockerd in swarm mode, a
-# Kubernetes control plane built from Go modules), then runs lint, typecheck and every jest test.
+# packages, the pinned pnpm, schemathesis from PyPI), builds, starts every backend (Postgres,
+# dockerd in swarm mode, a Kubernetes control plane built from Go modules), then runs lint,
+# typecheck and every jest test.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source packages/testenv/pnpm.sh
@@ -24,6 +25,10 @@ if [ "${BERTH_SKIP_KUBERNETES:-0}" != 1 ]; then
   kubeconfig_line=$(bash packages/testenv/k8s/up.sh | tail -n 1)
   export BERTH_KUBECONFIG="${kubeconfig_line#KUBECONFIG=}"
 fi
+
+log "installing schemathesis (fuzzing)"
+BERTH_SCHEMATHESIS=$(bash packages/testenv/fuzz/setup.sh | tail -n 1)
+export BERTH_SCHEMATHESIS
 
 log "lint"
 $PNPM run lint

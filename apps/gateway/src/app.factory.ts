@@ -34,7 +34,13 @@ export async function createApp(config: Config, logger: Logger): Promise<INestAp
   app.set('trust proxy', false);
   app.enableShutdownHooks();
 
-  const document = SwaggerModule.createDocument(
+  SwaggerModule.setup('docs', app, openApiDocument(app), { jsonDocumentUrl: 'docs/openapi.json' });
+  return app;
+}
+
+/** The OpenAPI document of the REST API, from the controllers' decorators. */
+export function openApiDocument(app: INestApplication) {
+  return SwaggerModule.createDocument(
     app,
     new DocumentBuilder()
       .setTitle('Berth')
@@ -44,6 +50,4 @@ export async function createApp(config: Config, logger: Logger): Promise<INestAp
       .addSecurityRequirements('bearer')
       .build(),
   );
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
-  return app;
 }

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { SCHEMA_FILE, printedSchema } from '../src/schema-file.js';
+import { OPENAPI_FILE, SCHEMA_FILE, printedOpenApi, printedSchema } from '../src/schema-file.js';
 import { type RunningGateway, startGateway } from './harness.js';
 
 /** The published contracts: the checked-in GraphQL schema and the OpenAPI document. */
@@ -22,6 +22,10 @@ describe('API contracts', () => {
 
   it('the GraphQL schema matches apps/gateway/schema.gql (run `pnpm --filter @berth/gateway emit-schema` after a change)', async () => {
     expect(printedSchema(gw.app)).toBe(await readFile(SCHEMA_FILE, 'utf8'));
+  });
+
+  it('the OpenAPI document matches apps/gateway/openapi.json, which types packages/client', async () => {
+    expect(printedOpenApi(gw.app)).toBe(await readFile(OPENAPI_FILE, 'utf8'));
   });
 
   it('documents every endpoint with its responses, error shape included', async () => {

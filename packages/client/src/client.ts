@@ -1,0 +1,173 @@
+import createClient, { type Client } from 'openapi-fetch';
+import type { paths } from './api.js';
+
+/** The error body of the API, as a thrown error. */
+export class BerthApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: { path: string; message: string }[] = [],
+    readonly correlationId?: string,
+  ) {
+    super(message);
+    this.name = 'BerthApiError';
+  }
+}
+
+type Paths = paths;
+type Json<R> = R extends { content: { 'application/json': infer B } } ? B : never;
+/** The body of an operation's success response (200, 201 or 202). */
+type Ok<P extends keyof Paths, M extends keyof Paths[P]> = Paths[P][M] extends { responses: infer R }
+  ? R extends { 202: infer S }
+    ? Json<S>
+    : R extends { 201: infer S }
+      ? Json<S>
+      : R extends { 200: infer S }
+        ? Json<S>
+        : never
+  : never;
+
+export type ChangeResult = Ok<'/v1/clusters/{cluster}/apps', 'post'>;
+export type Operation = Ok<'/v1/operations/{id}', 'get'>;
+export type AppState = Ok<'/v1/clusters/{cluster}/apps/{app}', 'get'>;
+export type ServiceDiscovery = Ok<'/v1/clusters/{cluster}/apps/{app}/services/{service}', 'get'>;
+
+export interface BerthClientOptions {
+  /** e.g. http://127.0.0.1:8080 */
+  baseUrl: string;
+  token: string;
+  fetch?: typeof fetch;
+}
+
+export interface ChangeOptions {
+  /** Block until the operation ends. */
+  wait?: boolean;
+  /** A retry with the same key returns the first call's operation. */
+  idempotencyKey?: string;
+}
+
+const OPEN = new Set(['pending', 'running']);
+
+function unwrap<T>(res: { data?: T; error?: unknown; response: Response }): T {
+  if (res.error !== undefined || res.data === undefined) {
+    const body = (res.error as { error?: { code?: string; message?: string; details?: { path: string; message: string }[]; correlationId?: string } } | undefined)?.error;
+    throw new BerthApiError(res.response.status, body?.code ?? 'HTTP_ERROR', body?.message ?? `HTTP ${res.response.status}`, body?.details ?? [], body?.correlationId);
+  }
+  return res.data;
+}
+
+/**
+ * A typed client of the REST API (types generated from the gateway's OpenAPI document), with the
+ * calls automation needs most. `http` is the complete typed client for everything else.
+ */
+export class BerthClient {
+  readonly http: Client<Paths>;
+
+  constructor(private readonly options: BerthClientOptions) {
+    this.http = createClient<Paths>({ baseUrl: options.baseUrl, fetch: options.fetch, headers: { authorization: `Bearer ${options.token}` } });
+  }
+
+  private changeHeaders(o: ChangeOptions) {
+    return o.idempotencyKey ? { 'Idempotency-Key': o.idempotencyKey } : {};
+  }
+
+  async clusters() {
+    return unwrap(await this.http.GET('/v1/clusters')).items;
+  }
+
+  /** Applies an AppSpec object, or a Compose file given as YAML text. */
+  async apply(cluster: string, spec: object | string, o: ChangeOptions & { name?: string } = {}): Promise<ChangeResult> {
+    const isCompose = typeof spec === 'string';
+    return unwrap(
+      await this.http.POST('/v1/clusters/{cluster}/apps', {
+        params: { path: { cluster }, query: { wait: o.wait ? 'true' : undefined, name: o.name } as never, header: this.changeHeaders(o) as never },
+        body: spec as never,
+        ...(isCompose ? { bodySerializer: (b: unknown) => b as string, headers: { 'content-type': 'application/yaml' } } : {}),
+      }),
+    );
+  }
+
+  async plan(cluster: string, spec: object | string, name?: string) {
+    const isCompose = typeof spec === 'string';
+    return unwrap(
+      await this.http.POST('/v1/clusters/{cluster}/apps/plan', {
+        params: { path: { cluster }, query: { name } as never },
+        body: spec as never,
+        ...(isCompose ? { bodySerializer: (b: unknown) => b as string, headers: { 'content-type': 'application/yaml' } } : {}),
+      }),
+    );
+  }
+
+  async app(cluster: string, app: string): Promise<AppState> {
+    return unwrap(await this.http.GET('/v1/clusters/{cluster}/apps/{app}', { params: { path: { cluster, app } } }));
+  }
+
+  async scale(cluster: string, app: string, service: string, replicas: number, o: ChangeOptions = {}): Promise<ChangeResult> {
+    return unwrap(
+      await this.http.POST('/v1/clusters/{cluster}/apps/{app}/services/{service}/scale', {
+        params: { path: { cluster, app, service }, query: { wait: o.wait ? 'true' : undefined } as never, header: this.changeHeaders(o) as never },
+        body: { replicas },
+      }),
+    );
+  }
+
+  async updateService(cluster: string, app: string, service: string, patch: Record<string, unknown>, o: ChangeOptions = {}): Promise<ChangeResult> {
+    return unwrap(
+      await this.http.PATCH('/v1/clusters/{cluster}/apps/{app}/services/{service}', {
+        params: { path: { cluster, app, service }, query: { wait: o.wait ? 'true' : undefined } as never, header: this.changeHeaders(o) as never },
+        body: patch as never,
+      }),
+    );
+  }
+
+  async rollback(cluster: string, app: string, target: { revision?: number; service?: string }, o: ChangeOptions = {}): Promise<ChangeResult> {
+    const query = { wait: o.wait ? 'true' : undefined } as never;
+    const body = target.revision ? { revision: target.revision } : {};
+    if (target.service) {
+      return unwrap(
+        await this.http.POST('/v1/clusters/{cluster}/apps/{app}/services/{service}/rollback', {
+          params: { path: { cluster, app, service: target.service }, query, header: this.changeHeaders(o) as never },
+          body,
+        }),
+      );
+    }
+    return unwrap(await this.http.POST('/v1/clusters/{cluster}/apps/{app}/rollback', { params: { path: { cluster, app }, query, header: this.changeHeaders(o) as never }, body }));
+  }
+
+  async runJob(cluster: string, job: Record<string, unknown>, o: ChangeOptions = {}) {
+    return unwrap(
+      await this.http.POST('/v1/clusters/{cluster}/jobs', {
+        params: { path: { cluster }, query: { wait: o.wait ? 'true' : undefined } as never, header: this.changeHeaders(o) as never },
+        body: job as never,
+      }),
+    );
+  }
+
+  async operation(id: string): Promise<Operation> {
+    return unwrap(await this.http.GET('/v1/operations/{id}', { params: { path: { id } } }));
+  }
+
+  async operations(filter: { cluster?: string; app?: string; service?: string; status?: string; limit?: number } = {}) {
+    return unwrap(await this.http.GET('/v1/operations', { params: { query: filter as never } }));
+  }
+
+  /** Polls an operation until it ends, telling `onProgress` about each new progress entry. */
+  async waitFor(id: string, o: { timeoutMs?: number; intervalMs?: number; onProgress?: (p: NonNullable<Operation['progress']>[number]) => void } = {}): Promise<Operation> {
+    const deadline = Date.now() + (o.timeoutMs ?? 30 * 60_000);
+    let seen = 0;
+    for (;;) {
+      const op = await this.operation(id);
+      const progress = op.progress ?? [];
+      for (const p of progress.slice(seen)) o.onProgress?.(p);
+      seen = progress.length;
+      if (!OPEN.has(op.status)) return op;
+      if (Date.now() > deadline) throw new BerthApiError(504, 'TIMEOUT', `operation ${id} still ${op.status} after the wait`);
+      await new Promise((resolve) => setTimeout(resolve, o.intervalMs ?? 1000));
+    }
+  }
+}
+
+export function createBerthClient(options: BerthClientOptions): BerthClient {
+  return new BerthClient(options);
+}

@@ -1,0 +1,74 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { main } from '../src/cli.js';
+import { ADMIN_TOKEN, type RunningGateway, startGateway } from '../../../apps/gateway/test/harness.js';
+
+const swarm = process.env.BERTH_SKIP_SWARM !== '1';
+if (!swarm) console.warn('\n*** CLI tests SKIPPED (BERTH_SKIP_SWARM=1) ***\n');
+
+(swarm ? describe : describe.skip)('berth CLI against a real gateway and swarm', () => {
+  let gw: RunningGateway;
+  let dir: string;
+  const app = `cli-${Date.now().toString(36)}`;
+
+  const run = async (...args: string[]) => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await main(args, { out: (l) => out.push(l), err: (l) => err.push(l), env: { BERTH_URL: gw.url, BERTH_TOKEN: ADMIN_TOKEN } });
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  };
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'berth-cli-'));
+    gw = await startGateway({ BERTH_DATA_DIR: dir });
+    expect((await gw.call('POST', '/v1/clusters', { name: 'local', kind: 'swarm', socketPath: process.env.BERTH_DOCKER_SOCKET ?? '/var/run/docker.sock' })).status).toBe(201);
+    await writeFile(
+      path.join(dir, 'docker-compose.yml'),
+      `name: ${app}\nservices:\n  web:\n    image: berth-test/http:1\n    deploy:\n      replicas: 2\n      update_config: { parallelism: 1, failure_action: rollback, monitor: 3s }\n`,
+    );
+    await writeFile(path.join(dir, 'bad.json'), JSON.stringify({ name: app, services: { web: { image: 'x', replicas: -1 } } }));
+  }, 60_000);
+
+  afterAll(async () => {
+    await gw?.call('DELETE', `/v1/clusters/local/apps/${app}?wait=true`).catch(() => undefined);
+    await gw?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('lists clusters', async () => {
+    const r = await run('clusters');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^local\tswarm\thealthy\t/);
+  });
+
+  it('applies a Compose file and waits, then says when nothing changes', async () => {
+    const first = await run('apply', 'local', path.join(dir, 'docker-compose.yml'), '--wait');
+    expect(first.code).toBe(0);
+    expect(first.out).toMatch(/operation .*: apply succeeded|: succeeded$/m);
+    const again = await run('apply', 'local', path.join(dir, 'docker-compose.yml'), '--wait');
+    expect(again).toMatchObject({ code: 0, out: expect.stringMatching(/nothing to change/) });
+  }, 120_000);
+
+  it('exits 1 when a rollout rolls back, with the reason', async () => {
+    const r = await run('set-image', 'local', app, 'web', 'berth-test/unhealthy:1', '--wait');
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/rolled_back - web: /);
+  }, 180_000);
+
+  it('exits 2 on refused input, naming the field, and on a missing file', async () => {
+    const bad = await run('apply', 'local', path.join(dir, 'bad.json'));
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/services\.web\.replicas: /);
+    expect((await run('apply', 'local', path.join(dir, 'nope.yml'))).code).toBe(2);
+    expect((await run('scale', 'nowhere', app, 'web', '2')).code).toBe(2);
+  });
+
+  it('prints the history as JSON for scripts', async () => {
+    const r = await run('--json', 'ops', '--app', app);
+    expect(r.code).toBe(0);
+    const ops = JSON.parse(r.out) as { kind: string; status: string }[];
+    expect(ops.map((o) => `${o.kind}:${o.status}`)).toEqual(['update:rolled_back', 'apply:succeeded']);
+  });
+});

@@ -11,6 +11,7 @@ import { queryLimits } from './graphql/graphql.limits.js';
 import { ComposeModule } from './compose/compose.module.js';
 import { AppsModule } from './apps/apps.module.js';
 import { LifecycleGraphqlModule } from './graphql/lifecycle-graphql.module.js';
+import { MonitoringModule } from './monitoring/monitoring.module.js';
 import { JobsModule } from './jobs/jobs.module.js';
 import { OperationsModule } from './operations/operations.module.js';
 import { ServicesModule } from './services/services.module.js';
@@ -49,6 +50,7 @@ export class AppModule {
         JobsModule,
         VolumesModule,
         LifecycleGraphqlModule,
+        MonitoringModule,
       ],
       controllers: [HealthController],
       providers: [{ provide: APP_FILTER, useClass: ErrorFilter }],

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
 import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import { PrismaClient } from './generated/prisma/client.js';
 import { applyMigrations, migrationNames } from './migrate.js';
@@ -30,7 +31,18 @@ export interface Database {
   target: DatabaseTarget;
   /** Names of the migrations this open applied. */
   applied: string[];
+  /** Connections of the Postgres pool now (undefined on PGlite, which has one in-process connection). */
+  poolStats(): PoolStats | undefined;
   close(): Promise<void>;
+}
+
+export interface PoolStats {
+  /** Connections open, idle or lent out. */
+  total: number;
+  idle: number;
+  /** Queries waiting for a connection because all `max` are lent out. */
+  waiting: number;
+  max: number;
 }
 
 /** A target from the environment: Postgres with DATABASE_URL, else PGlite under `dataDir`. */
@@ -42,8 +54,14 @@ export function targetFromEnv(databaseUrl: string | undefined, dataDir: string):
 export async function openDatabase(target: DatabaseTarget, options: { migrate?: boolean } = {}): Promise<Database> {
   let factory: SqlMigrationAwareDriverAdapterFactory;
   let closeExtra = async () => {};
+  let pool: pg.Pool | undefined;
   if (target.kind === 'postgres') {
-    factory = new PrismaPg({ connectionString: target.url });
+    // The pool is ours (not the adapter's) so its use can be reported; the adapter leaves it open on
+    // dispose (the migration engine disposes its own adapter on the same pool) and close() ends it.
+    const own = new pg.Pool({ connectionString: target.url });
+    pool = own;
+    factory = new PrismaPg(own);
+    closeExtra = () => own.end();
   } else {
     if (target.dataDir) await mkdir(target.dataDir, { recursive: true });
     const pglite = await PGlite.create(target.dataDir ?? 'memory://');
@@ -58,6 +76,7 @@ export async function openDatabase(target: DatabaseTarget, options: { migrate?: 
     prisma,
     target,
     applied,
+    poolStats: () => (pool ? { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max: pool.options.max ?? 10 } : undefined),
     async close() {
       await prisma.$disconnect();
       await closeExtra();

@@ -10,6 +10,7 @@ import { createScratchDatabase, openDatabase, type Database } from '@berth/db';
 import { EventWatcherService } from '../src/monitoring/events/event-watcher.service.js';
 import { createVolumes, removeVolumes, removeVolumesWithPrefix } from './docker-api.js';
 import { ADMIN_TOKEN, type RunningGateway, startGateway } from './harness.js';
+import { sseEvents } from './sse.js';
 
 /**
  * Events, metrics history, logs and /metrics against the real Swarm engine and a real Postgres,
@@ -53,19 +54,7 @@ function sseReader(url: string, token = ADMIN_TOKEN) {
   });
   const done = opened
     .then(async (res) => {
-      const decoder = new TextDecoder();
-      let buffer = '';
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        buffer += decoder.decode(chunk, { stream: true });
-        let split: number;
-        while ((split = buffer.indexOf('\n\n')) >= 0) {
-          const frame = buffer.slice(0, split);
-          buffer = buffer.slice(split + 2);
-          const event = /^event: (.*)$/m.exec(frame)?.[1];
-          const data = /^data: (.*)$/m.exec(frame)?.[1];
-          if (event && data !== undefined) events.push({ event, id: /^id: (.*)$/m.exec(frame)?.[1], data: JSON.parse(data), at: Date.now() });
-        }
-      }
+      for await (const e of sseEvents(res)) events.push({ ...e, at: Date.now() });
     })
     .catch((e: unknown) => {
       if (!abort.signal.aborted) throw e;

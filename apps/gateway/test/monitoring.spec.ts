@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { PrismaClient } from '@berth/db';
 import { BerthError } from '../src/common/errors.js';
 import { type Config, ConfigError, loadConfig } from '../src/config/config.js';
-import { abortableStream } from '../src/monitoring/abortable-stream.js';
+import { abortableStream } from '../src/common/abortable-stream.js';
 import { ClusterEventBus } from '../src/monitoring/events/cluster-event-bus.js';
 import type { StoredEvent } from '../src/monitoring/events/event.views.js';
 import { MetricsHistoryService } from '../src/monitoring/metrics/metrics-history.service.js';

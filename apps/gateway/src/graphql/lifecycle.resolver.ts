@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Args, Context, Int, Mutation, Parent, Query, ResolveField, Resolver, Subscription } from '@nestjs/graphql';
 import { GraphQLJSONObject } from 'graphql-scalars';
+import { abortableStream } from '../common/abortable-stream.js';
 import { type Principal, requestContext } from '../common/request-context.js';
+import type { ProgressEvent } from '../operations/operation-events.js';
 import { AppsService, type AppView, type Caller } from '../apps/apps.service.js';
 import { JobsService } from '../jobs/jobs.service.js';
 import { OperationEvents } from '../operations/operation-events.js';
@@ -9,6 +11,14 @@ import { operationView } from '../operations/operation.views.js';
 import { OperationsService } from '../operations/operations.service.js';
 import { ServicesService } from '../services/services.service.js';
 import { AppType, ChangeResultType, JobRunResultType, JobRunType, OperationPageType, OperationType, ProgressType, RevisionType, ServiceType } from './lifecycle.types.js';
+
+/** The live events up to and including the one that closes the operation. */
+async function* untilFinal(live: AsyncIterable<ProgressEvent> | ProgressEvent[]): AsyncGenerator<ProgressEvent> {
+  for await (const event of live) {
+    yield event;
+    if (event.final) return;
+  }
+}
 
 const caller = (idempotencyKey?: string | null, wait?: boolean | null): Caller => ({
   requester: requestContext.requester(),
@@ -143,24 +153,18 @@ export class LifecycleResolver {
   }
 
   @Subscription(() => ProgressType, { description: 'Live progress of one operation; ends after the event that carries "final"' })
-  async *operationProgress(@Args('id') id: string, @Context() context: { principal?: Principal }) {
-    const abort = new AbortController();
-    const live = this.events.subscribe(id, abort.signal);
+  operationProgress(@Args('id') id: string, @Context() context: { principal?: Principal }) {
     // websocket subscriptions run outside any HTTP request: carry the guard's principal in by hand
-    const op = await requestContext.run({ correlationId: randomUUID(), requester: `token:${context.principal?.name}`, principal: context.principal }, () =>
-      this.operationsService.get(id),
+    const asCaller = <T>(fn: () => Promise<T>) =>
+      requestContext.run({ correlationId: randomUUID(), requester: `token:${context.principal?.name}`, principal: context.principal }, fn);
+    return abortableStream(
+      async (signal) => {
+        const live = this.events.subscribe(id, signal);
+        const op = await asCaller(() => this.operationsService.get(id));
+        if (this.operationsService.isOpen(op)) return untilFinal(live);
+        return untilFinal([{ operationId: op.id, time: (op.finishedAt ?? op.createdAt).toISOString(), phase: 'finished', final: op.status }]);
+      },
+      (event) => ({ operationProgress: event }),
     );
-    try {
-      if (!this.operationsService.isOpen(op)) {
-        yield { operationProgress: { time: (op.finishedAt ?? op.createdAt).toISOString(), phase: 'finished', final: op.status } };
-        return;
-      }
-      for await (const event of live) {
-        yield { operationProgress: event };
-        if (event.final) return;
-      }
-    } finally {
-      abort.abort();
-    }
   }
 }

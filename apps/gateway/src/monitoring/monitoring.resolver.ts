@@ -1,6 +1,6 @@
 import { Args, Context, Int, Query, Resolver, Subscription } from '@nestjs/graphql';
 import type { Principal } from '../common/request-context.js';
-import { abortableStream } from './abortable-stream.js';
+import { abortableStream } from '../common/abortable-stream.js';
 import { EventsService } from './events/events.service.js';
 import { LogsService } from './logs/logs.service.js';
 import { MetricsHistoryService } from './metrics/metrics-history.service.js';

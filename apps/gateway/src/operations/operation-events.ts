@@ -1,5 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { EventEmitter } from 'node:events';
+import { liveQueue } from '../common/live-queue.js';
 
 export interface ProgressEvent {
   operationId: string;
@@ -18,46 +19,25 @@ export interface ProgressEvent {
 
 /** In-process fan-out of operation progress to SSE streams and GraphQL subscriptions. */
 @Injectable()
-export class OperationEvents {
+export class OperationEvents implements OnModuleDestroy {
   private readonly bus = new EventEmitter().setMaxListeners(0);
+  /** Ends every stream on shutdown: an open SSE response would hold the HTTP server open. */
+  private readonly closing = new AbortController();
 
   publish(event: ProgressEvent): void {
     this.bus.emit(event.operationId, event);
     this.bus.emit('*', event);
   }
 
-  /**
-   * Live events of one operation (or of all with '*') until the signal aborts. Listening starts at
-   * the call, not at the first read, so a caller can subscribe, then replay history, and miss nothing.
-   */
+  /** Live events of one operation (or of all with '*') until the signal aborts; listening starts now. */
   subscribe(operationId: string, signal: AbortSignal): AsyncIterable<ProgressEvent> {
-    const queue: ProgressEvent[] = [];
-    let wake: (() => void) | undefined;
-    const onEvent = (e: ProgressEvent) => {
-      queue.push(e);
-      wake?.();
-    };
-    const onAbort = () => wake?.();
-    this.bus.on(operationId, onEvent);
-    signal.addEventListener('abort', onAbort);
-    const bus = this.bus;
-    return {
-      async *[Symbol.asyncIterator]() {
-        try {
-          while (!signal.aborted) {
-            const next = queue.shift();
-            if (next) {
-              yield next;
-              continue;
-            }
-            await new Promise<void>((resolve) => (wake = resolve));
-            wake = undefined;
-          }
-        } finally {
-          bus.off(operationId, onEvent);
-          signal.removeEventListener('abort', onAbort);
-        }
-      },
-    };
+    return liveQueue<ProgressEvent>((push) => {
+      this.bus.on(operationId, push);
+      return () => this.bus.off(operationId, push);
+    }, AbortSignal.any([signal, this.closing.signal]));
+  }
+
+  onModuleDestroy() {
+    this.closing.abort();
   }
 }

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { parseOrThrow } from '@berth/spec';
 import { pageOf } from '../common/caller.js';
 import { ApiContract } from '../common/openapi.js';
+import { writeSse } from '../common/sse-response.js';
 import { OperationEvents } from './operation-events.js';
 import { OperationKindSchema, OperationStatusSchema, OperationViewSchema, operationView } from './operation.views.js';
 import { OperationsService } from './operations.service.js';
@@ -66,37 +67,26 @@ export class OperationsController {
       abort.abort();
       throw e;
     });
-    req.on('close', () => abort.abort());
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-    const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     const key = (p: { time: string; phase: string; service?: string; message?: string }) => `${p.time}|${p.service ?? ''}|${p.phase}|${p.message ?? ''}`;
-    const seen = new Set<string>();
-    for (const p of op.progress) {
-      seen.add(key(p));
-      send('progress', p);
-    }
-    if (!this.operations.isOpen(op)) {
-      abort.abort();
-      send('end', { status: op.status, error: op.error ?? undefined });
-      res.end();
-      return;
-    }
-    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
-    try {
+    const seen = new Set(op.progress.map(key));
+    const operations = this.operations;
+    async function* frames(): AsyncGenerator<{ event: string; data: unknown }> {
+      for (const p of op.progress) yield { event: 'progress', data: p };
+      if (!operations.isOpen(op)) {
+        yield { event: 'end', data: { status: op.status, error: op.error ?? undefined } };
+        return;
+      }
       for await (const e of live) {
         if (seen.has(key(e))) continue;
         const { final, ...progress } = e;
-        send('progress', progress);
+        yield { event: 'progress', data: progress };
         if (final) {
-          const closed = await this.operations.get(id);
-          send('end', { status: closed.status, error: closed.error ?? undefined });
-          break;
+          const closed = await operations.get(id);
+          yield { event: 'end', data: { status: closed.status, error: closed.error ?? undefined } };
+          return;
         }
       }
-    } finally {
-      clearInterval(heartbeat);
-      abort.abort();
-      res.end();
     }
+    await writeSse(req, res, abort, frames(), (frame) => frame);
   }
 }

@@ -1,4 +1,5 @@
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleDestroy } from '@nestjs/common';
+import { liveQueue } from '../../common/live-queue.js';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { PrismaClient } from '@berth/db';
@@ -52,47 +53,18 @@ export class ClusterEventBus implements OnModuleDestroy, OnApplicationShutdown {
    */
   subscribe(filter: EventFilter, callerSignal: AbortSignal): AsyncIterable<StoredEvent> {
     const signal = AbortSignal.any([callerSignal, this.closing.signal]);
-    const queue: StoredEvent[] = [];
-    let wake: (() => void) | undefined;
-    const onEvent = (row: StoredEvent) => {
-      if (!matches(row, filter)) return;
-      queue.push(row);
-      wake?.();
-    };
-    let stopped = false;
-    const stop = () => {
-      if (stopped) return;
-      stopped = true;
-      this.bus.off('event', onEvent);
-      signal.removeEventListener('abort', onAbort);
-      this.listeners--;
-    };
-    // an aborted subscription is let go even if nobody ever read from it
-    const onAbort = () => {
-      stop();
-      wake?.();
-    };
-    this.bus.on('event', onEvent);
-    signal.addEventListener('abort', onAbort);
     this.listeners++;
     this.startPolling();
-    return {
-      [Symbol.asyncIterator]: async function* () {
-        try {
-          while (!signal.aborted) {
-            const next = queue.shift();
-            if (next) {
-              yield next;
-              continue;
-            }
-            await new Promise<void>((resolve) => (wake = resolve));
-            wake = undefined;
-          }
-        } finally {
-          stop();
-        }
-      },
-    };
+    return liveQueue<StoredEvent>((push) => {
+      const onEvent = (row: StoredEvent) => {
+        if (matches(row, filter)) push(row);
+      };
+      this.bus.on('event', onEvent);
+      return () => {
+        this.bus.off('event', onEvent);
+        this.listeners--;
+      };
+    }, signal);
   }
 
   /** One poll loop at a time; it ends by itself once nobody listens. */

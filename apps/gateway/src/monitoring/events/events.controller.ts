@@ -3,7 +3,7 @@ import { ApiHeader, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { ApiContract } from '../../common/openapi.js';
-import { writeSse } from '../sse-response.js';
+import { writeSse } from '../../common/sse-response.js';
 import { EventViewSchema } from './event.views.js';
 import { EventsService } from './events.service.js';
 

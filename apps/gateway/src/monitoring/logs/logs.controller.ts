@@ -2,7 +2,7 @@ import { Controller, Get, Param, Query, Req, Res } from '@nestjs/common';
 import { ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { ApiContract } from '../../common/openapi.js';
-import { drained, writeSse } from '../sse-response.js';
+import { drained, writeSse } from '../../common/sse-response.js';
 import { LogLineSchema, LogsService } from './logs.service.js';
 
 @ApiTags('logs')

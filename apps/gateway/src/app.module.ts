@@ -38,8 +38,10 @@ export class AppModule {
           includeStacktraceInErrorResponses: false,
           validationRules: queryLimits(config.graphql.maxDepth, config.graphql.maxCost),
           // HTTP calls carry their token in the request; subscriptions in the connection parameters
-          context: (ctx: { req?: unknown; connectionParams?: Record<string, unknown>; extra?: { connectionParams?: Record<string, unknown> } }) =>
-            ({ req: ctx.req, connectionParams: ctx.connectionParams ?? ctx.extra?.connectionParams ?? {} }),
+          context: (ctx: { req?: unknown; connectionParams?: Record<string, unknown>; extra?: { connectionParams?: Record<string, unknown> } }) => ({
+            req: ctx.req,
+            connectionParams: ctx.connectionParams ?? ctx.extra?.connectionParams ?? {},
+          }),
           subscriptions: { 'graphql-ws': true },
         }),
         ClustersModule,

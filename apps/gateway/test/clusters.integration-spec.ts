@@ -77,7 +77,13 @@ describe.each([postgresBackend(), pgliteBackend()])('clusters resource on $name'
   (swarm ? it : it.skip)('registers the local swarm by socket and reads its live health over REST and GraphQL', async () => {
     const created = await gw.call('POST', '/v1/clusters', { name: 'local', kind: 'swarm', socketPath: '/var/run/docker.sock', labels: { env: 'test' } });
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ name: 'local', kind: 'swarm', endpoint: 'unix:///var/run/docker.sock', health: { status: 'healthy' }, labels: { env: 'test' } });
+    expect(created.body).toMatchObject({
+      name: 'local',
+      kind: 'swarm',
+      endpoint: 'unix:///var/run/docker.sock',
+      health: { status: 'healthy' },
+      labels: { env: 'test' },
+    });
     expect(created.body.version).toMatch(/^\d+\.\d+/);
     expect(created.body.nodes.length).toBeGreaterThanOrEqual(1);
 
@@ -111,7 +117,11 @@ describe.each([postgresBackend(), pgliteBackend()])('clusters resource on $name'
       [{ name: 'x', kind: 'nomad' }, 400, /"kind" to be "swarm" or "kubernetes"/],
       [{ name: 'x', kind: 'swarm' }, 400, /exactly one of "socketPath" and "host"/],
       [{ name: 'nosock', kind: 'swarm', socketPath: '/tmp/berth-no-such.sock' }, 400, /cannot use cluster at unix:\/\/\/tmp\/berth-no-such\.sock/],
-      [{ name: 'tls', kind: 'swarm', host: 'tcp://127.0.0.1:1', tls: { cert: PLANTED_KEY.replace(/PRIVATE KEY/g, 'CERTIFICATE'), key: PLANTED_KEY } }, 400, /cannot use cluster at tcp:\/\/127\.0\.0\.1:1/],
+      [
+        { name: 'tls', kind: 'swarm', host: 'tcp://127.0.0.1:1', tls: { cert: PLANTED_KEY.replace(/PRIVATE KEY/g, 'CERTIFICATE'), key: PLANTED_KEY } },
+        400,
+        /cannot use cluster at tcp:\/\/127\.0\.0\.1:1/,
+      ],
       [{ name: 'k', kind: 'kubernetes', kubeconfig: 'clusters: [unclosed' }, 400, /malformed kubeconfig/],
       [{ name: 'k', kind: 'kubernetes', kubeconfig: badKubeconfig, context: 'other' }, 400, /no context "other"/],
       [{ name: 'k', kind: 'kubernetes', kubeconfig: badKubeconfig }, 400, /cannot use cluster at https:\/\/127\.0\.0\.1:1/],
@@ -119,7 +129,9 @@ describe.each([postgresBackend(), pgliteBackend()])('clusters resource on $name'
     for (const [body, status, message] of cases) {
       const res = await gw.call('POST', '/v1/clusters', body);
       expect({ body, status: res.status }).toEqual({ body, status });
-      const text = [res.body.error.message, ...(res.body.error.details ?? []).map((d: { path: string; message: string }) => `${d.path}: ${d.message}`)].join('\n');
+      const text = [res.body.error.message, ...(res.body.error.details ?? []).map((d: { path: string; message: string }) => `${d.path}: ${d.message}`)].join(
+        '\n',
+      );
       expect(text).toMatch(message);
       expect(res.body.error.code).toBe('INVALID');
       expect(res.body.error.correlationId).toBe(res.headers.get('x-request-id'));
@@ -150,17 +162,21 @@ describe.each([postgresBackend(), pgliteBackend()])('clusters resource on $name'
     expect(gql.errors?.[0]?.extensions).toMatchObject({ code: 'INVALID', details: [expect.objectContaining({ path: 'name' })] });
   });
 
-  (swarm ? it : it.skip)('updates labels, and keeps registered clusters across a restart', async () => {
-    const patched = await gw.call('PATCH', '/v1/clusters/local', { labels: { env: 'staging' } });
-    expect(patched.status).toBe(200);
-    expect(patched.body.labels).toEqual({ env: 'staging' });
-    await gw.close();
-    gw = await startGateway(env, shared);
-    const list = await gw.call('GET', '/v1/clusters');
-    expect(list.body.items.map((c: { name: string }) => c.name)).toEqual(kubernetes ? ['kube', 'local'] : ['local']);
-    const local = list.body.items.find((c: { name: string }) => c.name === 'local');
-    expect(local).toMatchObject({ labels: { env: 'staging' }, health: { status: 'healthy' } });
-  }, 60_000);
+  (swarm ? it : it.skip)(
+    'updates labels, and keeps registered clusters across a restart',
+    async () => {
+      const patched = await gw.call('PATCH', '/v1/clusters/local', { labels: { env: 'staging' } });
+      expect(patched.status).toBe(200);
+      expect(patched.body.labels).toEqual({ env: 'staging' });
+      await gw.close();
+      gw = await startGateway(env, shared);
+      const list = await gw.call('GET', '/v1/clusters');
+      expect(list.body.items.map((c: { name: string }) => c.name)).toEqual(kubernetes ? ['kube', 'local'] : ['local']);
+      const local = list.body.items.find((c: { name: string }) => c.name === 'local');
+      expect(local).toMatchObject({ labels: { env: 'staging' }, health: { status: 'healthy' } });
+    },
+    60_000,
+  );
 
   it('converts a Compose file, reporting what it cannot carry, and refuses it in strict mode', async () => {
     const yaml = 'name: shop\nservices:\n  web:\n    image: nginx\n    container_name: web\n    cap_add: [NET_ADMIN]\n';
@@ -173,7 +189,9 @@ describe.each([postgresBackend(), pgliteBackend()])('clusters resource on $name'
     expect(strict.body.error.details.map((d: { path: string }) => d.path)).toEqual(['services.web.cap_add', 'services.web.container_name']);
     const broken = await gw.call('POST', '/v1/compose/convert', 'services:\n  web:\n    build: .\n');
     expect(broken.status).toBe(400);
-    expect(broken.body.error.details).toEqual(expect.arrayContaining([{ path: 'services.web.image', message: 'required: Berth deploys images and does not build them' }]));
+    expect(broken.body.error.details).toEqual(
+      expect.arrayContaining([{ path: 'services.web.image', message: 'required: Berth deploys images and does not build them' }]),
+    );
   });
 
   (swarm ? it : it.skip)('removes a cluster', async () => {
@@ -183,7 +201,9 @@ describe.each([postgresBackend(), pgliteBackend()])('clusters resource on $name'
 
   it('serves an OpenAPI document describing the endpoints and their error shape', async () => {
     const doc = (await gw.call('GET', '/docs/openapi.json')).body;
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/clusters', '/v1/clusters/{cluster}', '/v1/health', '/v1/ready', '/v1/compose/convert']));
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(['/v1/clusters', '/v1/clusters/{cluster}', '/v1/health', '/v1/ready', '/v1/compose/convert']),
+    );
     const post = doc.paths['/v1/clusters'].post;
     expect(post.requestBody.content['application/json'].schema.oneOf ?? post.requestBody.content['application/json'].schema.anyOf).toHaveLength(2);
     expect(post.responses['400'].content['application/json'].schema.properties.error).toBeDefined();
@@ -200,7 +220,10 @@ describe.each([postgresBackend(), pgliteBackend()])('clusters resource on $name'
       for (const s of secrets) expect(everything).not.toContain(s);
     }
     // the logs are JSON lines, with a correlation id on request lines
-    const requestLines = gw.logs().split('\n').filter((l) => l.includes('"msg":"request"'));
+    const requestLines = gw
+      .logs()
+      .split('\n')
+      .filter((l) => l.includes('"msg":"request"'));
     expect(requestLines.length).toBeGreaterThan(5);
     for (const l of requestLines) expect(JSON.parse(l).correlationId).toBeTruthy();
   });

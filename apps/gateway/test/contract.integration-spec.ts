@@ -30,7 +30,9 @@ describe('API contracts', () => {
 
   it('documents every endpoint with its responses, error shape included', async () => {
     const doc = (await gw.call('GET', '/docs/openapi.json')).body;
-    const operations = Object.entries(doc.paths as Record<string, Record<string, any>>).flatMap(([p, methods]) => Object.entries(methods).map(([m, op]) => ({ route: `${m.toUpperCase()} ${p}`, op })));
+    const operations = Object.entries(doc.paths as Record<string, Record<string, any>>).flatMap(([p, methods]) =>
+      Object.entries(methods).map(([m, op]) => ({ route: `${m.toUpperCase()} ${p}`, op })),
+    );
     expect(operations.length).toBeGreaterThanOrEqual(25);
     for (const { route, op } of operations) {
       const responses = op.responses as Record<string, any>;

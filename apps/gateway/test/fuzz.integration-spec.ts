@@ -29,37 +29,41 @@ describe('OpenAPI fuzzing with schemathesis', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it(`finds no server error and no schema violation in a ${SECONDS} s run`, async () => {
-    const args = [
-      'run',
-      `${gw.url}/docs/openapi.json`,
-      '--header',
-      `Authorization: Bearer ${ADMIN_TOKEN}`,
-      '--checks',
-      'not_a_server_error,response_schema_conformance,content_type_conformance',
-      '--phases',
-      'examples,coverage,fuzzing,stateful',
-      '--max-time',
-      String(SECONDS),
-      '--workers',
-      '2',
-      '--suppress-health-check',
-      'all',
-      '--warnings',
-      'off',
-      '--no-color',
-    ];
-    const output = await new Promise<{ code: number | null; text: string }>((resolve) => {
-      const child = spawn(ST!, args, { env: { ...process.env, NO_COLOR: '1' } });
-      let text = '';
-      child.stdout.on('data', (d: Buffer) => (text += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (text += d.toString()));
-      child.on('close', (code) => resolve({ code, text }));
-    });
-    const summary = /(\d+) generated, (.*)/.exec(output.text);
-    process.stderr.write(`\nschemathesis: ${summary?.[0] ?? 'no summary'}\n`);
-    if (output.code !== 0) process.stderr.write(output.text.slice(-8000));
-    expect(output.text).toMatch(/Tested: \d+/);
-    expect(output.code).toBe(0);
-  }, (SECONDS + 120) * 1000);
+  it(
+    `finds no server error and no schema violation in a ${SECONDS} s run`,
+    async () => {
+      const args = [
+        'run',
+        `${gw.url}/docs/openapi.json`,
+        '--header',
+        `Authorization: Bearer ${ADMIN_TOKEN}`,
+        '--checks',
+        'not_a_server_error,response_schema_conformance,content_type_conformance',
+        '--phases',
+        'examples,coverage,fuzzing,stateful',
+        '--max-time',
+        String(SECONDS),
+        '--workers',
+        '2',
+        '--suppress-health-check',
+        'all',
+        '--warnings',
+        'off',
+        '--no-color',
+      ];
+      const output = await new Promise<{ code: number | null; text: string }>((resolve) => {
+        const child = spawn(ST!, args, { env: { ...process.env, NO_COLOR: '1' } });
+        let text = '';
+        child.stdout.on('data', (d: Buffer) => (text += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (text += d.toString()));
+        child.on('close', (code) => resolve({ code, text }));
+      });
+      const summary = /(\d+) generated, (.*)/.exec(output.text);
+      process.stderr.write(`\nschemathesis: ${summary?.[0] ?? 'no summary'}\n`);
+      if (output.code !== 0) process.stderr.write(output.text.slice(-8000));
+      expect(output.text).toMatch(/Tested: \d+/);
+      expect(output.code).toBe(0);
+    },
+    (SECONDS + 120) * 1000,
+  );
 });

@@ -27,13 +27,23 @@ if (!swarm) console.warn('\n*** restart test SKIPPED (BERTH_SKIP_SWARM=1) ***\n'
     port = 20_000 + Math.floor(Math.random() * 20_000);
     child = spawn(process.execPath, [MAIN], { env: { ...env, BERTH_PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'] });
     for (let i = 0; i < 240; i++) {
-      if (await fetch(`http://127.0.0.1:${port}/v1/health`).then((r) => r.ok, () => false)) return;
+      if (
+        await fetch(`http://127.0.0.1:${port}/v1/health`).then(
+          (r) => r.ok,
+          () => false,
+        )
+      )
+        return;
       await sleep(250);
     }
     throw new Error('the gateway did not start within 60 s');
   };
   const call = async (method: string, p: string, body?: unknown) => {
-    const res = await fetch(`http://127.0.0.1:${port}${p}`, { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
+    const res = await fetch(`http://127.0.0.1:${port}${p}`, {
+      method,
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
     return { status: res.status, body: (await res.json()) as any };
   };
 
@@ -41,9 +51,18 @@ if (!swarm) console.warn('\n*** restart test SKIPPED (BERTH_SKIP_SWARM=1) ***\n'
     if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`pnpm run build\` first (npm run test:all does)`);
     const db = await createScratchDatabase(process.env.DATABASE_URL!, 'berth_restart');
     dropDb = db.drop;
-    env = { ...process.env, DATABASE_URL: db.url, BERTH_DATA_DIR: await mkdtemp(path.join(tmpdir(), 'berth-restart-')), BERTH_LOCAL_DOCKER: 'false', BERTH_LOG_LEVEL: 'warn', BERTH_BOOTSTRAP_TOKEN: ADMIN_TOKEN };
+    env = {
+      ...process.env,
+      DATABASE_URL: db.url,
+      BERTH_DATA_DIR: await mkdtemp(path.join(tmpdir(), 'berth-restart-')),
+      BERTH_LOCAL_DOCKER: 'false',
+      BERTH_LOG_LEVEL: 'warn',
+      BERTH_BOOTSTRAP_TOKEN: ADMIN_TOKEN,
+    };
     await start();
-    expect((await call('POST', '/v1/clusters', { name: 'local', kind: 'swarm', socketPath: process.env.BERTH_DOCKER_SOCKET ?? '/var/run/docker.sock' })).status).toBe(201);
+    expect(
+      (await call('POST', '/v1/clusters', { name: 'local', kind: 'swarm', socketPath: process.env.BERTH_DOCKER_SOCKET ?? '/var/run/docker.sock' })).status,
+    ).toBe(201);
     const applied = await call('POST', '/v1/clusters/local/apps?wait=true', {
       name: app,
       services: { web: { image: 'berth-test/http:1', replicas: 3, update: { parallelism: 1, delay: '3s', monitor: '1s' } } },

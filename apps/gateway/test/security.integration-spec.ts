@@ -13,8 +13,17 @@ if (!swarm) console.warn('\n*** security tests that need two registered clusters
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 /** Subscribes over graphql-ws with a token and returns the first result or error. */
-function subscribeOnce(url: string, token: string, query: string): Promise<{ data?: unknown; errors?: { message: string; extensions?: Record<string, unknown> }[] }> {
-  const client = createClient({ url: url.replace(/^http/, 'ws') + '/graphql', webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, retryAttempts: 0 });
+function subscribeOnce(
+  url: string,
+  token: string,
+  query: string,
+): Promise<{ data?: unknown; errors?: { message: string; extensions?: Record<string, unknown> }[] }> {
+  const client = createClient({
+    url: url.replace(/^http/, 'ws') + '/graphql',
+    webSocketImpl: WebSocket,
+    connectionParams: { authorization: `Bearer ${token}` },
+    retryAttempts: 0,
+  });
   return new Promise((resolve, reject) => {
     const stop = client.subscribe(
       { query },
@@ -45,7 +54,8 @@ describe('tokens, roles and the audit log', () => {
     dir = await mkdtemp(path.join(tmpdir(), 'berth-security-'));
     gw = await startGateway({ BERTH_DATA_DIR: dir, BERTH_RATE_LIMIT: '120' });
     if (swarm) {
-      for (const name of ['a', 'b']) expect((await gw.call('POST', '/v1/clusters', { name, kind: 'swarm', socketPath: '/var/run/docker.sock' })).status).toBe(201);
+      for (const name of ['a', 'b'])
+        expect((await gw.call('POST', '/v1/clusters', { name, kind: 'swarm', socketPath: '/var/run/docker.sock' })).status).toBe(201);
       const vol = await gw.call('POST', '/v1/clusters/b/volumes', { app: 'secret-app', name: 'data', kind: 'named' });
       expect(vol.status).toBe(201);
       bOperation = vol.body.operation.id;
@@ -69,7 +79,9 @@ describe('tokens, roles and the audit log', () => {
 
   it('refuses calls without a valid token, and shows a token secret only once', async () => {
     expect((await gw.call('GET', '/v1/clusters', undefined, { authorization: '' })).status).toBe(401);
-    expect((await gw.call('GET', '/v1/clusters', undefined, bearer('berth_0123456789abcdef0123456789abcdee_nope-nope-nope-nope-nope-nope-nope'))).status).toBe(401);
+    expect((await gw.call('GET', '/v1/clusters', undefined, bearer('berth_0123456789abcdef0123456789abcdee_nope-nope-nope-nope-nope-nope-nope'))).status).toBe(
+      401,
+    );
     const gql = await gw.graphql('{ clusters { name } }', undefined, { authorization: '' });
     expect(gql.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     expect((await gw.call('GET', '/v1/health', undefined, { authorization: '' })).status).toBe(200);
@@ -89,34 +101,38 @@ describe('tokens, roles and the audit log', () => {
     expect((await gw.call('POST', '/v1/tokens', { name: 'x', grants: [{ role: 'admin' }] }, bearer(v))).status).toBe(403);
   });
 
-  (swarm ? it : it.skip)('an operator on cluster a can neither see nor touch cluster b, on any transport', async () => {
-    const op = tokens['operator-a']!.token;
-    const list = await gw.call('GET', '/v1/clusters', undefined, bearer(op));
-    expect(list.body.items.map((c: { name: string }) => c.name)).toEqual(['a']);
-    expect((await gw.call('GET', '/v1/clusters/b', undefined, bearer(op))).status).toBe(404);
-    expect((await gw.call('GET', '/v1/clusters/b/volumes', undefined, bearer(op))).status).toBe(404);
-    expect((await gw.call('POST', '/v1/clusters/b/apps', { name: 'x', services: { s: { image: 'berth-test/http:1' } } }, bearer(op))).status).toBe(404);
-    expect((await gw.call('POST', '/v1/clusters/b/jobs', { name: 'x', image: 'berth-test/job:ok' }, bearer(op))).status).toBe(404);
-    // history and streams of cluster b
-    const ops = await gw.call('GET', '/v1/operations', undefined, bearer(op));
-    expect(ops.body.items.filter((o: { id: string }) => o.id === bOperation)).toEqual([]);
-    expect((await gw.call('GET', `/v1/operations/${bOperation}`, undefined, bearer(op))).status).toBe(404);
-    expect((await gw.call('GET', `/v1/operations/${bOperation}/events`, undefined, bearer(op))).status).toBe(404);
-    // GraphQL queries and subscriptions
-    const gqlList = await gw.graphql('{ clusters { name } }', undefined, bearer(op));
-    expect(gqlList.data.clusters).toEqual([{ name: 'a' }]);
-    const gqlOne = await gw.graphql('{ cluster(name: "b") { name } }', undefined, bearer(op));
-    expect(gqlOne.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
-    const gqlOp = await gw.graphql(`{ operation(id: "${bOperation}") { id } }`, undefined, bearer(op));
-    expect(gqlOp.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
-    const sub = await subscribeOnce(gw.url, op, `subscription { operationProgress(id: "${bOperation}") { phase final } }`);
-    expect(sub.errors?.[0]?.message).toMatch(/not found/);
-    // while the admin's own subscription on the same operation works
-    const adminSub = await subscribeOnce(gw.url, ADMIN_TOKEN, `subscription { operationProgress(id: "${bOperation}") { phase final } }`);
-    expect(adminSub.data).toEqual({ operationProgress: { phase: 'finished', final: 'succeeded' } });
-    // and on cluster a it operates
-    expect((await gw.call('GET', '/v1/clusters/a/apps', undefined, bearer(op))).status).toBe(200);
-  }, 60_000);
+  (swarm ? it : it.skip)(
+    'an operator on cluster a can neither see nor touch cluster b, on any transport',
+    async () => {
+      const op = tokens['operator-a']!.token;
+      const list = await gw.call('GET', '/v1/clusters', undefined, bearer(op));
+      expect(list.body.items.map((c: { name: string }) => c.name)).toEqual(['a']);
+      expect((await gw.call('GET', '/v1/clusters/b', undefined, bearer(op))).status).toBe(404);
+      expect((await gw.call('GET', '/v1/clusters/b/volumes', undefined, bearer(op))).status).toBe(404);
+      expect((await gw.call('POST', '/v1/clusters/b/apps', { name: 'x', services: { s: { image: 'berth-test/http:1' } } }, bearer(op))).status).toBe(404);
+      expect((await gw.call('POST', '/v1/clusters/b/jobs', { name: 'x', image: 'berth-test/job:ok' }, bearer(op))).status).toBe(404);
+      // history and streams of cluster b
+      const ops = await gw.call('GET', '/v1/operations', undefined, bearer(op));
+      expect(ops.body.items.filter((o: { id: string }) => o.id === bOperation)).toEqual([]);
+      expect((await gw.call('GET', `/v1/operations/${bOperation}`, undefined, bearer(op))).status).toBe(404);
+      expect((await gw.call('GET', `/v1/operations/${bOperation}/events`, undefined, bearer(op))).status).toBe(404);
+      // GraphQL queries and subscriptions
+      const gqlList = await gw.graphql('{ clusters { name } }', undefined, bearer(op));
+      expect(gqlList.data.clusters).toEqual([{ name: 'a' }]);
+      const gqlOne = await gw.graphql('{ cluster(name: "b") { name } }', undefined, bearer(op));
+      expect(gqlOne.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+      const gqlOp = await gw.graphql(`{ operation(id: "${bOperation}") { id } }`, undefined, bearer(op));
+      expect(gqlOp.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+      const sub = await subscribeOnce(gw.url, op, `subscription { operationProgress(id: "${bOperation}") { phase final } }`);
+      expect(sub.errors?.[0]?.message).toMatch(/not found/);
+      // while the admin's own subscription on the same operation works
+      const adminSub = await subscribeOnce(gw.url, ADMIN_TOKEN, `subscription { operationProgress(id: "${bOperation}") { phase final } }`);
+      expect(adminSub.data).toEqual({ operationProgress: { phase: 'finished', final: 'succeeded' } });
+      // and on cluster a it operates
+      expect((await gw.call('GET', '/v1/clusters/a/apps', undefined, bearer(op))).status).toBe(200);
+    },
+    60_000,
+  );
 
   it('refuses a revoked token at once, and an expired one', async () => {
     const t = tokens['to-revoke']!;
@@ -135,7 +151,13 @@ describe('tokens, roles and the audit log', () => {
     const audit = await gw.call('GET', '/v1/audit?limit=200');
     expect(audit.status).toBe(200);
     const lines = audit.body.items.map((e: { actor: string; action: string; result: string }) => `${e.actor} ${e.action} ${e.result}`);
-    expect(lines).toEqual(expect.arrayContaining(['token:bootstrap-admin POST /v1/tokens succeeded', 'anonymous GET /v1/clusters denied:UNAUTHENTICATED', 'token:to-revoke GET /v1/operations denied:UNAUTHENTICATED']));
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        'token:bootstrap-admin POST /v1/tokens succeeded',
+        'anonymous GET /v1/clusters denied:UNAUTHENTICATED',
+        'token:to-revoke GET /v1/operations denied:UNAUTHENTICATED',
+      ]),
+    );
     if (swarm) {
       expect(lines).toEqual(
         expect.arrayContaining([
@@ -179,7 +201,13 @@ describe('rate limit and production mode', () => {
   let dir: string;
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'berth-limits-'));
-    gw = await startGateway({ BERTH_DATA_DIR: dir, BERTH_RATE_LIMIT: '6', BERTH_GRAPHQL_MAX_DEPTH: '2', NODE_ENV: 'production', BERTH_SECRET_KEY: Buffer.alloc(32, 7).toString('base64') });
+    gw = await startGateway({
+      BERTH_DATA_DIR: dir,
+      BERTH_RATE_LIMIT: '6',
+      BERTH_GRAPHQL_MAX_DEPTH: '2',
+      NODE_ENV: 'production',
+      BERTH_SECRET_KEY: Buffer.alloc(32, 7).toString('base64'),
+    });
   }, 60_000);
   afterAll(async () => {
     await gw?.close();
@@ -193,7 +221,11 @@ describe('rate limit and production mode', () => {
     for (let i = 0; i < 7; i++) statuses.push((await gw.call('GET', '/v1/operations')).status);
     expect(statuses.slice(0, 4)).toEqual([200, 200, 200, 200]);
     expect(statuses.at(-1)).toBe(429);
-    const res = await fetch(`${gw.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...bearer(ADMIN_TOKEN) }, body: JSON.stringify({ query: '{ __schema { types { name } } }' }) });
+    const res = await fetch(`${gw.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...bearer(ADMIN_TOKEN) },
+      body: JSON.stringify({ query: '{ __schema { types { name } } }' }),
+    });
     const body = (await res.json()) as { errors?: { message: string }[] };
     expect(body.errors?.[0]?.message).toMatch(/introspection/i);
   });

@@ -94,7 +94,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     .option('--wait', 'follow the operation to its end')
     .option('--idempotency-key <key>', 'make a retried apply act once')
     .action(async (cluster: string, file: string, o: { compose?: boolean; name?: string; wait?: boolean; idempotencyKey?: string }) => {
-      const spec = await specFile(file, !!o.compose || /\.ya?ml$/.test(file) && /(^|\/)(docker-)?compose/.test(file));
+      const spec = await specFile(file, !!o.compose || (/\.ya?ml$/.test(file) && /(^|\/)(docker-)?compose/.test(file)));
       await finish(await client().apply(cluster, spec, { name: o.name, idempotencyKey: o.idempotencyKey }), !!o.wait);
     });
 
@@ -110,7 +110,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
       print(plan, () =>
         [
           `${plan.app}: ${plan.changed ? 'changes' : 'no change'}`,
-          ...plan.objects.map((x) => `  ${x.action}\t${x.kind}\t${x.name}${x.changes.length && x.action === 'update' ? `\t${x.changes.map((c) => c.path).join(', ')}` : ''}`),
+          ...plan.objects.map(
+            (x) => `  ${x.action}\t${x.kind}\t${x.name}${x.changes.length && x.action === 'update' ? `\t${x.changes.map((c) => c.path).join(', ')}` : ''}`,
+          ),
           ...[...plan.warnings, ...plan.importWarnings].map((w) => `  warning: ${w.path}: ${w.message}`),
         ].join('\n'),
       );
@@ -126,7 +128,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
       print(state, () =>
         [
           `${state.name} on ${state.cluster}: revision ${state.currentRevision ?? '-'}`,
-          ...(state.services ?? []).map((s) => `  ${s.service}\t${s.inSync ? 'in sync' : 'DRIFT'}\t${s.actual ? `${s.actual.image} ${JSON.stringify(s.actual.replicas)} ${s.actual.rollout}` : 'missing'}`),
+          ...(state.services ?? []).map(
+            (s) =>
+              `  ${s.service}\t${s.inSync ? 'in sync' : 'DRIFT'}\t${s.actual ? `${s.actual.image} ${JSON.stringify(s.actual.replicas)} ${s.actual.rollout}` : 'missing'}`,
+          ),
         ].join('\n'),
       );
     });
@@ -202,7 +207,12 @@ export async function main(argv: string[], io: Io): Promise<number> {
     .action(async (o: { cluster?: string; app?: string; status?: string; limit: string }) => {
       const { items } = await client().operations({ cluster: o.cluster, app: o.app, status: o.status, limit: Number(o.limit) });
       print(items, () =>
-        items.map((x) => `${x.createdAt}\t${x.id}\t${x.kind}\t${x.status}\t${x.app ?? ''}${x.service ? `/${x.service}` : ''}\t${x.fromRevision ?? '-'}->${x.toRevision ?? '-'}\t${x.requester}${x.error ? `\t${x.error}` : ''}`).join('\n'),
+        items
+          .map(
+            (x) =>
+              `${x.createdAt}\t${x.id}\t${x.kind}\t${x.status}\t${x.app ?? ''}${x.service ? `/${x.service}` : ''}\t${x.fromRevision ?? '-'}->${x.toRevision ?? '-'}\t${x.requester}${x.error ? `\t${x.error}` : ''}`,
+          )
+          .join('\n'),
       );
     });
 
@@ -218,7 +228,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
       return e.status >= 500 ? 3 : 2;
     }
     const err = e as NodeJS.ErrnoException;
-    io.err(`berth: ${err.code === 'ENOENT' ? `no such file: ${err.path}` : err.cause ? `cannot reach the gateway: ${String((err.cause as Error).message ?? err.cause)}` : err.message}`);
+    io.err(
+      `berth: ${err.code === 'ENOENT' ? `no such file: ${err.path}` : err.cause ? `cannot reach the gateway: ${String((err.cause as Error).message ?? err.cause)}` : err.message}`,
+    );
     return err.code === 'ENOENT' ? 2 : 3;
   }
 }

@@ -51,8 +51,16 @@ const OPEN = new Set(['pending', 'running']);
 
 function unwrap<T>(res: { data?: T; error?: unknown; response: Response }): T {
   if (res.error !== undefined || res.data === undefined) {
-    const body = (res.error as { error?: { code?: string; message?: string; details?: { path: string; message: string }[]; correlationId?: string } } | undefined)?.error;
-    throw new BerthApiError(res.response.status, body?.code ?? 'HTTP_ERROR', body?.message ?? `HTTP ${res.response.status}`, body?.details ?? [], body?.correlationId);
+    const body = (
+      res.error as { error?: { code?: string; message?: string; details?: { path: string; message: string }[]; correlationId?: string } } | undefined
+    )?.error;
+    throw new BerthApiError(
+      res.response.status,
+      body?.code ?? 'HTTP_ERROR',
+      body?.message ?? `HTTP ${res.response.status}`,
+      body?.details ?? [],
+      body?.correlationId,
+    );
   }
   return res.data;
 }
@@ -132,7 +140,12 @@ export class BerthClient {
         }),
       );
     }
-    return unwrap(await this.http.POST('/v1/clusters/{cluster}/apps/{app}/rollback', { params: { path: { cluster, app }, query, header: this.changeHeaders(o) as never }, body }));
+    return unwrap(
+      await this.http.POST('/v1/clusters/{cluster}/apps/{app}/rollback', {
+        params: { path: { cluster, app }, query, header: this.changeHeaders(o) as never },
+        body,
+      }),
+    );
   }
 
   async runJob(cluster: string, job: Record<string, unknown>, o: ChangeOptions = {}) {
@@ -153,7 +166,10 @@ export class BerthClient {
   }
 
   /** Polls an operation until it ends, telling `onProgress` about each new progress entry. */
-  async waitFor(id: string, o: { timeoutMs?: number; intervalMs?: number; onProgress?: (p: NonNullable<Operation['progress']>[number]) => void } = {}): Promise<Operation> {
+  async waitFor(
+    id: string,
+    o: { timeoutMs?: number; intervalMs?: number; onProgress?: (p: NonNullable<Operation['progress']>[number]) => void } = {},
+  ): Promise<Operation> {
     const deadline = Date.now() + (o.timeoutMs ?? 30 * 60_000);
     let seen = 0;
     for (;;) {

@@ -23,7 +23,9 @@ if (!swarm) console.warn('\n*** CLI tests SKIPPED (BERTH_SKIP_SWARM=1) ***\n');
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'berth-cli-'));
     gw = await startGateway({ BERTH_DATA_DIR: dir });
-    expect((await gw.call('POST', '/v1/clusters', { name: 'local', kind: 'swarm', socketPath: process.env.BERTH_DOCKER_SOCKET ?? '/var/run/docker.sock' })).status).toBe(201);
+    expect(
+      (await gw.call('POST', '/v1/clusters', { name: 'local', kind: 'swarm', socketPath: process.env.BERTH_DOCKER_SOCKET ?? '/var/run/docker.sock' })).status,
+    ).toBe(201);
     await writeFile(
       path.join(dir, 'docker-compose.yml'),
       `name: ${app}\nservices:\n  web:\n    image: berth-test/http:1\n    deploy:\n      replicas: 2\n      update_config: { parallelism: 1, failure_action: rollback, monitor: 3s }\n`,

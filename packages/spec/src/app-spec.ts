@@ -4,11 +4,18 @@ import { Duration } from './duration.js';
 /** DNS-1123 label: what both orchestrators accept as a service, app or namespace name. */
 export const DnsLabel = z
   .string()
-  .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'expected a DNS label: lowercase letters, digits and "-", 1-63 characters, starting and ending with a letter or digit');
+  .regex(
+    /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/,
+    'expected a DNS label: lowercase letters, digits and "-", 1-63 characters, starting and ending with a letter or digit',
+  );
 
 const ShortName = DnsLabel.max(40, 'expected at most 40 characters (names are prefixed on the orchestrator)');
 
-const Port = z.number({ error: 'expected an integer 1-65535' }).int('expected an integer 1-65535').min(1, 'expected an integer 1-65535').max(65535, 'expected an integer 1-65535');
+const Port = z
+  .number({ error: 'expected an integer 1-65535' })
+  .int('expected an integer 1-65535')
+  .min(1, 'expected an integer 1-65535')
+  .max(65535, 'expected an integer 1-65535');
 
 const StringMap = z.record(z.string(), z.string({ error: 'expected a string value' }));
 
@@ -126,9 +133,7 @@ export const VolumeDefinition = z.strictObject({
 
 export const Placement = z.strictObject({
   /** Swarm-style constraints: "node.labels.zone==a", "node.role!=manager", "node.hostname==x". */
-  constraints: z
-    .array(z.string().regex(/^[\w.-]+\s*(==|!=)\s*\S+$/, 'expected a constraint like "node.labels.zone==a"'))
-    .default([]),
+  constraints: z.array(z.string().regex(/^[\w.-]+\s*(==|!=)\s*\S+$/, 'expected a constraint like "node.labels.zone==a"')).default([]),
   maxReplicasPerNode: z.number().int().min(1).optional(),
 });
 
@@ -184,9 +189,7 @@ export const ServiceSpec = z
 export const AppSpec = z
   .strictObject({
     name: ShortName,
-    services: z
-      .record(ShortName, ServiceSpec)
-      .refine((s) => Object.keys(s).length > 0, 'expected at least one service'),
+    services: z.record(ShortName, ServiceSpec).refine((s) => Object.keys(s).length > 0, 'expected at least one service'),
     volumes: z.record(DnsLabel, VolumeDefinition).default({}),
     labels: LabelMap.default({}),
   })

@@ -25,15 +25,36 @@ export interface ComposeImportOptions {
 type Obj = Record<string, unknown>;
 type Path = (string | number)[];
 
-const toDnsLabel = (name: string) => name.toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/^-+|-+$/g, '');
+const toDnsLabel = (name: string) =>
+  name
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-')
+    .replace(/^-+|-+$/g, '');
 
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Keys handled by the mapping below; anything else under a service is reported and dropped. */
 const SERVICE_KEYS = new Set([
-  'image', 'command', 'entrypoint', 'environment', 'ports', 'labels', 'healthcheck', 'deploy', 'volumes',
-  'hostname', 'working_dir', 'user', 'stop_grace_period', 'restart', 'networks', 'expose', 'depends_on',
-  'x-berth', 'container_name', 'tmpfs',
+  'image',
+  'command',
+  'entrypoint',
+  'environment',
+  'ports',
+  'labels',
+  'healthcheck',
+  'deploy',
+  'volumes',
+  'hostname',
+  'working_dir',
+  'user',
+  'stop_grace_period',
+  'restart',
+  'networks',
+  'expose',
+  'depends_on',
+  'x-berth',
+  'container_name',
+  'tmpfs',
 ]);
 const DEPLOY_KEYS = new Set(['mode', 'replicas', 'resources', 'placement', 'update_config', 'rollback_config', 'restart_policy', 'labels', 'endpoint_mode']);
 const TOP_KEYS = new Set(['version', 'name', 'services', 'volumes', 'networks', 'secrets', 'configs']);
@@ -55,7 +76,8 @@ class Importer {
   /** Compose allows names that are not DNS labels ("db_data"); both orchestrators need labels. */
   dnsName(name: string, path: Path, what: string): string {
     const fixed = toDnsLabel(name);
-    if (fixed !== name) this.warn(path, `${what} "${name}" renamed to "${fixed}": names must be DNS labels (references to the old name in values are not rewritten)`);
+    if (fixed !== name)
+      this.warn(path, `${what} "${name}" renamed to "${fixed}": names must be DNS labels (references to the old name in values are not rewritten)`);
     return fixed;
   }
 
@@ -194,7 +216,8 @@ class Importer {
     if (!isObj(value)) return undefined;
     if (value.disable === true) return undefined;
     for (const k of Object.keys(value)) {
-      if (!['test', 'interval', 'timeout', 'retries', 'start_period', 'start_interval', 'disable'].includes(k)) this.warn([...path, k], 'not supported; dropped');
+      if (!['test', 'interval', 'timeout', 'retries', 'start_period', 'start_interval', 'disable'].includes(k))
+        this.warn([...path, k], 'not supported; dropped');
     }
     if (value.start_interval !== undefined) this.warn([...path, 'start_interval'], 'not supported; the regular interval applies during the start period');
     let test: string[] | undefined;
@@ -272,7 +295,8 @@ class Importer {
         for (const k of Object.keys(entry)) {
           if (!['type', 'source', 'target', 'read_only', 'volume', 'bind', 'tmpfs'].includes(k)) this.warn([...at, k], 'not supported; dropped');
         }
-        if (isObj(entry.volume) || isObj(entry.bind) || isObj(entry.tmpfs)) this.warn(at, 'per-mount volume, bind and tmpfs options are not supported; dropped');
+        if (isObj(entry.volume) || isObj(entry.bind) || isObj(entry.tmpfs))
+          this.warn(at, 'per-mount volume, bind and tmpfs options are not supported; dropped');
       } else {
         const parts = String(entry).split(':');
         if (parts.length === 1) {
@@ -317,7 +341,8 @@ class Importer {
     }
     const s = raw;
     for (const k of Object.keys(s)) {
-      if (!SERVICE_KEYS.has(k)) this.warn([...path, k], k === 'build' ? 'building images is not supported: give an "image"; dropped' : 'not supported; dropped');
+      if (!SERVICE_KEYS.has(k))
+        this.warn([...path, k], k === 'build' ? 'building images is not supported: give an "image"; dropped' : 'not supported; dropped');
     }
     if (typeof s.image !== 'string') {
       this.error([...path, 'image'], s.build ? 'required: Berth deploys images and does not build them' : 'required');
@@ -338,7 +363,8 @@ class Importer {
     if (d.mode === 'global') mode = 'global';
     else if (d.mode === undefined || d.mode === 'replicated') mode = 'replicated';
     else this.error([...path, 'deploy', 'mode'], `"${String(d.mode)}" is a job: run it through the jobs API; an app's services are "replicated" or "global"`);
-    if (d.endpoint_mode === 'dnsrr') this.warn([...path, 'deploy', 'endpoint_mode'], 'endpoint mode is chosen by Berth (dnsrr for stateful services, a virtual IP otherwise)');
+    if (d.endpoint_mode === 'dnsrr')
+      this.warn([...path, 'deploy', 'endpoint_mode'], 'endpoint mode is chosen by Berth (dnsrr for stateful services, a virtual IP otherwise)');
     const placement = isObj(d.placement) ? d.placement : undefined;
     if (placement?.preferences !== undefined) this.warn([...path, 'deploy', 'placement', 'preferences'], 'spread preferences are not supported; dropped');
     const restart = this.restart(s.restart, d.restart_policy, path);
@@ -443,7 +469,8 @@ export function importCompose(yamlText: string, options: ComposeImportOptions = 
     else if (!TOP_KEYS.has(k)) importer.warn([k], 'not supported; dropped');
   }
   if (top.version !== undefined) importer.warn(['version'], 'obsolete in the Compose specification; ignored');
-  if (top.secrets !== undefined) importer.warn(['secrets'], 'secrets are not carried by Compose import yet; dropped (services referring to them will lack them)');
+  if (top.secrets !== undefined)
+    importer.warn(['secrets'], 'secrets are not carried by Compose import yet; dropped (services referring to them will lack them)');
   if (top.configs !== undefined) importer.warn(['configs'], 'configs are not carried by Compose import yet; dropped');
   if (isObj(top.networks) && Object.keys(top.networks).length > 0) {
     importer.warn(['networks'], 'every app gets one network of its own; declared networks are dropped');

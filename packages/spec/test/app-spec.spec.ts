@@ -45,9 +45,9 @@ describe('AppSpec', () => {
   });
 
   it('refuses a shared volume that is not declared with a driver or storage class', () => {
-    expect(
-      issuesOf({ name: 'a', services: { s: { image: 'x', volumes: [{ type: 'shared', source: 'files', target: '/srv' }] } } }),
-    ).toEqual([expect.stringMatching(/^services\.s\.volumes\[0\]\.source: shared volume "files" is not declared/)]);
+    expect(issuesOf({ name: 'a', services: { s: { image: 'x', volumes: [{ type: 'shared', source: 'files', target: '/srv' }] } } })).toEqual([
+      expect.stringMatching(/^services\.s\.volumes\[0\]\.source: shared volume "files" is not declared/),
+    ]);
     expect(
       issuesOf({
         name: 'a',
@@ -78,8 +78,14 @@ describe('AppSpec', () => {
       services: {
         s: {
           image: 'x',
-          ports: [{ target: 80, published: 8080 }, { target: 81, published: 8080 }],
-          volumes: [{ type: 'implicit', target: '/d' }, { type: 'hostPath', source: '/srv', target: '/d' }],
+          ports: [
+            { target: 80, published: 8080 },
+            { target: 81, published: 8080 },
+          ],
+          volumes: [
+            { type: 'implicit', target: '/d' },
+            { type: 'hostPath', source: '/srv', target: '/d' },
+          ],
         },
       },
     });

@@ -66,7 +66,13 @@ describe('Compose import', () => {
     expect(api.image).toBe('registry.example.com/team/api:1.4.2');
     expect(api.command).toEqual(['node', 'server.js', '--port', '3000']);
     expect(api.entrypoint).toEqual(['/usr/bin/tini', '--']);
-    expect(api.healthCheck).toEqual({ test: ['CMD', 'wget', '-qO-', 'http://localhost:3000/health'], interval: 30_000, timeout: 5000, retries: 5, startPeriod: 60_000 });
+    expect(api.healthCheck).toEqual({
+      test: ['CMD', 'wget', '-qO-', 'http://localhost:3000/health'],
+      interval: 30_000,
+      timeout: 5000,
+      retries: 5,
+      startPeriod: 60_000,
+    });
     expect(api.ports).toEqual([
       { target: 3000, published: 3000, protocol: 'tcp', mode: 'ingress' },
       { target: 9229, published: 9229, protocol: 'tcp', mode: 'host' },

@@ -23,7 +23,11 @@ export function answer(res: Response, result: ChangeResult): ChangeResult {
   return result;
 }
 
-const IdempotencyKey = ApiHeader({ name: 'Idempotency-Key', required: false, description: 'A retried call with the same key returns the first call\'s operation instead of acting twice' });
+const IdempotencyKey = ApiHeader({
+  name: 'Idempotency-Key',
+  required: false,
+  description: "A retried call with the same key returns the first call's operation instead of acting twice",
+});
 const Wait = ApiQuery({ name: 'wait', required: false, description: 'true: answer when the operation has ended (at most 10 minutes)' });
 
 @ApiTags('apps')
@@ -43,7 +47,13 @@ export class AppsController {
     description: 'Applies an AppSpec (JSON) or a Compose file (YAML). 202 with the running operation; 200 when nothing changed or with ?wait=true',
     errors: [400, 404, 409, 503],
   })
-  async apply(@Param('cluster') cluster: string, @Body() body: unknown, @Query('name') name: string | undefined, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
+  async apply(
+    @Param('cluster') cluster: string,
+    @Body() body: unknown,
+    @Query('name') name: string | undefined,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     return answer(res, await this.apps.apply(cluster, applyInput(body, name), callerOf(req)));
   }
 
@@ -51,7 +61,12 @@ export class AppsController {
   @RequireAccess('read')
   @HttpCode(200)
   @ApiConsumes('application/json', 'application/yaml')
-  @ApiContract({ body: AppSpec, response: PlanSchema, description: 'Dry run: the native objects and their diff against what runs; changes nothing', errors: [400, 404, 503] })
+  @ApiContract({
+    body: AppSpec,
+    response: PlanSchema,
+    description: 'Dry run: the native objects and their diff against what runs; changes nothing',
+    errors: [400, 404, 503],
+  })
   plan(@Param('cluster') cluster: string, @Body() body: unknown, @Query('name') name?: string) {
     return this.apps.plan(cluster, applyInput(body, name));
   }
@@ -70,17 +85,35 @@ export class AppsController {
 
   @Delete(':app')
   @IdempotencyKey
-  @ApiQuery({ name: 'volumes', required: false, description: 'true: also remove the app\'s named volumes (shared volumes are kept)' })
+  @ApiQuery({ name: 'volumes', required: false, description: "true: also remove the app's named volumes (shared volumes are kept)" })
   @ApiContract({ response: ChangeResultSchema, description: 'Removes the app from the cluster; its history stays', errors: [404, 409, 503] })
-  async remove(@Param('cluster') cluster: string, @Param('app') app: string, @Query('volumes') volumes: string | undefined, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
+  async remove(
+    @Param('cluster') cluster: string,
+    @Param('app') app: string,
+    @Query('volumes') volumes: string | undefined,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     return answer(res, await this.apps.remove(cluster, app, { volumes: volumes === 'true' }, callerOf(req)));
   }
 
   @Post(':app/rollback')
   @IdempotencyKey
   @Wait
-  @ApiContract({ body: RollbackRequest, response: ChangeResultSchema, status: 202, description: 'Rolls every service back to an earlier revision (default: the previous one), as a new revision', errors: [400, 404, 409, 503] })
-  async rollback(@Param('cluster') cluster: string, @Param('app') app: string, @Body() body: unknown, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
+  @ApiContract({
+    body: RollbackRequest,
+    response: ChangeResultSchema,
+    status: 202,
+    description: 'Rolls every service back to an earlier revision (default: the previous one), as a new revision',
+    errors: [400, 404, 409, 503],
+  })
+  async rollback(
+    @Param('cluster') cluster: string,
+    @Param('app') app: string,
+    @Body() body: unknown,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     const { revision } = parseOrThrow(RollbackRequest, body ?? {}, 'rollback request');
     return answer(res, await this.apps.rollback(cluster, app, revision, callerOf(req)));
   }

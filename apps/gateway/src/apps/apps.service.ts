@@ -321,7 +321,9 @@ export class AppsService {
       orderBy: { number: 'desc' },
     });
     if (!revision) {
-      throw target !== undefined ? BerthError.notFound(`revision ${target} of app "${ctx.app.name}"`) : BerthError.invalid(`app "${ctx.app.name}" has no revision before ${current ?? 'the current one'}`);
+      throw target !== undefined
+        ? BerthError.notFound(`revision ${target} of app "${ctx.app.name}"`)
+        : BerthError.invalid(`app "${ctx.app.name}" has no revision before ${current ?? 'the current one'}`);
     }
     return revision;
   }

@@ -43,7 +43,11 @@ export class AuditController {
   @ApiQuery({ name: 'until', required: false })
   @ApiQuery({ name: 'cursor', required: false })
   @ApiQuery({ name: 'limit', required: false })
-  @ApiContract({ response: z.object({ items: z.array(AuditViewSchema), nextCursor: z.string().optional() }), description: 'Every mutating call and every refusal, newest first (admins only)', errors: [400] })
+  @ApiContract({
+    response: z.object({ items: z.array(AuditViewSchema), nextCursor: z.string().optional() }),
+    description: 'Every mutating call and every refusal, newest first (admins only)',
+    errors: [400],
+  })
   list(@Query() query: Record<string, unknown>) {
     const { cursor: _c, limit: _l, ...filter } = parseOrThrow(AuditQuery, query, 'query');
     return this.audit.list(filter, pageOf(query));

@@ -12,7 +12,8 @@ export class AuditInterceptor implements NestInterceptor {
   intercept(ctx: ExecutionContext, next: CallHandler): Observable<unknown> {
     const call = callInfo(ctx);
     if (!call.mutating) return next.handle();
-    const record = (result: string, details: Record<string, unknown> = {}) => void this.audit.record({ action: call.action, target: call.target, result, details });
+    const record = (result: string, details: Record<string, unknown> = {}) =>
+      void this.audit.record({ action: call.action, target: call.target, result, details });
     return next.handle().pipe(
       tap({
         next: (value) => {

@@ -53,7 +53,10 @@ export class AuthGuard implements CanActivate {
         clusterId = cluster.id;
         if (!seesCluster(principal, cluster.id)) throw BerthError.notFound(`cluster "${call.cluster}"`);
         if (!allows(principal, access, cluster.id, call.app)) {
-          throw new BerthError(ErrorCode.Forbidden, `token "${principal.name}" may not ${access} ${call.app ? `app "${call.app}" on ` : ''}cluster "${call.cluster}"`);
+          throw new BerthError(
+            ErrorCode.Forbidden,
+            `token "${principal.name}" may not ${access} ${call.app ? `app "${call.app}" on ` : ''}cluster "${call.cluster}"`,
+          );
         }
       } else if (access === 'admin' && !isGlobalAdmin(principal)) {
         throw new BerthError(ErrorCode.Forbidden, `token "${principal.name}" is not an admin on every cluster`);
@@ -63,7 +66,13 @@ export class AuthGuard implements CanActivate {
       return true;
     } catch (e) {
       const known = asBerthError(e);
-      await this.audit.record({ action: call.action, target: call.target, clusterId, result: `denied:${known?.code ?? ErrorCode.Internal}`, details: { reason: known?.message } });
+      await this.audit.record({
+        action: call.action,
+        target: call.target,
+        clusterId,
+        result: `denied:${known?.code ?? ErrorCode.Internal}`,
+        details: { reason: known?.message },
+      });
       throw e;
     }
   }

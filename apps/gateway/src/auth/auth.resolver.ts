@@ -52,7 +52,11 @@ export class AuthResolver {
   }
 
   @Mutation(() => TokenType, { description: 'grants: [{ role, cluster?, app? }]' })
-  createToken(@Args('name') name: string, @Args('grants', { type: () => [GraphQLJSONObject] }) grants: object[], @Args('expiresAt', { nullable: true }) expiresAt?: string) {
+  createToken(
+    @Args('name') name: string,
+    @Args('grants', { type: () => [GraphQLJSONObject] }) grants: object[],
+    @Args('expiresAt', { nullable: true }) expiresAt?: string,
+  ) {
     return this.tokens.create({ name, grants, ...(expiresAt ? { expiresAt } : {}) }, requestContext.principal()!);
   }
 

@@ -27,7 +27,10 @@ export class RateLimitGuard implements CanActivate {
     bucket.at = now;
     if (bucket.tokens < 1) {
       this.buckets.set(key, bucket);
-      throw new BerthError(ErrorCode.RateLimited, `rate limit of ${this.burst} requests per minute reached for this token; retry in ${Math.ceil((1 - bucket.tokens) / this.perMs / 1000)} s`);
+      throw new BerthError(
+        ErrorCode.RateLimited,
+        `rate limit of ${this.burst} requests per minute reached for this token; retry in ${Math.ceil((1 - bucket.tokens) / this.perMs / 1000)} s`,
+      );
     }
     bucket.tokens -= 1;
     this.buckets.set(key, bucket);

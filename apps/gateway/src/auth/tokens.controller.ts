@@ -43,7 +43,11 @@ export class TokensController {
 
   @Delete(':id')
   @HttpCode(200)
-  @ApiContract({ response: TokenViewSchema, description: 'Revokes the token at once; the last admin token on every cluster cannot be revoked (409)', errors: [404, 409] })
+  @ApiContract({
+    response: TokenViewSchema,
+    description: 'Revokes the token at once; the last admin token on every cluster cannot be revoked (409)',
+    errors: [404, 409],
+  })
   revoke(@Param('id') id: string) {
     return this.tokens.revoke(id);
   }

@@ -104,13 +104,17 @@ export class TokensService implements OnApplicationBootstrap {
   async create(raw: unknown, creator: Principal): Promise<TokenView & { token: string }> {
     const input = parseOrThrow(CreateTokenRequest, raw, 'token');
     if (!isGlobalAdmin(creator)) throw new BerthError(ErrorCode.Forbidden, 'only an admin on every cluster manages tokens');
-    if (input.expiresAt && Date.parse(input.expiresAt) <= Date.now()) throw BerthError.invalid('expiresAt is in the past', [{ path: 'expiresAt', message: 'expected a future time' }]);
+    if (input.expiresAt && Date.parse(input.expiresAt) <= Date.now())
+      throw BerthError.invalid('expiresAt is in the past', [{ path: 'expiresAt', message: 'expected a future time' }]);
     const grants = [];
     for (const [i, g] of input.grants.entries()) {
       let clusterId: string | null = null;
       if (g.cluster) {
-        const cluster = await this.prisma.cluster.findFirst({ where: { OR: [{ name: g.cluster }, ...(/^[0-9a-f-]{36}$/i.test(g.cluster) ? [{ id: g.cluster }] : [])] } });
-        if (!cluster) throw BerthError.invalid(`grants[${i}].cluster: no cluster "${g.cluster}"`, [{ path: `grants[${i}].cluster`, message: `no cluster "${g.cluster}"` }]);
+        const cluster = await this.prisma.cluster.findFirst({
+          where: { OR: [{ name: g.cluster }, ...(/^[0-9a-f-]{36}$/i.test(g.cluster) ? [{ id: g.cluster }] : [])] },
+        });
+        if (!cluster)
+          throw BerthError.invalid(`grants[${i}].cluster: no cluster "${g.cluster}"`, [{ path: `grants[${i}].cluster`, message: `no cluster "${g.cluster}"` }]);
         clusterId = cluster.id;
       } else if (g.app) {
         throw BerthError.invalid(`grants[${i}].app: an app grant needs a cluster`, [{ path: `grants[${i}].app`, message: 'an app grant needs a cluster' }]);
@@ -136,13 +140,20 @@ export class TokensService implements OnApplicationBootstrap {
         where: { id: { not: id }, revokedAt: null, OR: [{ expiresAt: null }, { expiresAt: { gt: new Date() } }] },
         include: { grants: true },
       });
-      if (!others.some(globalAdmin)) throw BerthError.conflict('this is the last admin token on every cluster: create another one before revoking it, or nobody could manage Berth');
+      if (!others.some(globalAdmin))
+        throw BerthError.conflict('this is the last admin token on every cluster: create another one before revoking it, or nobody could manage Berth');
     }
     const updated = await this.prisma.apiToken.update({ where: { id }, data: { revokedAt: row.revokedAt ?? new Date() }, include: { grants: true } });
     return this.view(updated);
   }
 
-  private async insert(name: string, grants: { role: Role; clusterId: string | null; app: string | null }[], expiresAt: Date | undefined, createdBy: string, given?: string) {
+  private async insert(
+    name: string,
+    grants: { role: Role; clusterId: string | null; app: string | null }[],
+    expiresAt: Date | undefined,
+    createdBy: string,
+    given?: string,
+  ) {
     const m = given ? TOKEN.exec(given) : null;
     const hexId = m ? m[1]! : randomUUID().replace(/-/g, '');
     const secret = m ? m[2]! : randomBytes(32).toString('base64url');
@@ -157,11 +168,17 @@ export class TokensService implements OnApplicationBootstrap {
 
   private async view(row: ApiToken & { grants: TokenGrant[] }): Promise<TokenView> {
     const clusterIds = row.grants.map((g) => g.clusterId).filter((c): c is string => !!c);
-    const clusters = new Map((await this.prisma.cluster.findMany({ where: { id: { in: clusterIds } }, select: { id: true, name: true } })).map((c) => [c.id, c.name]));
+    const clusters = new Map(
+      (await this.prisma.cluster.findMany({ where: { id: { in: clusterIds } }, select: { id: true, name: true } })).map((c) => [c.id, c.name]),
+    );
     return {
       id: row.id,
       name: row.name,
-      grants: row.grants.map((g) => ({ role: g.role, ...(g.clusterId ? { cluster: clusters.get(g.clusterId) ?? g.clusterId } : {}), ...(g.app ? { app: g.app } : {}) })),
+      grants: row.grants.map((g) => ({
+        role: g.role,
+        ...(g.clusterId ? { cluster: clusters.get(g.clusterId) ?? g.clusterId } : {}),
+        ...(g.app ? { app: g.app } : {}),
+      })),
       createdBy: row.createdBy ?? undefined,
       createdAt: row.createdAt.toISOString(),
       expiresAt: row.expiresAt?.toISOString(),

@@ -17,7 +17,10 @@ const TcpHost = z
     }
   }, 'expected tcp://HOST:PORT with a valid host and a port 1-65535');
 
-const Pem = z.string().min(1).refine((v) => v.includes('-----BEGIN '), 'expected a PEM block (-----BEGIN ...)');
+const Pem = z
+  .string()
+  .min(1)
+  .refine((v) => v.includes('-----BEGIN '), 'expected a PEM block (-----BEGIN ...)');
 
 export const RegisterSwarmCluster = z
   .strictObject({
@@ -41,7 +44,10 @@ export const RegisterKubernetesCluster = z.strictObject({
   kind: z.literal('kubernetes'),
   labels: Labels,
   /** The kubeconfig file's content (YAML). */
-  kubeconfig: z.string().min(1, 'expected the kubeconfig content').max(512 * 1024),
+  kubeconfig: z
+    .string()
+    .min(1, 'expected the kubeconfig content')
+    .max(512 * 1024),
   /** Context to use; the kubeconfig's current-context by default. */
   context: z.string().min(1).optional(),
 });
@@ -57,7 +63,11 @@ export const UpdateCluster = z.strictObject({
   socketPath: z.string().startsWith('/').optional(),
   host: TcpHost.optional(),
   tls: z.strictObject({ ca: Pem.optional(), cert: Pem.optional(), key: Pem.optional() }).optional(),
-  kubeconfig: z.string().min(1).max(512 * 1024).optional(),
+  kubeconfig: z
+    .string()
+    .min(1)
+    .max(512 * 1024)
+    .optional(),
   context: z.string().min(1).optional(),
 });
 export type UpdateCluster = z.output<typeof UpdateCluster>;
@@ -78,7 +88,7 @@ export function kubeconfigServer(kubeconfig: string, context?: string): { server
   try {
     doc = parseYaml(kubeconfig) as KubeconfigShape;
   } catch (e) {
-    throw new Error(`malformed kubeconfig: not YAML (${(e as Error).message.split("\n")[0]})`, { cause: e });
+    throw new Error(`malformed kubeconfig: not YAML (${(e as Error).message.split('\n')[0]})`, { cause: e });
   }
   if (!doc || typeof doc !== 'object' || !Array.isArray(doc.contexts) || !Array.isArray(doc.clusters)) {
     throw new Error('malformed kubeconfig: expected "clusters" and "contexts" lists');
@@ -88,7 +98,8 @@ export function kubeconfigServer(kubeconfig: string, context?: string): { server
   const ctx = doc.contexts.find((c) => c?.name === name);
   if (!ctx) throw new Error(`kubeconfig has no context "${name}" (has: ${doc.contexts.map((c) => c?.name).join(', ') || 'none'})`);
   const cluster = doc.clusters.find((c) => c?.name === ctx.context?.cluster);
-  if (!cluster?.cluster?.server) throw new Error(`malformed kubeconfig: context "${name}" names cluster "${ctx.context?.cluster ?? ''}", which has no "server"`);
+  if (!cluster?.cluster?.server)
+    throw new Error(`malformed kubeconfig: context "${name}" names cluster "${ctx.context?.cluster ?? ''}", which has no "server"`);
   if (ctx.context?.user && !(doc.users ?? []).some((u) => u?.name === ctx.context?.user)) {
     throw new Error(`malformed kubeconfig: context "${name}" names user "${ctx.context.user}", which is not in "users"`);
   }

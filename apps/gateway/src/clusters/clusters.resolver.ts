@@ -39,7 +39,9 @@ export class ClustersResolver {
   @RequireAccess('admin')
   async registerCluster(@Args('input') input: RegisterClusterInput) {
     const { labels, tls, ...rest } = input;
-    return toGql(await this.service.register({ ...withoutNulls(rest), labels: fromPairs(labels), ...(tls ? { tls: withoutNulls(tls) } : {}) }, requestContext.requester()));
+    return toGql(
+      await this.service.register({ ...withoutNulls(rest), labels: fromPairs(labels), ...(tls ? { tls: withoutNulls(tls) } : {}) }, requestContext.requester()),
+    );
   }
 
   @Mutation(() => ClusterType)

@@ -88,7 +88,13 @@ export class ClustersService {
         throw e;
       });
     this.logger.info({ cluster: row.name, kind: row.kind, endpoint }, 'cluster registered');
-    return { ...this.view(row), health: { ...probe.health, checkedAt: new Date().toISOString() }, version: probe.version, nodes: probe.nodes, nodeCount: probe.nodes.length };
+    return {
+      ...this.view(row),
+      health: { ...probe.health, checkedAt: new Date().toISOString() },
+      version: probe.version,
+      nodes: probe.nodes,
+      nodeCount: probe.nodes.length,
+    };
   }
 
   /** Every cluster with its health, read live from each at once; one slow or dead cluster never fails the list. */
@@ -122,7 +128,14 @@ export class ClustersService {
       const { connection, endpoint } = connectionOf(input);
       const probe = await this.probe(connection, row.name, endpoint);
       const { sealed, keyId } = this.box.seal(JSON.stringify(connection));
-      Object.assign(data, { endpoint, credentials: new Uint8Array(sealed), keyId, lastHealth: probe.health.status, lastHealthAt: new Date(), lastVersion: probe.version });
+      Object.assign(data, {
+        endpoint,
+        credentials: new Uint8Array(sealed),
+        keyId,
+        lastHealth: probe.health.status,
+        lastHealthAt: new Date(),
+        lastVersion: probe.version,
+      });
     }
     const updated = await this.prisma.cluster.update({ where: { id: row.id }, data });
     await this.drivers.evict(row.id);
@@ -159,7 +172,9 @@ export class ClustersService {
     } catch (e) {
       const reason = e instanceof Error ? e.message : String(e);
       if (isDriverError(e) || e instanceof BerthError) {
-        throw new BerthError(ErrorCode.Invalid, `cannot use cluster at ${endpoint}: ${reason}`, [{ path: connection.kind === 'swarm' ? 'socketPath' : 'kubeconfig', message: reason }]);
+        throw new BerthError(ErrorCode.Invalid, `cannot use cluster at ${endpoint}: ${reason}`, [
+          { path: connection.kind === 'swarm' ? 'socketPath' : 'kubeconfig', message: reason },
+        ]);
       }
       throw e;
     } finally {
@@ -170,23 +185,41 @@ export class ClustersService {
   private async live(row: ClusterRow, boundMs: number | undefined, withNodes: boolean): Promise<ClusterView> {
     const started = Date.now();
     const bounded = <T>(p: Promise<T>) =>
-      boundMs === undefined ? p : Promise.race([p, new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`no answer within ${boundMs} ms`)), boundMs).unref())]);
+      boundMs === undefined
+        ? p
+        : Promise.race([p, new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`no answer within ${boundMs} ms`)), boundMs).unref())]);
     let view: ClusterView;
     try {
       const driver = this.drivers.for(row);
       const [health, info] = await bounded(Promise.all([driver.health(), driver.info()]));
-      view = { ...this.view(row), health: { ...health, checkedAt: new Date().toISOString() }, version: info.version, nodeCount: info.nodes.length, ...(withNodes ? { nodes: info.nodes } : {}) };
+      view = {
+        ...this.view(row),
+        health: { ...health, checkedAt: new Date().toISOString() },
+        version: info.version,
+        nodeCount: info.nodes.length,
+        ...(withNodes ? { nodes: info.nodes } : {}),
+      };
     } catch (e) {
       view = {
         ...this.view(row),
-        health: { status: 'unreachable', message: e instanceof Error ? e.message : String(e), latencyMs: Date.now() - started, checkedAt: new Date().toISOString() },
+        health: {
+          status: 'unreachable',
+          message: e instanceof Error ? e.message : String(e),
+          latencyMs: Date.now() - started,
+          checkedAt: new Date().toISOString(),
+        },
       };
     }
     if (view.health.status !== row.lastHealth || view.version !== row.lastVersion) {
       await this.prisma.cluster
         .update({
           where: { id: row.id },
-          data: { lastHealth: view.health.status, lastHealthMessage: view.health.message ?? null, lastHealthAt: new Date(), lastVersion: view.version ?? row.lastVersion },
+          data: {
+            lastHealth: view.health.status,
+            lastHealthMessage: view.health.message ?? null,
+            lastHealthAt: new Date(),
+            lastVersion: view.version ?? row.lastVersion,
+          },
         })
         .catch(() => undefined);
     }

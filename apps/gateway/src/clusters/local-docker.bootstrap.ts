@@ -24,7 +24,12 @@ export class LocalDockerBootstrap implements OnApplicationBootstrap {
   async onApplicationBootstrap() {
     const { enabled, socketPath } = this.config.localDocker;
     if (!enabled || (await this.prisma.cluster.count()) > 0) return;
-    if (!(await access(socketPath).then(() => true, () => false))) {
+    if (
+      !(await access(socketPath).then(
+        () => true,
+        () => false,
+      ))
+    ) {
       this.logger.info({ socketPath }, 'no local Docker engine; register clusters through the API');
       return;
     }

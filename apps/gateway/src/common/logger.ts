@@ -7,9 +7,24 @@ import { requestContext } from './request-context.js';
  * also kept out of log calls by construction; this is the second fence.
  */
 const REDACT = [
-  'credentials', '*.credentials', 'connection', '*.connection', 'kubeconfig', '*.kubeconfig', 'tls', '*.tls',
-  'token', '*.token', 'secret', '*.secret', 'password', '*.password', 'authorization', '*.authorization',
-  'req.headers.authorization', 'req.headers.cookie',
+  'credentials',
+  '*.credentials',
+  'connection',
+  '*.connection',
+  'kubeconfig',
+  '*.kubeconfig',
+  'tls',
+  '*.tls',
+  'token',
+  '*.token',
+  'secret',
+  '*.secret',
+  'password',
+  '*.password',
+  'authorization',
+  '*.authorization',
+  'req.headers.authorization',
+  'req.headers.cookie',
 ];
 
 export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {

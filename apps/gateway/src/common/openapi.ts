@@ -9,7 +9,10 @@ export const ErrorResponseSchema = z.object({
   error: z.object({
     code: z.enum(Object.values(ErrorCode) as [ErrorCode, ...ErrorCode[]]),
     message: z.string(),
-    details: z.array(z.object({ path: z.string(), message: z.string() })).optional().describe('one entry per invalid field'),
+    details: z
+      .array(z.object({ path: z.string(), message: z.string() }))
+      .optional()
+      .describe('one entry per invalid field'),
     correlationId: z.string().optional().describe('also in the x-request-id response header and the gateway log'),
   }),
 });
@@ -17,13 +20,7 @@ export const ErrorResponseSchema = z.object({
 const errorSchema = openApiSchema(ErrorResponseSchema, 'output');
 
 /** Request body, success response and the error responses an endpoint can give, from zod schemas. */
-export function ApiContract(options: {
-  body?: z.ZodType;
-  response?: z.ZodType;
-  status?: number;
-  description?: string;
-  errors?: number[];
-}) {
+export function ApiContract(options: { body?: z.ZodType; response?: z.ZodType; status?: number; description?: string; errors?: number[] }) {
   const decorators: (ClassDecorator | MethodDecorator | PropertyDecorator)[] = [];
   if (options.body) decorators.push(ApiBody({ schema: openApiSchema(options.body) }));
   decorators.push(

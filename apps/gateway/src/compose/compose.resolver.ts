@@ -19,11 +19,7 @@ export class ComposeResolver {
   constructor(private readonly compose: ComposeService) {}
 
   @Query(() => ComposeImportType, { description: 'Converts a Compose file into an AppSpec; nothing is deployed' })
-  convertCompose(
-    @Args('yaml') yaml: string,
-    @Args('name', { nullable: true }) name?: string,
-    @Args('strict', { nullable: true }) strict?: boolean,
-  ) {
+  convertCompose(@Args('yaml') yaml: string, @Args('name', { nullable: true }) name?: string, @Args('strict', { nullable: true }) strict?: boolean) {
     return this.compose.convert(yaml, { name: name ?? undefined, strict: strict ?? false });
   }
 }

@@ -17,10 +17,7 @@ export class ComposeService {
     if (Buffer.byteLength(yaml) > MAX_COMPOSE_BYTES) throw BerthError.invalid(`the Compose file is larger than ${MAX_COMPOSE_BYTES} bytes`);
     const result = importCompose(yaml, { name: options.name });
     if (options.strict && result.warnings.length > 0) {
-      throw BerthError.invalid(
-        `the Compose file has ${result.warnings.length} key(s) Berth cannot carry (strict import)`,
-        result.warnings,
-      );
+      throw BerthError.invalid(`the Compose file has ${result.warnings.length} key(s) Berth cannot carry (strict import)`, result.warnings);
     }
     return result;
   }

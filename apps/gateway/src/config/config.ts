@@ -19,7 +19,10 @@ const Span = z
 
 /** Every variable the gateway reads, validated once at boot. */
 const EnvSchema = z.object({
-  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgresql:// URL').optional(),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'expected a postgresql:// URL')
+    .optional(),
   BERTH_DATA_DIR: z.string().min(1).default('.berth'),
   BERTH_HOST: z.string().min(1).default('127.0.0.1'),
   BERTH_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
@@ -43,7 +46,10 @@ const EnvSchema = z.object({
   /** The first admin token's value (berth_<32 hex>_<secret>); without it one is generated and shown once. */
   BERTH_BOOTSTRAP_TOKEN: z
     .string()
-    .regex(/^berth_[0-9a-f]{12}4[0-9a-f]{3}[89ab][0-9a-f]{15}_[A-Za-z0-9_-]{32,}$/, 'expected berth_<a version-4 UUID as 32 hex digits>_<at least 32 base64url characters>')
+    .regex(
+      /^berth_[0-9a-f]{12}4[0-9a-f]{3}[89ab][0-9a-f]{15}_[A-Za-z0-9_-]{32,}$/,
+      'expected berth_<a version-4 UUID as 32 hex digits>_<at least 32 base64url characters>',
+    )
     .optional(),
   /** Write the generated first admin token to this file (mode 0600) instead of printing it. */
   BERTH_BOOTSTRAP_TOKEN_FILE: z.string().min(1).optional(),
@@ -53,7 +59,10 @@ const EnvSchema = z.object({
   BERTH_PUBLIC_METRICS: Bool.default(true),
   /** Requests per minute per token. */
   BERTH_RATE_LIMIT: z.coerce.number().int().min(1).default(1200),
-  BERTH_BODY_LIMIT: z.string().regex(/^\d+(kb|mb)$/, 'expected a size like "512kb" or "1mb"').default('1mb'),
+  BERTH_BODY_LIMIT: z
+    .string()
+    .regex(/^\d+(kb|mb)$/, 'expected a size like "512kb" or "1mb"')
+    .default('1mb'),
   /** GraphQL introspection; off in production unless enabled. */
   BERTH_GRAPHQL_INTROSPECTION: Bool.optional(),
   BERTH_GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).default(10),
@@ -66,7 +75,10 @@ const EnvSchema = z.object({
   /** Run the event watchers, metrics collectors and rollups (false: the history is still served, nothing new is recorded). */
   BERTH_MONITORING: Bool.default(true),
   /** This replica's name in the monitoring leases; host:pid:random by default. */
-  BERTH_INSTANCE_ID: z.string().regex(/^[A-Za-z0-9._:@-]{1,200}$/, 'expected 1-200 letters, digits and ._:@-').optional(),
+  BERTH_INSTANCE_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._:@-]{1,200}$/, 'expected 1-200 letters, digits and ._:@-')
+    .optional(),
   /** A replica that stops renewing loses its clusters' watcher and collector to another replica after this long. */
   BERTH_MONITORING_LEASE_TTL: Span.prefault('15s'),
   /** Cluster events are written in batches gathered for at most this long. */
@@ -131,7 +143,14 @@ export class ConfigError extends Error {}
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   let e: Env;
   try {
-    e = parseOrThrow(EnvSchema.refine((v) => !!v.BERTH_TLS_CERT_FILE === !!v.BERTH_TLS_KEY_FILE, { message: 'give BERTH_TLS_CERT_FILE and BERTH_TLS_KEY_FILE together', path: ['BERTH_TLS_KEY_FILE'] }), env, 'environment');
+    e = parseOrThrow(
+      EnvSchema.refine((v) => !!v.BERTH_TLS_CERT_FILE === !!v.BERTH_TLS_KEY_FILE, {
+        message: 'give BERTH_TLS_CERT_FILE and BERTH_TLS_KEY_FILE together',
+        path: ['BERTH_TLS_KEY_FILE'],
+      }),
+      env,
+      'environment',
+    );
   } catch (err) {
     if (err instanceof SpecValidationError) {
       throw new ConfigError(`invalid environment:\n${err.issues.map((i) => `  ${formatIssue(i)}`).join('\n')}`);
@@ -161,7 +180,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     http: {
       bodyLimit: e.BERTH_BODY_LIMIT,
-      corsOrigins: (e.BERTH_CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
+      corsOrigins: (e.BERTH_CORS_ORIGINS ?? '')
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
       tls: e.BERTH_TLS_CERT_FILE && e.BERTH_TLS_KEY_FILE ? { certFile: e.BERTH_TLS_CERT_FILE, keyFile: e.BERTH_TLS_KEY_FILE } : undefined,
     },
     graphql: {
@@ -181,7 +203,8 @@ function monitoringConfig(e: Env): MonitoringConfig {
   if (retentionMs.raw > retentionMs.minute) problems.push('BERTH_METRICS_RETENTION_RAW must not exceed BERTH_METRICS_RETENTION_MINUTE');
   if (retentionMs.minute > retentionMs.hour) problems.push('BERTH_METRICS_RETENTION_MINUTE must not exceed BERTH_METRICS_RETENTION_HOUR');
   // hour buckets are built from whole minute buckets
-  if (bucketMs.hour % bucketMs.minute !== 0 || bucketMs.hour <= bucketMs.minute) problems.push('BERTH_METRICS_HOUR_BUCKET must be a multiple of BERTH_METRICS_MINUTE_BUCKET, and larger');
+  if (bucketMs.hour % bucketMs.minute !== 0 || bucketMs.hour <= bucketMs.minute)
+    problems.push('BERTH_METRICS_HOUR_BUCKET must be a multiple of BERTH_METRICS_MINUTE_BUCKET, and larger');
   if (bucketMs.minute % 1000 !== 0) problems.push('BERTH_METRICS_MINUTE_BUCKET must be whole seconds');
   if (problems.length) throw new ConfigError(`invalid environment:\n${problems.map((p) => `  ${p}`).join('\n')}`);
   return {

@@ -10,7 +10,8 @@ export function queryLimits(maxDepth: number, maxCost: number): ValidationRule[]
     createComplexityRule({
       maximumComplexity: maxCost,
       estimators: [simpleEstimator({ defaultComplexity: 1 })],
-      createError: (max, actual) => new BerthError(ErrorCode.Invalid, `query cost ${actual} is over the limit of ${max}; ask for fewer fields or items`) as never,
+      createError: (max, actual) =>
+        new BerthError(ErrorCode.Invalid, `query cost ${actual} is over the limit of ${max}; ask for fewer fields or items`) as never,
     }),
   ];
 }

@@ -10,7 +10,17 @@ import { OperationEvents } from '../operations/operation-events.js';
 import { operationView } from '../operations/operation.views.js';
 import { OperationsService } from '../operations/operations.service.js';
 import { ServicesService } from '../services/services.service.js';
-import { AppType, ChangeResultType, JobRunResultType, JobRunType, OperationPageType, OperationType, ProgressType, RevisionType, ServiceType } from './lifecycle.types.js';
+import {
+  AppType,
+  ChangeResultType,
+  JobRunResultType,
+  JobRunType,
+  OperationPageType,
+  OperationType,
+  ProgressType,
+  RevisionType,
+  ServiceType,
+} from './lifecycle.types.js';
 
 /** The live events up to and including the one that closes the operation. */
 async function* untilFinal(live: AsyncIterable<ProgressEvent> | ProgressEvent[]): AsyncGenerator<ProgressEvent> {
@@ -79,7 +89,13 @@ export class LifecycleResolver {
     @Args('limit', { type: () => Int, defaultValue: 50 }) limit?: number,
   ) {
     const { items, nextCursor } = await this.operationsService.query(
-      { cluster: cluster ?? undefined, app: app ?? undefined, service: service ?? undefined, status: (status ?? undefined) as never, requester: requester ?? undefined },
+      {
+        cluster: cluster ?? undefined,
+        app: app ?? undefined,
+        service: service ?? undefined,
+        status: (status ?? undefined) as never,
+        requester: requester ?? undefined,
+      },
       { cursor: cursor ?? undefined, limit: limit ?? 50 },
     );
     return { items: items.map((op) => operationView(op)), nextCursor };
@@ -103,12 +119,22 @@ export class LifecycleResolver {
   }
 
   @Mutation(() => ChangeResultType)
-  deleteApp(@Args('cluster') cluster: string, @Args('app') app: string, @Args('volumes', { defaultValue: false }) volumes: boolean, @Args('idempotencyKey', { nullable: true }) idempotencyKey?: string) {
+  deleteApp(
+    @Args('cluster') cluster: string,
+    @Args('app') app: string,
+    @Args('volumes', { defaultValue: false }) volumes: boolean,
+    @Args('idempotencyKey', { nullable: true }) idempotencyKey?: string,
+  ) {
     return this.appsService.remove(cluster, app, { volumes }, caller(idempotencyKey));
   }
 
   @Mutation(() => ChangeResultType)
-  rollbackApp(@Args('cluster') cluster: string, @Args('app') app: string, @Args('revision', { type: () => Int, nullable: true }) revision?: number, @Args('wait', { nullable: true }) wait?: boolean) {
+  rollbackApp(
+    @Args('cluster') cluster: string,
+    @Args('app') app: string,
+    @Args('revision', { type: () => Int, nullable: true }) revision?: number,
+    @Args('wait', { nullable: true }) wait?: boolean,
+  ) {
     return this.appsService.rollback(cluster, app, revision ?? undefined, caller(undefined, wait));
   }
 
@@ -148,7 +174,12 @@ export class LifecycleResolver {
   }
 
   @Mutation(() => JobRunResultType)
-  runJob(@Args('cluster') cluster: string, @Args('spec', { type: () => GraphQLJSONObject }) spec: object, @Args('idempotencyKey', { nullable: true }) idempotencyKey?: string, @Args('wait', { nullable: true }) wait?: boolean) {
+  runJob(
+    @Args('cluster') cluster: string,
+    @Args('spec', { type: () => GraphQLJSONObject }) spec: object,
+    @Args('idempotencyKey', { nullable: true }) idempotencyKey?: string,
+    @Args('wait', { nullable: true }) wait?: boolean,
+  ) {
     return this.jobsService.run(cluster, spec, caller(idempotencyKey, wait));
   }
 

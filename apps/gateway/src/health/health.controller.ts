@@ -34,7 +34,7 @@ export class HealthController {
   @Get('ready')
   @ApiContract({
     response: Ready,
-    description: 'The database answers (readiness; 503 when it does not), with each cluster\'s state. An unreachable cluster does not make the gateway unready.',
+    description: "The database answers (readiness; 503 when it does not), with each cluster's state. An unreachable cluster does not make the gateway unready.",
     errors: [],
   })
   async ready(@Res({ passthrough: true }) res: Response) {
@@ -44,9 +44,7 @@ export class HealthController {
     } catch (e) {
       database = { ok: false, message: e instanceof Error ? e.message.split('\n')[0] : String(e) };
     }
-    const clusters = database.ok
-      ? (await this.clusters.list()).map((c) => ({ name: c.name, status: c.health.status, message: c.health.message }))
-      : [];
+    const clusters = database.ok ? (await this.clusters.list()).map((c) => ({ name: c.name, status: c.health.status, message: c.health.message })) : [];
     if (!database.ok) res.status(503);
     return { status: database.ok ? 'ready' : 'not-ready', database, clusters };
   }

@@ -17,7 +17,9 @@ export const JobRunSchema = z.object({
   status: z.enum(['pending', 'running', 'succeeded', 'failed']),
   succeeded: z.number().int(),
   failed: z.number().int(),
-  runs: z.array(z.object({ id: z.string(), state: z.string(), exitCode: z.number().optional(), node: z.string().optional(), message: z.string().optional() }).passthrough()),
+  runs: z.array(
+    z.object({ id: z.string(), state: z.string(), exitCode: z.number().optional(), node: z.string().optional(), message: z.string().optional() }).passthrough(),
+  ),
   logTail: z.string().optional().describe('last lines of output, kept when the job ends'),
   startedAt: z.string(),
   finishedAt: z.string().optional(),
@@ -34,7 +36,13 @@ export class JobsController {
   @Post()
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'A retried call with the same key returns the first run' })
   @ApiQuery({ name: 'wait', required: false, description: 'true: answer when the job has ended' })
-  @ApiContract({ body: JobSpec, response: z.object({ job: JobRunSchema, operation: OperationViewSchema }), status: 202, description: 'Runs a run-once job and follows it to completion', errors: [400, 404, 503] })
+  @ApiContract({
+    body: JobSpec,
+    response: z.object({ job: JobRunSchema, operation: OperationViewSchema }),
+    status: 202,
+    description: 'Runs a run-once job and follows it to completion',
+    errors: [400, 404, 503],
+  })
   async run(@Param('cluster') cluster: string, @Body() body: unknown, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
     const result = await this.jobs.run(cluster, body, callerOf(req));
     res.status(result.operation.status === 'running' ? 202 : 200);

@@ -52,7 +52,15 @@ export class JobsService {
     });
     if (!replayed) {
       const run = await this.prisma.jobRun.create({
-        data: { clusterId: cluster.id, operationId: operation.id, app: spec.app ?? DEFAULT_JOB_APP, name: spec.name, nativeName: '', spec: spec as unknown as Prisma.InputJsonValue, status: 'pending' },
+        data: {
+          clusterId: cluster.id,
+          operationId: operation.id,
+          app: spec.app ?? DEFAULT_JOB_APP,
+          name: spec.name,
+          nativeName: '',
+          spec: spec as unknown as Prisma.InputJsonValue,
+          status: 'pending',
+        },
       });
       const ref = await this.operations.run(operation, () => driver.runJob(spec));
       await this.prisma.jobRun.update({ where: { id: run.id }, data: { nativeName: ref.name, app: ref.app } });

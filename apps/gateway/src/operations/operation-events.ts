@@ -31,10 +31,13 @@ export class OperationEvents implements OnModuleDestroy {
 
   /** Live events of one operation (or of all with '*') until the signal aborts; listening starts now. */
   subscribe(operationId: string, signal: AbortSignal): AsyncIterable<ProgressEvent> {
-    return liveQueue<ProgressEvent>((push) => {
-      this.bus.on(operationId, push);
-      return () => this.bus.off(operationId, push);
-    }, AbortSignal.any([signal, this.closing.signal]));
+    return liveQueue<ProgressEvent>(
+      (push) => {
+        this.bus.on(operationId, push);
+        return () => this.bus.off(operationId, push);
+      },
+      AbortSignal.any([signal, this.closing.signal]),
+    );
   }
 
   onModuleDestroy() {

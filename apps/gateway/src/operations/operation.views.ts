@@ -3,7 +3,17 @@ import type { Operation } from '@berth/db';
 
 export const OperationStatusSchema = z.enum(['pending', 'running', 'succeeded', 'failed', 'rolled_back', 'paused', 'cancelled']);
 export const OperationKindSchema = z.enum([
-  'apply', 'delete', 'scale', 'update', 'rollback', 'job', 'volume_create', 'volume_remove', 'cluster_register', 'cluster_update', 'cluster_remove',
+  'apply',
+  'delete',
+  'scale',
+  'update',
+  'rollback',
+  'job',
+  'volume_create',
+  'volume_remove',
+  'cluster_register',
+  'cluster_update',
+  'cluster_remove',
 ]);
 
 export const ProgressSchema = z.object({

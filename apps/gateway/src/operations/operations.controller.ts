@@ -42,7 +42,10 @@ export class OperationsController {
   @ApiQuery({ name: 'until', required: false, description: 'ISO 8601 time' })
   @ApiQuery({ name: 'cursor', required: false, description: 'nextCursor of the previous page' })
   @ApiQuery({ name: 'limit', required: false, description: '1-200, default 50' })
-  @ApiContract({ response: z.object({ items: z.array(OperationViewSchema), nextCursor: z.string().optional() }), description: 'Who changed what, when, from which revision to which, and how it ended; newest first' })
+  @ApiContract({
+    response: z.object({ items: z.array(OperationViewSchema), nextCursor: z.string().optional() }),
+    description: 'Who changed what, when, from which revision to which, and how it ended; newest first',
+  })
   async list(@Query() query: Record<string, unknown>) {
     const { cursor: _c, limit: _l, ...filter } = parseOrThrow(OperationFilterSchema, query, 'query');
     const page = pageOf(query);

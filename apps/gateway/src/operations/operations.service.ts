@@ -109,10 +109,14 @@ export class OperationsService implements OnApplicationBootstrap, OnApplicationS
   async begin(intent: Intent): Promise<{ operation: Operation; replayed: boolean }> {
     const requestHash = specHash(intent.request);
     if (intent.idempotencyKey) {
-      const earlier = await this.prisma.operation.findUnique({ where: { requester_idempotencyKey: { requester: intent.requester, idempotencyKey: intent.idempotencyKey } } });
+      const earlier = await this.prisma.operation.findUnique({
+        where: { requester_idempotencyKey: { requester: intent.requester, idempotencyKey: intent.idempotencyKey } },
+      });
       if (earlier) {
         if ((earlier.request as { hash?: string }).hash !== requestHash) {
-          throw BerthError.conflict(`Idempotency-Key "${intent.idempotencyKey}" was already used for a different request (operation ${earlier.id})`, { operationId: earlier.id });
+          throw BerthError.conflict(`Idempotency-Key "${intent.idempotencyKey}" was already used for a different request (operation ${earlier.id})`, {
+            operationId: earlier.id,
+          });
         }
         return { operation: earlier, replayed: true };
       }
@@ -183,7 +187,9 @@ export class OperationsService implements OnApplicationBootstrap, OnApplicationS
   }
 
   async get(id: string): Promise<Operation & { progress: ProgressEvent[] }> {
-    const op = UUID.test(id) ? await this.prisma.operation.findUnique({ where: { id }, include: { progress: { orderBy: { id: 'asc' } }, app: { select: { name: true } } } }) : null;
+    const op = UUID.test(id)
+      ? await this.prisma.operation.findUnique({ where: { id }, include: { progress: { orderBy: { id: 'asc' } }, app: { select: { name: true } } } })
+      : null;
     const principal = requestContext.principal();
     if (!op || (principal && !allows(principal, 'read', op.clusterId, op.app?.name))) throw BerthError.notFound(`operation "${id}"`);
     return {
@@ -231,7 +237,9 @@ export class OperationsService implements OnApplicationBootstrap, OnApplicationS
     let clusterId: string | undefined;
     let appId: string | undefined;
     if (filter.cluster) {
-      const cluster = await this.prisma.cluster.findFirst({ where: { OR: [{ name: filter.cluster }, ...(UUID.test(filter.cluster) ? [{ id: filter.cluster }] : [])] } });
+      const cluster = await this.prisma.cluster.findFirst({
+        where: { OR: [{ name: filter.cluster }, ...(UUID.test(filter.cluster) ? [{ id: filter.cluster }] : [])] },
+      });
       if (!cluster) throw BerthError.notFound(`cluster "${filter.cluster}"`);
       clusterId = cluster.id;
     }
@@ -269,7 +277,10 @@ export class OperationsService implements OnApplicationBootstrap, OnApplicationS
       if (!plan) {
         // the gateway stopped between recording the intent and hearing back from the driver:
         // what the orchestrator did is unknown, so say so instead of guessing
-        await this.close(op.id, 'failed', { errorCode: ErrorCode.Internal, error: 'the gateway stopped before the orchestrator answered; check the app state and retry' });
+        await this.close(op.id, 'failed', {
+          errorCode: ErrorCode.Internal,
+          error: 'the gateway stopped before the orchestrator answered; check the app state and retry',
+        });
         continue;
       }
       this.logger.info({ operationId: op.id, kind: op.kind }, 're-attaching to an open operation');
@@ -385,7 +396,10 @@ export class OperationsService implements OnApplicationBootstrap, OnApplicationS
       }
       if (TERMINAL_JOB.has(status.state)) {
         const tail = await this.logTail(driver, ref);
-        await this.prisma.jobRun.update({ where: { id: plan.jobRunId }, data: { logTail: tail, finishedAt: status.completedAt ? new Date(status.completedAt) : new Date() } });
+        await this.prisma.jobRun.update({
+          where: { id: plan.jobRunId },
+          data: { logTail: tail, finishedAt: status.completedAt ? new Date(status.completedAt) : new Date() },
+        });
         return this.close(op.id, status.state === 'succeeded' ? 'succeeded' : 'failed', {
           error: status.state === 'failed' ? (status.message ?? 'the job failed') : undefined,
           errorCode: status.state === 'failed' ? 'JOB_FAILED' : undefined,
@@ -412,7 +426,10 @@ export class OperationsService implements OnApplicationBootstrap, OnApplicationS
       await sleep(500, undefined, { signal: this.stopping.signal }).catch(() => undefined);
       if (this.stopping.signal.aborted) return op;
     }
-    return this.close(op.id, 'failed', { errorCode: 'SCALE_TIMEOUT', error: `${plan.service} did not reach ${plan.replicas} running replicas within ${SCALE_TIMEOUT_MS / 1000} s (last ${last})` });
+    return this.close(op.id, 'failed', {
+      errorCode: 'SCALE_TIMEOUT',
+      error: `${plan.service} did not reach ${plan.replicas} running replicas within ${SCALE_TIMEOUT_MS / 1000} s (last ${last})`,
+    });
   }
 
   private async recordJob(jobRunId: string, status: JobStatus) {
@@ -454,11 +471,7 @@ export class OperationsService implements OnApplicationBootstrap, OnApplicationS
     this.events.publish({ operationId, time: row.time.toISOString(), ...event });
   }
 
-  async close(
-    id: string,
-    status: OperationStatus,
-    extra: { error?: string; errorCode?: string; result?: Record<string, unknown> } = {},
-  ): Promise<Operation> {
+  async close(id: string, status: OperationStatus, extra: { error?: string; errorCode?: string; result?: Record<string, unknown> } = {}): Promise<Operation> {
     const current = await this.prisma.operation.findUniqueOrThrow({ where: { id } });
     const op = await this.prisma.operation.update({
       where: { id },

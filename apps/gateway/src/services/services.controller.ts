@@ -33,7 +33,11 @@ export const DiscoverySchema = z.object({
   rollout: z.object({ state: z.string(), message: z.string().optional() }).passthrough(),
 });
 
-const IdempotencyKey = ApiHeader({ name: 'Idempotency-Key', required: false, description: 'A retried call with the same key returns the first call\'s operation' });
+const IdempotencyKey = ApiHeader({
+  name: 'Idempotency-Key',
+  required: false,
+  description: "A retried call with the same key returns the first call's operation",
+});
 const Wait = ApiQuery({ name: 'wait', required: false, description: 'true: answer when the operation has ended' });
 
 @ApiTags('services')
@@ -42,7 +46,11 @@ export class ServicesController {
   constructor(private readonly services: ServicesService) {}
 
   @Get()
-  @ApiContract({ response: z.object({ items: z.array(DiscoverySchema) }), description: 'Discovery data of every service: DNS names, virtual IPs, ports, endpoints', errors: [404, 503] })
+  @ApiContract({
+    response: z.object({ items: z.array(DiscoverySchema) }),
+    description: 'Discovery data of every service: DNS names, virtual IPs, ports, endpoints',
+    errors: [404, 503],
+  })
   async list(@Param('cluster') cluster: string, @Param('app') app: string) {
     return { items: await this.services.list(cluster, app) };
   }
@@ -56,8 +64,21 @@ export class ServicesController {
   @Post(':service/scale')
   @IdempotencyKey
   @Wait
-  @ApiContract({ body: ScaleRequest, response: ChangeResultSchema, status: 202, description: 'Scales the service (a new revision); followed until the replicas run', errors: [400, 404, 409, 503] })
-  async scale(@Param('cluster') cluster: string, @Param('app') app: string, @Param('service') service: string, @Body() body: unknown, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
+  @ApiContract({
+    body: ScaleRequest,
+    response: ChangeResultSchema,
+    status: 202,
+    description: 'Scales the service (a new revision); followed until the replicas run',
+    errors: [400, 404, 409, 503],
+  })
+  async scale(
+    @Param('cluster') cluster: string,
+    @Param('app') app: string,
+    @Param('service') service: string,
+    @Body() body: unknown,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     return answer(res, await this.services.scale(cluster, app, service, body, callerOf(req)));
   }
 
@@ -68,18 +89,39 @@ export class ServicesController {
     body: UpdateServiceRequest,
     response: ChangeResultSchema,
     status: 202,
-    description: 'Changes image, command, env, resources or replicas and rolls the service with its update policy. 409 when another operation runs on it, or when it changed since expectedRevision (unless force)',
+    description:
+      'Changes image, command, env, resources or replicas and rolls the service with its update policy. 409 when another operation runs on it, or when it changed since expectedRevision (unless force)',
     errors: [400, 404, 409, 503],
   })
-  async update(@Param('cluster') cluster: string, @Param('app') app: string, @Param('service') service: string, @Body() body: unknown, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
+  async update(
+    @Param('cluster') cluster: string,
+    @Param('app') app: string,
+    @Param('service') service: string,
+    @Body() body: unknown,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     return answer(res, await this.services.update(cluster, app, service, body, callerOf(req)));
   }
 
   @Post(':service/rollback')
   @IdempotencyKey
   @Wait
-  @ApiContract({ body: RollbackRequest, response: ChangeResultSchema, status: 202, description: 'Rolls the service back to its spec in an earlier revision (default: the previous one)', errors: [400, 404, 409, 503] })
-  async rollback(@Param('cluster') cluster: string, @Param('app') app: string, @Param('service') service: string, @Body() body: unknown, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
+  @ApiContract({
+    body: RollbackRequest,
+    response: ChangeResultSchema,
+    status: 202,
+    description: 'Rolls the service back to its spec in an earlier revision (default: the previous one)',
+    errors: [400, 404, 409, 503],
+  })
+  async rollback(
+    @Param('cluster') cluster: string,
+    @Param('app') app: string,
+    @Param('service') service: string,
+    @Body() body: unknown,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     return answer(res, await this.services.rollback(cluster, app, service, body, callerOf(req)));
   }
 }

@@ -102,10 +102,9 @@ export class ServicesService {
     const ctx = await this.apps.context(clusterRef, app);
     const current = this.serviceOf(ctx, service);
     if (!patch.force && patch.expectedRevision !== undefined && patch.expectedRevision !== ctx.current?.number) {
-      throw BerthError.conflict(
-        `app "${app}" is at revision ${ctx.current?.number}, not ${patch.expectedRevision}: read it again, or send "force": true`,
-        { currentRevision: ctx.current?.number },
-      );
+      throw BerthError.conflict(`app "${app}" is at revision ${ctx.current?.number}, not ${patch.expectedRevision}: read it again, or send "force": true`, {
+        currentRevision: ctx.current?.number,
+      });
     }
     if (!patch.force) {
       const live = await ctx.driver.getService({ app, service });
@@ -130,7 +129,12 @@ export class ServicesService {
       ['services', service],
     );
     if (specHash(updated) === specHash(current)) {
-      return { changed: false, message: `service "${service}" already runs this spec (revision ${ctx.current?.number})`, revision: ctx.current?.number, warnings: [] };
+      return {
+        changed: false,
+        message: `service "${service}" already runs this spec (revision ${ctx.current?.number})`,
+        revision: ctx.current?.number,
+        warnings: [],
+      };
     }
     const { expectedRevision: _e, force: _f, ...request } = patch;
     return this.apps.change(

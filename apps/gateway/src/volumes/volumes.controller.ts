@@ -28,20 +28,34 @@ export class VolumesController {
 
   @Get()
   @ApiQuery({ name: 'app', required: false })
-  @ApiContract({ response: z.object({ items: z.array(VolumeSchema) }), description: 'Volumes Berth manages, with the same kinds on both orchestrators', errors: [404, 503] })
+  @ApiContract({
+    response: z.object({ items: z.array(VolumeSchema) }),
+    description: 'Volumes Berth manages, with the same kinds on both orchestrators',
+    errors: [404, 503],
+  })
   async list(@Param('cluster') cluster: string, @Query('app') app?: string) {
     return { items: await this.volumes.list(cluster, app) };
   }
 
   @Post()
-  @ApiContract({ body: CreateVolumeRequest, response: z.object({ volume: VolumeSchema, operation: OperationViewSchema }), status: 201, description: 'Creates a named or shared volume for an app', errors: [400, 404, 409, 503] })
+  @ApiContract({
+    body: CreateVolumeRequest,
+    response: z.object({ volume: VolumeSchema, operation: OperationViewSchema }),
+    status: 201,
+    description: 'Creates a named or shared volume for an app',
+    errors: [400, 404, 409, 503],
+  })
   create(@Param('cluster') cluster: string, @Body() body: unknown, @Req() req: Request) {
     return this.volumes.create(cluster, body, callerOf(req));
   }
 
   @Delete(':app/:name')
   @HttpCode(200)
-  @ApiContract({ response: z.object({ operation: OperationViewSchema }), description: 'Removes a volume (refused while a replica uses it)', errors: [404, 409, 503] })
+  @ApiContract({
+    response: z.object({ operation: OperationViewSchema }),
+    description: 'Removes a volume (refused while a replica uses it)',
+    errors: [404, 409, 503],
+  })
   remove(@Param('cluster') cluster: string, @Param('app') app: string, @Param('name') name: string, @Req() req: Request) {
     return this.volumes.remove(cluster, app, name, callerOf(req));
   }

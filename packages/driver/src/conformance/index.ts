@@ -154,15 +154,19 @@ export function runConformanceSuite(fixture: ConformanceFixture): void {
       expect(await driver.listServices(app)).toEqual([]);
     });
 
-    it('deploys a two-service app (web + stateful db with a named volume) and converges', async () => {
-      const result = await driver.apply(spec);
-      expect(result.changed).toBe(true);
-      for (const ref of [web, db]) expect((await follow(ref)).state).toBe('completed');
-      expect(await native.replicaImages(web)).toEqual([images.http1]);
-      expect(await native.replicaImages(db)).toHaveLength(2);
-      const services = await driver.listServices(app);
-      expect(services.map((s) => s.service).sort()).toEqual(['db', 'web']);
-    }, timeout * 2);
+    it(
+      'deploys a two-service app (web + stateful db with a named volume) and converges',
+      async () => {
+        const result = await driver.apply(spec);
+        expect(result.changed).toBe(true);
+        for (const ref of [web, db]) expect((await follow(ref)).state).toBe('completed');
+        expect(await native.replicaImages(web)).toEqual([images.http1]);
+        expect(await native.replicaImages(db)).toHaveLength(2);
+        const services = await driver.listServices(app);
+        expect(services.map((s) => s.service).sort()).toEqual(['db', 'web']);
+      },
+      timeout * 2,
+    );
 
     it('re-applying the same spec changes nothing and says so', async () => {
       expect((await driver.plan(spec)).changed).toBe(false);
@@ -181,82 +185,131 @@ export function runConformanceSuite(fixture: ConformanceFixture): void {
       expect((await native.mounts(db)).map((m) => m.target)).toEqual(['/data']);
     });
 
-    it('discovery: DNS name, ports and endpoints, and web resolves from db', async () => {
-      const status = await driver.getService(web);
-      expect(status.discovery.dnsName).toContain('web');
-      expect(status.discovery.ports).toEqual(expect.arrayContaining([expect.objectContaining({ target: 80 })]));
-      expect(status.discovery.endpoints).toHaveLength(1);
-      expect(status.discovery.endpoints[0]!.ready).toBe(true);
-      await native.checkDiscovery(app, 'db', 'web', status.discovery.dnsName);
-    }, timeout);
+    it(
+      'discovery: DNS name, ports and endpoints, and web resolves from db',
+      async () => {
+        const status = await driver.getService(web);
+        expect(status.discovery.dnsName).toContain('web');
+        expect(status.discovery.ports).toEqual(expect.arrayContaining([expect.objectContaining({ target: 80 })]));
+        expect(status.discovery.endpoints).toHaveLength(1);
+        expect(status.discovery.endpoints[0]!.ready).toBe(true);
+        await native.checkDiscovery(app, 'db', 'web', status.discovery.dnsName);
+      },
+      timeout,
+    );
 
-    it('scales web 1 -> 3 -> 1', async () => {
-      await driver.scale(web, 3);
-      await waitFor('3 replicas of web', () => native.replicaImages(web), (r) => r.length === 3, timeout);
-      expect((await driver.getService(web)).replicas.desired).toBe(3);
-      await driver.scale(web, 1);
-      await waitFor('1 replica of web', () => native.replicaImages(web), (r) => r.length === 1, timeout);
-    }, timeout * 2);
+    it(
+      'scales web 1 -> 3 -> 1',
+      async () => {
+        await driver.scale(web, 3);
+        await waitFor(
+          '3 replicas of web',
+          () => native.replicaImages(web),
+          (r) => r.length === 3,
+          timeout,
+        );
+        expect((await driver.getService(web)).replicas.desired).toBe(3);
+        await driver.scale(web, 1);
+        await waitFor(
+          '1 replica of web',
+          () => native.replicaImages(web),
+          (r) => r.length === 1,
+          timeout,
+        );
+      },
+      timeout * 2,
+    );
 
-    it('rolls web from v1 to v2 with parallelism 2 and a delay, in observable batches', async () => {
-      await driver.scale(web, 3);
-      await waitFor('3 replicas of web', () => native.replicaImages(web), (r) => r.length === 3, timeout);
-      const next = webSpec({ image: images.http2, replicas: 3, update: { ...spec.services.web!.update!, parallelism: 2, delay: 3000 } });
-      const seen = new Set<string>();
-      const sampling = (async () => {
-        const deadline = Date.now() + timeout;
-        while (Date.now() < deadline) {
-          const imgs = await native.replicaImages(web);
-          const fresh = imgs.filter((i) => i === images.http2).length;
-          seen.add(`${fresh}/${imgs.length}`);
-          if (fresh === 3 && imgs.length === 3) return;
-          await sleep(200);
+    it(
+      'rolls web from v1 to v2 with parallelism 2 and a delay, in observable batches',
+      async () => {
+        await driver.scale(web, 3);
+        await waitFor(
+          '3 replicas of web',
+          () => native.replicaImages(web),
+          (r) => r.length === 3,
+          timeout,
+        );
+        const next = webSpec({ image: images.http2, replicas: 3, update: { ...spec.services.web!.update!, parallelism: 2, delay: 3000 } });
+        const seen = new Set<string>();
+        const sampling = (async () => {
+          const deadline = Date.now() + timeout;
+          while (Date.now() < deadline) {
+            const imgs = await native.replicaImages(web);
+            const fresh = imgs.filter((i) => i === images.http2).length;
+            seen.add(`${fresh}/${imgs.length}`);
+            if (fresh === 3 && imgs.length === 3) return;
+            await sleep(200);
+          }
+        })();
+        expect((await driver.updateService(web, next)).changed).toBe(true);
+        const end = await follow(web);
+        await sampling;
+        expect(end.state).toBe('completed');
+        // a first batch of exactly two new replicas, held for the delay, before the last one
+        expect([...seen]).toContain('2/3');
+        expect([...seen]).not.toContain('1/3');
+        expect(await native.desiredImage(web)).toBe(images.http2);
+      },
+      timeout * 2,
+    );
+
+    it(
+      'a failing rollout with failureAction rollback ends rolled back to the running version',
+      async () => {
+        const bad = webSpec({
+          image: images.failing,
+          replicas: 3,
+          update: { parallelism: 1, delay: 0, order: 'stop-first', failureAction: 'rollback', monitor: 4000, maxFailureRatio: 0 },
+        });
+        await driver.updateService(web, bad);
+        const end = await follow(web);
+        expect(end.state).toBe('rolled-back');
+        expect(end.message).toBeTruthy();
+        await waitFor(
+          'web back on v2',
+          () => native.replicaImages(web),
+          (r) => r.length === 3 && r.every((i) => i === images.http2),
+          timeout,
+        );
+        expect(await native.desiredImage(web)).toBe(images.http2);
+      },
+      timeout * 3,
+    );
+
+    it(
+      'rolls back to an earlier spec (revision 1: v1)',
+      async () => {
+        await driver.rollbackService(web, webSpec({ replicas: 3 }));
+        expect((await follow(web)).state).toBe('completed');
+        await waitFor(
+          'web on v1',
+          () => native.replicaImages(web),
+          (r) => r.length === 3 && r.every((i) => i === images.http1),
+          timeout,
+        );
+        expect(await native.desiredImage(web)).toBe(images.http1);
+      },
+      timeout * 2,
+    );
+
+    it(
+      'gives every replica of the stateful service its own volume, and the data survives an update',
+      async () => {
+        await native.checkPerReplicaStorage(db, 'data');
+        if (native.writeFile && native.readFile) {
+          await native.writeFile(db, '/data/marker', 'kept');
         }
-      })();
-      expect((await driver.updateService(web, next)).changed).toBe(true);
-      const end = await follow(web);
-      await sampling;
-      expect(end.state).toBe('completed');
-      // a first batch of exactly two new replicas, held for the delay, before the last one
-      expect([...seen]).toContain('2/3');
-      expect([...seen]).not.toContain('1/3');
-      expect(await native.desiredImage(web)).toBe(images.http2);
-    }, timeout * 2);
-
-    it('a failing rollout with failureAction rollback ends rolled back to the running version', async () => {
-      const bad = webSpec({
-        image: images.failing,
-        replicas: 3,
-        update: { parallelism: 1, delay: 0, order: 'stop-first', failureAction: 'rollback', monitor: 4000, maxFailureRatio: 0 },
-      });
-      await driver.updateService(web, bad);
-      const end = await follow(web);
-      expect(end.state).toBe('rolled-back');
-      expect(end.message).toBeTruthy();
-      await waitFor('web back on v2', () => native.replicaImages(web), (r) => r.length === 3 && r.every((i) => i === images.http2), timeout);
-      expect(await native.desiredImage(web)).toBe(images.http2);
-    }, timeout * 3);
-
-    it('rolls back to an earlier spec (revision 1: v1)', async () => {
-      await driver.rollbackService(web, webSpec({ replicas: 3 }));
-      expect((await follow(web)).state).toBe('completed');
-      await waitFor('web on v1', () => native.replicaImages(web), (r) => r.length === 3 && r.every((i) => i === images.http1), timeout);
-      expect(await native.desiredImage(web)).toBe(images.http1);
-    }, timeout * 2);
-
-    it('gives every replica of the stateful service its own volume, and the data survives an update', async () => {
-      await native.checkPerReplicaStorage(db, 'data');
-      if (native.writeFile && native.readFile) {
-        await native.writeFile(db, '/data/marker', 'kept');
-      }
-      const updated = { ...spec.services.db!, env: { TOUCH: '1' } };
-      expect((await driver.updateService(db, updated)).changed).toBe(true);
-      expect((await follow(db)).state).toBe('completed');
-      await native.checkPerReplicaStorage(db, 'data');
-      if (native.writeFile && native.readFile) {
-        expect((await native.readFile(db, '/data/marker')).trim()).toBe('kept');
-      }
-    }, timeout * 2);
+        const updated = { ...spec.services.db!, env: { TOUCH: '1' } };
+        expect((await driver.updateService(db, updated)).changed).toBe(true);
+        expect((await follow(db)).state).toBe('completed');
+        await native.checkPerReplicaStorage(db, 'data');
+        if (native.writeFile && native.readFile) {
+          expect((await native.readFile(db, '/data/marker')).trim()).toBe('kept');
+        }
+      },
+      timeout * 2,
+    );
 
     it('lists, creates and removes volumes with the same kinds on every orchestrator', async () => {
       const vols = await driver.listVolumes(app);
@@ -268,27 +321,36 @@ export function runConformanceSuite(fixture: ConformanceFixture): void {
       expect((await driver.listVolumes(app)).map((v) => v.name)).not.toContain('shared');
     });
 
-    it('runs a job to completion and a failing job to failure', async () => {
-      const ok = await driver.runJob(JobSpec.parse({ name: 'ok', app, image: images.jobOk, completions: 2, parallelism: 1 }));
-      const bad = await driver.runJob(JobSpec.parse({ name: 'bad', app, image: images.jobFail }));
-      const done = (ref: JobRef) =>
-        waitFor(`job ${ref.name} to end`, () => driver.jobStatus(ref), (s) => s.state === 'succeeded' || s.state === 'failed', timeout);
-      const okEnd = await done(ok);
-      const badEnd = await done(bad);
-      expect(okEnd.state).toBe('succeeded');
-      expect(okEnd.completions.succeeded).toBe(2);
-      expect(badEnd.state).toBe('failed');
-      if (fixture.runsContainers) {
-        expect(okEnd.runs.filter((r) => r.state === 'succeeded').every((r) => r.exitCode === 0)).toBe(true);
-        expect(badEnd.runs.some((r) => r.exitCode === 3)).toBe(true);
-        const lines: string[] = [];
-        for await (const l of driver.logs(ok, { tail: 20 })) lines.push(l.line);
-        expect(lines.join('\n')).toMatch(/\S/);
-      }
-      await driver.removeJob(ok);
-      await driver.removeJob(bad);
-      await expect(driver.jobStatus(ok)).rejects.toMatchObject({ code: DriverErrorCode.NotFound });
-    }, timeout * 2);
+    it(
+      'runs a job to completion and a failing job to failure',
+      async () => {
+        const ok = await driver.runJob(JobSpec.parse({ name: 'ok', app, image: images.jobOk, completions: 2, parallelism: 1 }));
+        const bad = await driver.runJob(JobSpec.parse({ name: 'bad', app, image: images.jobFail }));
+        const done = (ref: JobRef) =>
+          waitFor(
+            `job ${ref.name} to end`,
+            () => driver.jobStatus(ref),
+            (s) => s.state === 'succeeded' || s.state === 'failed',
+            timeout,
+          );
+        const okEnd = await done(ok);
+        const badEnd = await done(bad);
+        expect(okEnd.state).toBe('succeeded');
+        expect(okEnd.completions.succeeded).toBe(2);
+        expect(badEnd.state).toBe('failed');
+        if (fixture.runsContainers) {
+          expect(okEnd.runs.filter((r) => r.state === 'succeeded').every((r) => r.exitCode === 0)).toBe(true);
+          expect(badEnd.runs.some((r) => r.exitCode === 3)).toBe(true);
+          const lines: string[] = [];
+          for await (const l of driver.logs(ok, { tail: 20 })) lines.push(l.line);
+          expect(lines.join('\n')).toMatch(/\S/);
+        }
+        await driver.removeJob(ok);
+        await driver.removeJob(bad);
+        await expect(driver.jobStatus(ok)).rejects.toMatchObject({ code: DriverErrorCode.NotFound });
+      },
+      timeout * 2,
+    );
 
     it('streams the app events from a cursor', async () => {
       const controller = new AbortController();
@@ -331,12 +393,21 @@ export function runConformanceSuite(fixture: ConformanceFixture): void {
       expect(isDriverError(err)).toBe(true);
     });
 
-    it('removes the app and leaves nothing behind', async () => {
-      await driver.remove(app, { volumes: true });
-      await waitFor('nothing left of the app', () => native.leftovers(app, true), (l) => l.length === 0, timeout);
-      expect(await driver.listServices(app)).toEqual([]);
-      await expect(driver.remove(app)).resolves.toBeDefined();
-    }, timeout);
+    it(
+      'removes the app and leaves nothing behind',
+      async () => {
+        await driver.remove(app, { volumes: true });
+        await waitFor(
+          'nothing left of the app',
+          () => native.leftovers(app, true),
+          (l) => l.length === 0,
+          timeout,
+        );
+        expect(await driver.listServices(app)).toEqual([]);
+        await expect(driver.remove(app)).resolves.toBeDefined();
+      },
+      timeout,
+    );
   });
 }
 

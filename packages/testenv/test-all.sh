@@ -38,7 +38,7 @@ report=$(mktemp)
 status=0
 $PNPM test --json --outputFile="$report" "$@" || status=$?
 node -e '
-  const r = require(process.argv[1]);
+  const r = JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8"));
   console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests} skipped`);
 ' "$report" || true
 exit "$status"

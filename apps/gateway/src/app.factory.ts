@@ -9,6 +9,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { Logger } from 'pino';
 import { AppModule } from './app.module.js';
 import { CorrelationMiddleware } from './common/correlation.middleware.js';
+import { refuseNul } from './common/nul-guard.middleware.js';
 import { PinoNestLogger } from './common/logger.js';
 import type { Config } from './config/config.js';
 import { VERSION } from './health/health.controller.js';
@@ -30,6 +31,7 @@ export async function createApp(config: Config, logger: Logger): Promise<INestAp
   app.use((req: Request, res: Response, next: NextFunction) => (req.path.startsWith('/docs') ? docsHeaders : strictHeaders)(req, res, next));
   app.useBodyParser('json', { limit: config.http.bodyLimit });
   app.useBodyParser('text', { limit: config.http.bodyLimit, type: ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/plain'] });
+  app.use(refuseNul);
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.enableShutdownHooks();

@@ -178,6 +178,9 @@ describe('tokens, roles and the audit log', () => {
   it('hardens the transport: body limit, security headers, no CORS', async () => {
     const big = await gw.call('POST', '/v1/compose/convert', `name: x\nservices:\n  s:\n    image: "${'a'.repeat(2 * 1024 * 1024)}"\n`);
     expect(big.status).toBe(413);
+    const nul = await gw.call('POST', '/v1/tokens', { name: 'n', grants: [{ role: 'viewer', cluster: 'a\u0000b' }] });
+    expect(nul.status).toBe(400);
+    expect(nul.body.error.message).toMatch(/NUL character/);
     const res = await fetch(`${gw.url}/v1/clusters`, { headers: { ...bearer(ADMIN_TOKEN), origin: 'https://evil.example' } });
     expect(res.headers.get('access-control-allow-origin')).toBeNull();
     expect(res.headers.get('x-content-type-options')).toBe('nosniff');

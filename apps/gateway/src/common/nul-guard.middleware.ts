@@ -1,7 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { BerthError } from './errors.js';
 
-const NUL = /\u0000/;
+const NUL = String.fromCharCode(0);
 
 /**
  * Postgres text and JSONB cannot hold U+0000, so input carrying it could only fail deep inside a
@@ -12,8 +12,8 @@ export function refuseNul(req: Request, _res: Response, next: NextFunction): voi
   let found = false;
   try {
     found =
-      NUL.test(decodeURIComponent(req.originalUrl)) ||
-      (typeof body === 'string' ? NUL.test(body) : body !== undefined && JSON.stringify(body).includes('\\u0000'));
+      decodeURIComponent(req.originalUrl).includes(NUL) ||
+      (typeof body === 'string' ? body.includes(NUL) : body !== undefined && JSON.stringify(body).includes('\\u0000'));
   } catch {
     // a malformed %-escape is the router's 400, not ours
   }

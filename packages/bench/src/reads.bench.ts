@@ -1,0 +1,195 @@
+import type { OrchestratorDriver } from '@berth/driver';
+import { createKubernetesDriver } from '@berth/driver-kubernetes';
+import { createSwarmDriver } from '@berth/driver-swarm';
+import { deleteApp, growApp } from './apps.js';
+import type { Backend, BenchContext } from './context.js';
+import { keepProfile, renderProfile, summarizeProfile } from './profile.js';
+import { log, section, type SectionResult } from './report.js';
+import { ms, now, ratio, summarize, type Summary, withSpread } from './stats.js';
+
+/**
+ * Arguments inline rather than as variables: the gateway's query-cost rule (graphql.limits.ts) is
+ * built without the request's variables and refuses every query with a required variable.
+ */
+const graphqlQuery = (cluster: string, app: string) =>
+  `{ services(cluster: ${JSON.stringify(cluster)}, app: ${JSON.stringify(app)}) { service dnsName endpoints { address } } }`;
+const PATHS = ['direct', 'driver', 'REST', 'GraphQL', 'REST, no orchestrator call'] as const;
+type PathName = (typeof PATHS)[number];
+
+/** Samples per path: more where a call is cheap, fewer where it takes long. */
+function samplesFor(count: number, full: boolean): number {
+  if (count <= 10) return full ? 120 : 60;
+  if (count <= 100) return full ? 80 : 40;
+  return full ? 30 : 15;
+}
+
+interface CountResult {
+  count: number;
+  setupMs: number;
+  stats: Record<PathName, Summary>;
+}
+
+async function benchBackend(ctx: BenchContext, backend: Backend, result: SectionResult): Promise<CountResult[]> {
+  const { gateway, options } = ctx;
+  const app = `bench-reads-${ctx.runId}`;
+  const cluster = backend === 'swarm' ? ctx.swarm!.cluster : ctx.kubernetes!.cluster;
+  const driver: OrchestratorDriver =
+    backend === 'swarm'
+      ? createSwarmDriver({ kind: 'swarm', socketPath: options.dockerSocket })
+      : createKubernetesDriver({ kind: 'kubernetes', kubeconfig: ctx.kubernetes!.direct.kubeconfig });
+  const direct = async (): Promise<number> =>
+    backend === 'swarm' ? (await ctx.swarm!.direct.listStack(app)).services.length : (await ctx.kubernetes!.direct.listApp(app)).deployments;
+  const calls: Record<PathName, () => Promise<number>> = {
+    direct,
+    driver: async () => (await driver.listServices(app)).length,
+    REST: async () => (await gateway.request<{ items: unknown[] }>('GET', `/v1/clusters/${cluster}/apps/${app}/services`)).items.length,
+    GraphQL: async () => (await gateway.graphql<{ services: unknown[] }>(graphqlQuery(cluster, app))).services.length,
+    // the same route prefix, auth and app lookup, answered from Postgres alone: the gateway's fixed cost
+    'REST, no orchestrator call': async () => {
+      await gateway.request('GET', `/v1/clusters/${cluster}/apps/${app}/revisions?limit=1`);
+      return count;
+    },
+  };
+  const results: CountResult[] = [];
+  let count = 0;
+  try {
+    for (count of options.counts) {
+      try {
+        log(`reads/${backend}: growing the app to ${count} services (replicas 0, at most 200 new per apply) through the gateway`);
+        const setupStarted = now();
+        await growApp(gateway, cluster, app, results.at(-1)?.count ?? 0, count);
+        const setupMs = now() - setupStarted;
+        for (const path of PATHS) {
+          const seen = await calls[path]();
+          if (seen !== count) throw new Error(`${path} listed ${seen} services of ${app}, expected ${count}`);
+        }
+        for (let i = 0; i < 3; i++) for (const path of PATHS) await calls[path]();
+        const samples = Object.fromEntries(PATHS.map((p) => [p, [] as number[]])) as Record<PathName, number[]>;
+        const n = samplesFor(count, options.full);
+        log(`reads/${backend}: ${n} interleaved samples per path at ${count} services`);
+        for (let i = 0; i < n; i++) {
+          // rotate the order, so no path always runs right after another one's garbage
+          for (let k = 0; k < PATHS.length; k++) {
+            const path = PATHS[(i + k) % PATHS.length]!;
+            const started = now();
+            await calls[path]();
+            samples[path].push(now() - started);
+          }
+        }
+        const stats = Object.fromEntries(PATHS.map((p) => [p, summarize(samples[p])])) as Record<PathName, Summary>;
+        results.push({ count, setupMs, stats });
+        for (const path of PATHS) {
+          const s = stats[path];
+          result.rows.push([
+            backend,
+            String(count),
+            path,
+            String(s.n),
+            withSpread(s),
+            ms(s.p99),
+            path === 'direct' ? '1.00x' : ratio(s.p50 / stats.direct.p50),
+            path === 'direct' ? `${(setupMs / 1000).toFixed(1)} s` : '',
+          ]);
+        }
+        if (options.profile && count === Math.max(...options.counts.filter((c) => c <= 100))) {
+          const requests = 30;
+          await gateway.startProfile();
+          for (let i = 0; i < requests; i++) await calls.REST();
+          const raw = await gateway.stopProfile();
+          await keepProfile(options.profileDir, `reads-${backend}-${count}`, raw);
+          const profile = summarizeProfile(raw);
+          ctx.profiles.push(renderProfile(`gateway during ${requests} REST listings of ${count} ${backend} services`, profile, requests));
+        }
+      } catch (e) {
+        // what was measured at the smaller counts still stands
+        result.notes.push(`${backend} at ${count} services: FAILED: ${(e as Error).message}`);
+        log(`reads/${backend} at ${count} services failed: ${(e as Error).stack}`);
+        break;
+      }
+    }
+  } finally {
+    log(`reads/${backend}: removing ${app}`);
+    try {
+      await deleteApp(gateway, cluster, app);
+      if (backend === 'swarm') await ctx.swarm!.direct.removeStack(app);
+      else await ctx.kubernetes!.direct.deleteNamespace(app);
+    } catch (e) {
+      log(`reads/${backend}: clean-up failed: ${(e as Error).message}`);
+    }
+    await driver.close();
+  }
+  return results;
+}
+
+/** Item 1: listing an app's services through Berth against the same question asked of the orchestrator. */
+export async function readsBench(ctx: BenchContext): Promise<SectionResult> {
+  const result = section('1. Read overhead: list the services of one app (GET /v1/clusters/:c/apps/:app/services, GraphQL services)', [
+    'backend',
+    'services',
+    'path',
+    'n',
+    'p50 ms (IQR)',
+    'p99 ms',
+    'p50 vs direct',
+    'setup (applies)',
+  ]);
+  result.notes.push(
+    'direct: Swarm = dockerode listServices(status) + listTasks, both filtered by the stack label, in parallel; Kubernetes = client-node lists of Deployments, Services, EndpointSlices and Pods in the namespace, in parallel, over one kept-alive connection pool (client-node 2 alone opens a TLS connection per call, see kubernetes.direct.ts).',
+    'driver: the Berth driver in this process (driver.listServices), without the gateway: separates the driver cost from the HTTP/Nest/DB cost.',
+    'REST, no orchestrator call: GET .../apps/:app/revisions?limit=1 on the same app: the same auth, cluster and app lookups from Postgres, no driver call; what the gateway costs before it asks the orchestrator anything.',
+    'Samples are interleaved across paths (rotating order) so machine noise hits every path alike; p99 of n samples is close to the max when n < 100.',
+  );
+  const data: Record<string, CountResult[]> = {};
+  const backends: Backend[] = [...(ctx.swarm ? (['swarm'] as const) : []), ...(ctx.kubernetes ? (['kubernetes'] as const) : [])];
+  for (const backend of backends) {
+    try {
+      data[backend] = await benchBackend(ctx, backend, result);
+    } catch (e) {
+      result.notes.push(`${backend}: FAILED: ${(e as Error).message}`);
+      log(`reads/${backend} failed: ${(e as Error).stack}`);
+    }
+  }
+  for (const backend of ['swarm', 'kubernetes'] as const) {
+    const rows = data[backend];
+    if (!rows?.length) {
+      result.goals.push({ goal: `reads ${backend}: REST p50 <= 1.3x direct at 100 services`, measured: 'not measured', met: undefined });
+      continue;
+    }
+    const at100 = rows.find((r) => r.count === 100);
+    for (const path of ['REST', 'GraphQL'] as const) {
+      if (at100) {
+        const r = at100.stats[path].p50 / at100.stats.direct.p50;
+        result.goals.push({
+          goal: `reads ${backend}: ${path} p50 <= 1.3x direct at 100 services`,
+          measured: `${ratio(r)} (${ms(at100.stats[path].p50)} vs ${ms(at100.stats.direct.p50)} ms)`,
+          met: r <= 1.3,
+        });
+      } else {
+        result.goals.push({
+          goal: `reads ${backend}: ${path} p50 <= 1.3x direct at 100 services`,
+          measured: 'not measured (count capped below 100)',
+          met: undefined,
+        });
+      }
+    }
+    if (rows.length >= 2) {
+      const lo = rows[0]!;
+      const hi = rows[rows.length - 1]!;
+      const growth = (p: PathName) => hi.stats[p].p50 / lo.stats[p].p50;
+      const perService = (p: PathName) => ((hi.stats[p].p50 - lo.stats[p].p50) / (hi.count - lo.count)) * 1000;
+      for (const path of ['driver', 'REST', 'GraphQL'] as const) {
+        result.notes.push(
+          `${backend} growth ${lo.count}->${hi.count} services: ${path} x${growth(path).toFixed(2)} (${perService(path).toFixed(0)} us per added service) vs direct x${growth('direct').toFixed(2)} (${perService('direct').toFixed(0)} us per added service)`,
+        );
+      }
+      // growth factors of two medians carry the noise of both: within 5 % counts as "no faster"
+      result.goals.push({
+        goal: `reads ${backend}: REST cost grows no faster than direct (${lo.count}->${hi.count}, growth within 5%)`,
+        measured: `REST x${growth('REST').toFixed(2)} vs direct x${growth('direct').toFixed(2)}; ratio ${ratio(lo.stats.REST.p50 / lo.stats.direct.p50)} -> ${ratio(hi.stats.REST.p50 / hi.stats.direct.p50)}`,
+        met: growth('REST') <= growth('direct') * 1.05,
+      });
+    }
+  }
+  result.data = data;
+  return result;
+}

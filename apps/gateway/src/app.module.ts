@@ -7,7 +7,7 @@ import type { Config } from './config/config.js';
 import { ErrorFilter } from './common/error.filter.js';
 import { AuthModule } from './auth/auth.module.js';
 import { ClustersModule } from './clusters/clusters.module.js';
-import { queryLimits } from './graphql/graphql.limits.js';
+import { costPlugin, depthRule } from './graphql/graphql.limits.js';
 import { ComposeModule } from './compose/compose.module.js';
 import { AppsModule } from './apps/apps.module.js';
 import { LifecycleGraphqlModule } from './graphql/lifecycle-graphql.module.js';
@@ -36,7 +36,8 @@ export class AppModule {
           sortSchema: true,
           introspection: config.graphql.introspection,
           includeStacktraceInErrorResponses: false,
-          validationRules: queryLimits(config.graphql.maxDepth, config.graphql.maxCost),
+          validationRules: [depthRule(config.graphql.maxDepth)],
+          plugins: [costPlugin(config.graphql.maxCost)],
           // HTTP calls carry their token in the request; subscriptions in the connection parameters
           context: (ctx: { req?: unknown; connectionParams?: Record<string, unknown>; extra?: { connectionParams?: Record<string, unknown> } }) => ({
             req: ctx.req,

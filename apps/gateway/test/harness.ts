@@ -7,6 +7,11 @@ import { createLogger } from '../src/common/logger.js';
 /** The first admin token of every test gateway (BERTH_BOOTSTRAP_TOKEN); calls send it unless told otherwise. */
 export const ADMIN_TOKEN = 'berth_0123456789ab4def8123456789abcdef_test-admin-secret-0123456789abcdefghij';
 
+/** The secret part of a token (berth_<32 hex>_<secret>; the secret may itself contain "_"). */
+export function secretOf(token: string): string {
+  return token.slice('berth_'.length + 32 + 1);
+}
+
 export interface RunningGateway {
   url: string;
   app: INestApplication;

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
-import { ADMIN_TOKEN, type RunningGateway, startGateway } from './harness.js';
+import { ADMIN_TOKEN, type RunningGateway, secretOf, startGateway } from './harness.js';
 
 const swarm = process.env.BERTH_SKIP_SWARM !== '1';
 if (!swarm) console.warn('\n*** security tests that need two registered clusters are SKIPPED (BERTH_SKIP_SWARM=1) ***\n');
@@ -87,7 +87,7 @@ describe('tokens, roles and the audit log', () => {
     expect((await gw.call('GET', '/v1/health', undefined, { authorization: '' })).status).toBe(200);
     const listed = await gw.call('GET', '/v1/tokens');
     expect(listed.body.items.map((t: { name: string }) => t.name)).toEqual(expect.arrayContaining(['bootstrap-admin', 'viewer-all', 'to-revoke']));
-    expect(JSON.stringify(listed.body)).not.toContain(tokens['viewer-all']!.token.split('_')[2]);
+    expect(JSON.stringify(listed.body)).not.toContain(secretOf(tokens['viewer-all']!.token));
   });
 
   (swarm ? it : it.skip)('a viewer can read but cannot deploy (403)', async () => {
@@ -190,12 +190,12 @@ describe('tokens, roles and the audit log', () => {
   it('never puts a token secret in a response body or a log line', () => {
     const everything = `${gw.logs()}\n${gw.responses()}`;
     for (const { token } of Object.values(tokens)) {
-      const secret = token.split('_')[2]!;
+      const secret = secretOf(token);
       // the creating response is the one place a secret appears
       expect(everything.split(secret).length - 1).toBeLessThanOrEqual(1);
       expect(gw.logs()).not.toContain(secret);
     }
-    expect(gw.logs()).not.toContain(ADMIN_TOKEN.split('_')[2]);
+    expect(gw.logs()).not.toContain(secretOf(ADMIN_TOKEN));
   });
 });
 
@@ -208,6 +208,7 @@ describe('rate limit and production mode', () => {
       BERTH_DATA_DIR: dir,
       BERTH_RATE_LIMIT: '6',
       BERTH_GRAPHQL_MAX_DEPTH: '2',
+      BERTH_GRAPHQL_MAX_COST: '12',
       NODE_ENV: 'production',
       BERTH_SECRET_KEY: Buffer.alloc(32, 7).toString('base64'),
     });
@@ -218,8 +219,15 @@ describe('rate limit and production mode', () => {
   });
 
   it('answers 429 past the per-token rate, limits query depth, and has no introspection in production', async () => {
+    // variables are taken into account (a cost rule without them refused every query using one)
+    const withVariables = await gw.graphql('query ($id: String!) { operation(id: $id) { id } }', { id: '00000000-0000-4000-8000-000000000000' });
+    expect(withVariables.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
     const deep = await gw.graphql('{ app(cluster: "a", name: "x") { operations { progress { phase } } } }');
     expect(JSON.stringify(deep.errors)).toMatch(/exceeds maximum operation depth of 2/);
+    const costly = await gw.graphql(
+      '{ clusters { id name kind endpoint createdAt updatedAt version nodeCount labels { key value } health { status message latencyMs } } }',
+    );
+    expect(costly.errors?.[0]?.message).toMatch(/query cost \d+ is over the limit of 12/);
     const statuses: number[] = [];
     for (let i = 0; i < 7; i++) statuses.push((await gw.call('GET', '/v1/operations')).status);
     expect(statuses.slice(0, 4)).toEqual([200, 200, 200, 200]);

@@ -81,8 +81,11 @@ const EnvSchema = z.object({
     .optional(),
   /** A replica that stops renewing loses its clusters' watcher and collector to another replica after this long. */
   BERTH_MONITORING_LEASE_TTL: Span.prefault('15s'),
-  /** Cluster events are written in batches gathered for at most this long. */
-  BERTH_EVENTS_FLUSH: Span.prefault('250ms'),
+  /**
+   * Cluster events are written in batches gathered for at most this long. Short by default: a
+   * subscriber sees an event only once it is stored (250 ms measured 257 ms p50 end to end; 1 ms, 33 ms).
+   */
+  BERTH_EVENTS_FLUSH: Span.prefault('25ms'),
   /** How often live event streams look for events another replica stored. */
   BERTH_EVENTS_POLL: Span.prefault('1s'),
   BERTH_EVENTS_RETENTION: Span.prefault('30d'),

@@ -5052,11 +5052,11 @@ export interface operations {
     ServicesController_update: {
         parameters: {
             query?: {
-                /** @description true: answer when the operation has ended */
+                /** @description true: answer when the operation has ended (at most 10 minutes) */
                 wait?: unknown;
             };
             header?: {
-                /** @description A retried call with the same key returns the first call's operation */
+                /** @description A retried call with the same key returns the first call's operation instead of acting twice */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -5285,11 +5285,11 @@ export interface operations {
     ServicesController_scale: {
         parameters: {
             query?: {
-                /** @description true: answer when the operation has ended */
+                /** @description true: answer when the operation has ended (at most 10 minutes) */
                 wait?: unknown;
             };
             header?: {
-                /** @description A retried call with the same key returns the first call's operation */
+                /** @description A retried call with the same key returns the first call's operation instead of acting twice */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -5481,11 +5481,11 @@ export interface operations {
     ServicesController_rollback: {
         parameters: {
             query?: {
-                /** @description true: answer when the operation has ended */
+                /** @description true: answer when the operation has ended (at most 10 minutes) */
                 wait?: unknown;
             };
             header?: {
-                /** @description A retried call with the same key returns the first call's operation */
+                /** @description A retried call with the same key returns the first call's operation instead of acting twice */
                 "Idempotency-Key"?: string;
             };
             path: {

@@ -1,12 +1,12 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseIntPipe, Post, Query, Req, Res } from '@nestjs/common';
-import { ApiConsumes, ApiHeader, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiConsumes, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { AppSpec, parseOrThrow } from '@berth/spec';
 import { RequireAccess } from '../auth/auth.decorators.js';
 import { callerOf, pageOf } from '../common/caller.js';
 import { BerthError } from '../common/errors.js';
-import { ApiContract } from '../common/openapi.js';
+import { ApiContract, IdempotencyKeyHeader, WaitQuery } from '../common/openapi.js';
 import { AppViewSchema, ChangeResultSchema, PlanSchema, RevisionDiffSchema, RevisionViewSchema } from './app.schemas.js';
 import { type ApplyInput, AppsService, type ChangeResult } from './apps.service.js';
 import { RollbackRequest } from '../services/services.service.js';
@@ -23,13 +23,6 @@ export function answer(res: Response, result: ChangeResult): ChangeResult {
   return result;
 }
 
-const IdempotencyKey = ApiHeader({
-  name: 'Idempotency-Key',
-  required: false,
-  description: "A retried call with the same key returns the first call's operation instead of acting twice",
-});
-const Wait = ApiQuery({ name: 'wait', required: false, description: 'true: answer when the operation has ended (at most 10 minutes)' });
-
 @ApiTags('apps')
 @Controller('v1/clusters/:cluster/apps')
 export class AppsController {
@@ -37,8 +30,8 @@ export class AppsController {
 
   @Post()
   @ApiConsumes('application/json', 'application/yaml')
-  @IdempotencyKey
-  @Wait
+  @IdempotencyKeyHeader
+  @WaitQuery
   @ApiQuery({ name: 'name', required: false, description: 'App name for a Compose file without a top-level "name"' })
   @ApiContract({
     body: AppSpec,
@@ -84,7 +77,7 @@ export class AppsController {
   }
 
   @Delete(':app')
-  @IdempotencyKey
+  @IdempotencyKeyHeader
   @ApiQuery({ name: 'volumes', required: false, description: "true: also remove the app's named volumes (shared volumes are kept)" })
   @ApiContract({ response: ChangeResultSchema, description: 'Removes the app from the cluster; its history stays', errors: [404, 409, 503] })
   async remove(
@@ -98,8 +91,8 @@ export class AppsController {
   }
 
   @Post(':app/rollback')
-  @IdempotencyKey
-  @Wait
+  @IdempotencyKeyHeader
+  @WaitQuery
   @ApiContract({
     body: RollbackRequest,
     response: ChangeResultSchema,

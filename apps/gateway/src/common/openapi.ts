@@ -1,5 +1,5 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiBody, ApiResponse } from '@nestjs/swagger';
+import { ApiBody, ApiHeader, ApiQuery, ApiResponse } from '@nestjs/swagger';
 import { z } from 'zod';
 import { ErrorCode } from './errors.js';
 import { openApiSchema } from './zod.js';
@@ -40,3 +40,13 @@ export function ApiContract(options: { body?: z.ZodType; response?: z.ZodType; s
   decorators.push(error(500, 'internal error, with a correlation id'));
   return applyDecorators(...(decorators as MethodDecorator[]));
 }
+
+/** The Idempotency-Key header of mutating calls. */
+export const IdempotencyKeyHeader = ApiHeader({
+  name: 'Idempotency-Key',
+  required: false,
+  description: "A retried call with the same key returns the first call's operation instead of acting twice",
+});
+
+/** `?wait=true` of mutating calls. */
+export const WaitQuery = ApiQuery({ name: 'wait', required: false, description: 'true: answer when the operation has ended (at most 10 minutes)' });

@@ -1,9 +1,9 @@
 import { Body, Controller, Get, Param, Patch, Post, Req, Res } from '@nestjs/common';
-import { ApiHeader, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { callerOf } from '../common/caller.js';
-import { ApiContract } from '../common/openapi.js';
+import { ApiContract, IdempotencyKeyHeader, WaitQuery } from '../common/openapi.js';
 import { ChangeResultSchema } from '../apps/app.schemas.js';
 import { answer } from '../apps/apps.controller.js';
 import { RollbackRequest, ScaleRequest, ServicesService, UpdateServiceRequest } from './services.service.js';
@@ -33,13 +33,6 @@ export const DiscoverySchema = z.object({
   rollout: z.object({ state: z.string(), message: z.string().optional() }).passthrough(),
 });
 
-const IdempotencyKey = ApiHeader({
-  name: 'Idempotency-Key',
-  required: false,
-  description: "A retried call with the same key returns the first call's operation",
-});
-const Wait = ApiQuery({ name: 'wait', required: false, description: 'true: answer when the operation has ended' });
-
 @ApiTags('services')
 @Controller('v1/clusters/:cluster/apps/:app/services')
 export class ServicesController {
@@ -62,8 +55,8 @@ export class ServicesController {
   }
 
   @Post(':service/scale')
-  @IdempotencyKey
-  @Wait
+  @IdempotencyKeyHeader
+  @WaitQuery
   @ApiContract({
     body: ScaleRequest,
     response: ChangeResultSchema,
@@ -83,8 +76,8 @@ export class ServicesController {
   }
 
   @Patch(':service')
-  @IdempotencyKey
-  @Wait
+  @IdempotencyKeyHeader
+  @WaitQuery
   @ApiContract({
     body: UpdateServiceRequest,
     response: ChangeResultSchema,
@@ -105,8 +98,8 @@ export class ServicesController {
   }
 
   @Post(':service/rollback')
-  @IdempotencyKey
-  @Wait
+  @IdempotencyKeyHeader
+  @WaitQuery
   @ApiContract({
     body: RollbackRequest,
     response: ChangeResultSchema,

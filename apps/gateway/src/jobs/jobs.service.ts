@@ -81,6 +81,9 @@ export class JobsService {
 
   async list(clusterRef: string, filter: { app?: string; name?: string }, page: { cursor?: string; limit: number }) {
     const cluster = await this.clusters.find(clusterRef);
+    if (page.cursor !== undefined && !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(page.cursor)) {
+      throw BerthError.invalid('cursor: expected the nextCursor of a previous page', [{ path: 'cursor', message: 'expected a job run id' }]);
+    }
     const rows = await this.prisma.jobRun.findMany({
       where: { clusterId: cluster.id, name: filter.name, app: this.appFilter(cluster.id, filter.app) },
       orderBy: [{ startedAt: 'desc' }, { id: 'desc' }],

@@ -211,6 +211,8 @@ export class OperationsService implements OnApplicationBootstrap, OnApplicationS
 
   /** Newest first; `cursor` is the id of the last operation of the previous page. */
   async list(filter: OperationFilter, page: { cursor?: string; limit: number }): Promise<{ items: Operation[]; nextCursor?: string }> {
+    if (page.cursor !== undefined && !UUID.test(page.cursor))
+      throw BerthError.invalid('cursor: expected the nextCursor of a previous page', [{ path: 'cursor', message: 'expected an operation id' }]);
     const where: Prisma.OperationWhereInput = {
       ...scopeOf(requestContext.principal()),
       clusterId: filter.clusterId,

@@ -1,14 +1,15 @@
 /**
- * Re-seals every cluster's credentials with the active key (BERTH_SECRET_KEY), reading them with
+ * Re-seals every cluster's credentials and every stored app secret value with the active key (BERTH_SECRET_KEY), reading them with
  * whichever key sealed them (BERTH_SECRET_KEY_PREVIOUS). Run it after adding a new key; once it
  * reports 0 left on old keys, the previous keys can be dropped from the environment.
  *   BERTH_SECRET_KEY=<new> BERTH_SECRET_KEY_PREVIOUS=<old> node apps/gateway/dist/rotate-key.js
  */
 import { openDatabase, targetFromEnv } from '@berth/db';
 import { ConfigError, loadConfig } from './config/config.js';
+import { AppSecretsService } from './secrets/app-secrets.service.js';
 import { SecretBox, resolveSecretKey } from './secrets/secret-box.js';
 
-export async function rotateKey(env: NodeJS.ProcessEnv): Promise<{ resealed: number; current: number }> {
+export async function rotateKey(env: NodeJS.ProcessEnv): Promise<{ resealed: number; current: number; secretsResealed: number; secretsCurrent: number }> {
   const config = loadConfig(env);
   const { key } = await resolveSecretKey(config.secretKey, config.dataDir);
   const box = new SecretBox(key, config.previousSecretKeys);
@@ -23,7 +24,8 @@ export async function rotateKey(env: NodeJS.ProcessEnv): Promise<{ resealed: num
       const { count } = await db.prisma.cluster.updateMany({ where: { id: c.id, keyId: c.keyId }, data: { credentials: new Uint8Array(sealed), keyId } });
       resealed += count;
     }
-    return { resealed, current: clusters.length - resealed };
+    const secrets = await AppSecretsService.reseal(db.prisma, box);
+    return { resealed, current: clusters.length - resealed, secretsResealed: secrets.resealed, secretsCurrent: secrets.total - secrets.resealed };
   } finally {
     await db.close();
   }
@@ -31,8 +33,9 @@ export async function rotateKey(env: NodeJS.ProcessEnv): Promise<{ resealed: num
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   try {
-    const { resealed, current } = await rotateKey(process.env);
+    const { resealed, current, secretsResealed, secretsCurrent } = await rotateKey(process.env);
     console.log(`re-sealed ${resealed} cluster credential(s) with the active key; ${current} already on it`);
+    console.log(`re-sealed ${secretsResealed} app secret value(s) with the active key; ${secretsCurrent} already on it`);
     process.exit(0);
   } catch (e) {
     console.error(e instanceof ConfigError ? e.message : `key rotation failed: ${(e as Error).message}`);

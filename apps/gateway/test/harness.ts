@@ -1,4 +1,8 @@
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Writable } from 'node:stream';
+import { createScratchDatabase } from '@berth/db';
 import type { INestApplication } from '@nestjs/common';
 import { createApp } from '../src/app.factory.js';
 import { type Config, loadConfig } from '../src/config/config.js';
@@ -68,5 +72,27 @@ export async function startGateway(env: Record<string, string | undefined>, shar
       return res.body as { data?: any; errors?: any[] };
     },
     close: () => app.close(),
+  };
+}
+
+/**
+ * A gateway on a scratch Postgres database with the test cluster of `kind` registered as "c1"
+ * (the local swarm, or the control plane of BERTH_KUBECONFIG). `close` also drops the database.
+ */
+export async function startGatewayWithCluster(kind: 'swarm' | 'kubernetes', scratchName: string): Promise<RunningGateway> {
+  const db = await createScratchDatabase(process.env.DATABASE_URL!, scratchName);
+  const gw = await startGateway({ DATABASE_URL: db.url, BERTH_DATA_DIR: await mkdtemp(path.join(tmpdir(), `${scratchName}-`)) });
+  const registration =
+    kind === 'swarm'
+      ? { name: 'c1', kind, socketPath: process.env.BERTH_DOCKER_SOCKET ?? '/var/run/docker.sock' }
+      : { name: 'c1', kind, kubeconfig: await readFile(process.env.BERTH_KUBECONFIG!, 'utf8') };
+  const res = await gw.call('POST', '/v1/clusters', registration);
+  if (res.status !== 201) throw new Error(`registering the ${kind} test cluster answered ${res.status}: ${JSON.stringify(res.body)}`);
+  return {
+    ...gw,
+    close: async () => {
+      await gw.close();
+      await db.drop();
+    },
   };
 }

@@ -1,10 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtemp, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createScratchDatabase } from '@berth/db';
-import { ADMIN_TOKEN, type RunningGateway, startGateway } from './harness.js';
+import { ADMIN_TOKEN, type RunningGateway, startGatewayWithCluster } from './harness.js';
 import { readSse } from './sse.js';
 
 /**
@@ -23,7 +19,6 @@ const TIMEOUT = 240_000;
 
 describe.each(backends.filter((b) => b.enabled))('app lifecycle on $kind', ({ kind }) => {
   let gw: RunningGateway;
-  let dropDb: () => Promise<void> = async () => {};
   const app = `shop-${kind.slice(0, 4)}-${Date.now().toString(36)}`;
   const base = `/v1/clusters/c1/apps`;
   const compose = `
@@ -41,20 +36,12 @@ services:
 `;
 
   beforeAll(async () => {
-    const db = await createScratchDatabase(process.env.DATABASE_URL!, 'berth_lifecycle');
-    dropDb = db.drop;
-    gw = await startGateway({ DATABASE_URL: db.url, BERTH_DATA_DIR: await mkdtemp(path.join(tmpdir(), 'berth-life-')) });
-    const registration =
-      kind === 'swarm'
-        ? { name: 'c1', kind, socketPath: process.env.BERTH_DOCKER_SOCKET ?? '/var/run/docker.sock' }
-        : { name: 'c1', kind, kubeconfig: await readFile(process.env.BERTH_KUBECONFIG!, 'utf8') };
-    expect((await gw.call('POST', '/v1/clusters', registration)).status).toBe(201);
+    gw = await startGatewayWithCluster(kind, 'berth_lifecycle');
   }, 60_000);
 
   afterAll(async () => {
     await gw?.call('DELETE', `${base}/${app}?volumes=true&wait=true`).catch(() => undefined);
     await gw?.close();
-    await dropDb();
   });
 
   const images = async () => {

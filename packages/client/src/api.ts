@@ -984,7 +984,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Every cluster, with health read live (3 s bound each) */
+            /** @description Every cluster, with its health, version and node count read from the cluster at most 5 s ago (health.checkedAt says when); an older reading is taken again, 3 s bound each */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1232,7 +1232,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The cluster with live health, version and nodes */
+            /** @description The cluster with health, version and nodes read live from it on every call */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1712,6 +1712,14 @@ export interface operations {
                                         /** @default false */
                                         readOnly: boolean;
                                     })[];
+                                    /** @default [] */
+                                    secrets: {
+                                        source: string;
+                                        target?: string;
+                                        /** @default 292 */
+                                        mode: number;
+                                        version?: string;
+                                    }[];
                                     placement?: {
                                         /** @default [] */
                                         constraints: string[];
@@ -1785,6 +1793,13 @@ export interface operations {
                                     labels?: {
                                         [key: string]: string;
                                     };
+                                };
+                            };
+                            /** @default {} */
+                            secrets: {
+                                [key: string]: {
+                                    value?: string;
+                                    version?: string;
                                 };
                             };
                             /** @default {} */
@@ -2320,6 +2335,14 @@ export interface operations {
                                             /** @default false */
                                             readOnly: boolean;
                                         })[];
+                                        /** @default [] */
+                                        secrets: {
+                                            source: string;
+                                            target?: string;
+                                            /** @default 292 */
+                                            mode: number;
+                                            version?: string;
+                                        }[];
                                         placement?: {
                                             /** @default [] */
                                             constraints: string[];
@@ -2393,6 +2416,13 @@ export interface operations {
                                         labels?: {
                                             [key: string]: string;
                                         };
+                                    };
+                                };
+                                /** @default {} */
+                                secrets: {
+                                    [key: string]: {
+                                        value?: string;
+                                        version?: string;
                                     };
                                 };
                                 /** @default {} */
@@ -2597,6 +2627,14 @@ export interface operations {
                                 /** @default false */
                                 readOnly?: boolean;
                             })[];
+                            /** @default [] */
+                            secrets?: {
+                                source: string;
+                                target?: string;
+                                /** @default 292 */
+                                mode?: number;
+                                version?: string;
+                            }[];
                             placement?: {
                                 /** @default [] */
                                 constraints?: string[];
@@ -2666,6 +2704,13 @@ export interface operations {
                             labels?: {
                                 [key: string]: string;
                             };
+                        };
+                    };
+                    /** @default {} */
+                    secrets?: {
+                        [key: string]: {
+                            value?: string;
+                            version?: string;
                         };
                     };
                     /** @default {} */
@@ -2763,6 +2808,14 @@ export interface operations {
                                 /** @default false */
                                 readOnly?: boolean;
                             })[];
+                            /** @default [] */
+                            secrets?: {
+                                source: string;
+                                target?: string;
+                                /** @default 292 */
+                                mode?: number;
+                                version?: string;
+                            }[];
                             placement?: {
                                 /** @default [] */
                                 constraints?: string[];
@@ -2832,6 +2885,13 @@ export interface operations {
                             labels?: {
                                 [key: string]: string;
                             };
+                        };
+                    };
+                    /** @default {} */
+                    secrets?: {
+                        [key: string]: {
+                            value?: string;
+                            version?: string;
                         };
                     };
                     /** @default {} */
@@ -3116,6 +3176,14 @@ export interface operations {
                                 /** @default false */
                                 readOnly?: boolean;
                             })[];
+                            /** @default [] */
+                            secrets?: {
+                                source: string;
+                                target?: string;
+                                /** @default 292 */
+                                mode?: number;
+                                version?: string;
+                            }[];
                             placement?: {
                                 /** @default [] */
                                 constraints?: string[];
@@ -3185,6 +3253,13 @@ export interface operations {
                             labels?: {
                                 [key: string]: string;
                             };
+                        };
+                    };
+                    /** @default {} */
+                    secrets?: {
+                        [key: string]: {
+                            value?: string;
+                            version?: string;
                         };
                     };
                     /** @default {} */
@@ -3282,6 +3357,14 @@ export interface operations {
                                 /** @default false */
                                 readOnly?: boolean;
                             })[];
+                            /** @default [] */
+                            secrets?: {
+                                source: string;
+                                target?: string;
+                                /** @default 292 */
+                                mode?: number;
+                                version?: string;
+                            }[];
                             placement?: {
                                 /** @default [] */
                                 constraints?: string[];
@@ -3351,6 +3434,13 @@ export interface operations {
                             labels?: {
                                 [key: string]: string;
                             };
+                        };
+                    };
+                    /** @default {} */
+                    secrets?: {
+                        [key: string]: {
+                            value?: string;
+                            version?: string;
                         };
                     };
                     /** @default {} */
@@ -3604,6 +3694,14 @@ export interface operations {
                                         /** @default false */
                                         readOnly: boolean;
                                     })[];
+                                    /** @default [] */
+                                    secrets: {
+                                        source: string;
+                                        target?: string;
+                                        /** @default 292 */
+                                        mode: number;
+                                        version?: string;
+                                    }[];
                                     placement?: {
                                         /** @default [] */
                                         constraints: string[];
@@ -3677,6 +3775,13 @@ export interface operations {
                                     labels?: {
                                         [key: string]: string;
                                     };
+                                };
+                            };
+                            /** @default {} */
+                            secrets: {
+                                [key: string]: {
+                                    value?: string;
+                                    version?: string;
                                 };
                             };
                             /** @default {} */
@@ -4262,6 +4367,14 @@ export interface operations {
                                             /** @default false */
                                             readOnly: boolean;
                                         })[];
+                                        /** @default [] */
+                                        secrets: {
+                                            source: string;
+                                            target?: string;
+                                            /** @default 292 */
+                                            mode: number;
+                                            version?: string;
+                                        }[];
                                         placement?: {
                                             /** @default [] */
                                             constraints: string[];
@@ -4335,6 +4448,13 @@ export interface operations {
                                         labels?: {
                                             [key: string]: string;
                                         };
+                                    };
+                                };
+                                /** @default {} */
+                                secrets: {
+                                    [key: string]: {
+                                        value?: string;
+                                        version?: string;
                                     };
                                 };
                                 /** @default {} */
@@ -4641,6 +4761,14 @@ export interface operations {
                                         /** @default false */
                                         readOnly: boolean;
                                     })[];
+                                    /** @default [] */
+                                    secrets: {
+                                        source: string;
+                                        target?: string;
+                                        /** @default 292 */
+                                        mode: number;
+                                        version?: string;
+                                    }[];
                                     placement?: {
                                         /** @default [] */
                                         constraints: string[];
@@ -4714,6 +4842,13 @@ export interface operations {
                                     labels?: {
                                         [key: string]: string;
                                     };
+                                };
+                            };
+                            /** @default {} */
+                            secrets: {
+                                [key: string]: {
+                                    value?: string;
+                                    version?: string;
                                 };
                             };
                             /** @default {} */

@@ -6,6 +6,7 @@
  * (bad input, not found, conflict, no access); 3 the gateway or the cluster could not answer.
  */
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { BerthApiError, type ChangeResult, type Operation, createBerthClient } from './client.js';
@@ -30,6 +31,32 @@ async function specFile(file: string, compose: boolean): Promise<object | string
   if (compose) return text;
   return file.endsWith('.json') ? (JSON.parse(text) as object) : (parseYaml(text) as object);
 }
+
+/**
+ * The values of a Compose file's secrets, read here as `docker stack deploy` does: `file` relative to
+ * the Compose file, `environment` from this process. The gateway never reads files; it only gets values.
+ */
+async function composeSecretValues(text: string, file: string, env: Io['env']): Promise<Map<string, string>> {
+  const doc = parseYaml(text) as { secrets?: Record<string, { file?: unknown; environment?: unknown } | null> } | null;
+  const values = new Map<string, string>();
+  for (const [name, def] of Object.entries(doc?.secrets ?? {})) {
+    if (typeof def?.file === 'string') {
+      values.set(name, await readFile(path.resolve(file === '-' ? '.' : path.dirname(file), def.file), 'utf8'));
+    } else if (typeof def?.environment === 'string') {
+      const value = env[def.environment];
+      if (value === undefined) throw new Error(`secret "${name}": environment variable ${def.environment} is not set`);
+      values.set(name, value);
+    }
+  }
+  return values;
+}
+
+/** Compose names that are not DNS labels are renamed by the import the same way ("db_password" -> "db-password"). */
+const dnsLabel = (name: string) =>
+  name
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-')
+    .replace(/^-+|-+$/g, '');
 
 async function readStdin(): Promise<string> {
   let text = '';
@@ -86,7 +113,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
 
   program
     .command('apply')
-    .description('apply an AppSpec (JSON/YAML) or, with --compose, a Compose file ("-" reads stdin)')
+    .description(
+      'apply an AppSpec (JSON/YAML) or, with --compose, a Compose file ("-" reads stdin); its secrets\' files and environment variables are read here',
+    )
     .argument('<cluster>')
     .argument('<file>')
     .option('--compose', 'the file is a Compose file')
@@ -94,7 +123,15 @@ export async function main(argv: string[], io: Io): Promise<number> {
     .option('--wait', 'follow the operation to its end')
     .option('--idempotency-key <key>', 'make a retried apply act once')
     .action(async (cluster: string, file: string, o: { compose?: boolean; name?: string; wait?: boolean; idempotencyKey?: string }) => {
-      const spec = await specFile(file, !!o.compose || (/\.ya?ml$/.test(file) && /(^|\/)(docker-)?compose/.test(file)));
+      let spec = await specFile(file, !!o.compose || (/\.ya?ml$/.test(file) && /(^|\/)(docker-)?compose/.test(file)));
+      const secrets = typeof spec === 'string' ? await composeSecretValues(spec, file, io.env) : new Map<string, string>();
+      if (typeof spec === 'string' && secrets.size) {
+        // the values travel in a JSON spec: converted by the gateway, then given the values read here
+        const converted = await client().convertCompose(spec, o.name);
+        for (const w of converted.warnings) io.err(`warning: ${w.path}: ${w.message}`);
+        const values = Object.fromEntries([...secrets].map(([name, value]) => [dnsLabel(name), { value }]));
+        spec = { ...converted.spec, secrets: { ...converted.spec.secrets, ...values } };
+      }
       await finish(await client().apply(cluster, spec, { name: o.name, idempotencyKey: o.idempotencyKey }), !!o.wait);
     });
 

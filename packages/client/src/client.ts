@@ -96,6 +96,18 @@ export class BerthClient {
     );
   }
 
+  /** The AppSpec a Compose file converts to, and what it could not carry; deploys nothing. */
+  async convertCompose(yaml: string, name?: string) {
+    return unwrap(
+      await this.http.POST('/v1/compose/convert', {
+        params: { query: { name } as never },
+        body: yaml as never,
+        bodySerializer: (b: unknown) => b as string,
+        headers: { 'content-type': 'application/yaml' },
+      }),
+    );
+  }
+
   async plan(cluster: string, spec: object | string, name?: string) {
     const isCompose = typeof spec === 'string';
     return unwrap(

@@ -34,6 +34,7 @@ if (!swarm) console.warn('\n*** CLI tests SKIPPED (BERTH_SKIP_SWARM=1) ***\n');
   }, 60_000);
 
   afterAll(async () => {
+    await gw?.call('DELETE', `/v1/clusters/local/apps/${app}-s?wait=true`).catch(() => undefined);
     await gw?.call('DELETE', `/v1/clusters/local/apps/${app}?wait=true`).catch(() => undefined);
     await gw?.close();
     await rm(dir, { recursive: true, force: true });
@@ -50,6 +51,22 @@ if (!swarm) console.warn('\n*** CLI tests SKIPPED (BERTH_SKIP_SWARM=1) ***\n');
     expect(first.code).toBe(0);
     expect(first.out).toMatch(/operation .*: apply succeeded|: succeeded$/m);
     const again = await run('apply', 'local', path.join(dir, 'docker-compose.yml'), '--wait');
+    expect(again).toMatchObject({ code: 0, out: expect.stringMatching(/nothing to change/) });
+  }, 120_000);
+
+  it("reads a Compose file's secret files here and sends only the values; the gateway shows a version", async () => {
+    const value = `cli-secret-${Date.now()}`;
+    await writeFile(path.join(dir, 'db_password.txt'), value);
+    await writeFile(
+      path.join(dir, 'secret-compose.yml'),
+      `name: ${app}-s\nservices:\n  db:\n    image: berth-test/busybox:1\n    secrets: [db_password]\nsecrets:\n  db_password:\n    file: ./db_password.txt\n`,
+    );
+    const r = await run('apply', 'local', path.join(dir, 'secret-compose.yml'), '--compose', '--wait');
+    expect(r.code).toBe(0);
+    const state = await gw.call('GET', `/v1/clusters/local/apps/${app}-s`);
+    expect(state.body.spec.secrets).toEqual({ 'db-password': { version: expect.stringMatching(/^[0-9a-f]{12}$/) } });
+    expect(JSON.stringify(state.body)).not.toContain(value);
+    const again = await run('apply', 'local', path.join(dir, 'secret-compose.yml'), '--compose', '--wait');
     expect(again).toMatchObject({ code: 0, out: expect.stringMatching(/nothing to change/) });
   }, 120_000);
 

@@ -18,6 +18,7 @@ import type {
 import {
   DEFAULT_ROLLBACK_POLICY,
   DEFAULT_UPDATE_POLICY,
+  SECRETS_DIR,
   canonicalJson,
   specHash,
   type AppSpec,
@@ -30,7 +31,7 @@ import {
   type VolumeDefinition,
   type VolumeMount,
 } from '@berth/spec';
-import { DriverError, DriverErrorCode, LABEL, MANAGER, type DriverWarning, type VolumeCreate } from '@berth/driver';
+import { DriverError, DriverErrorCode, LABEL, MANAGER, type DriverWarning, type SecretValue, type VolumeCreate } from '@berth/driver';
 
 /** Annotations only this driver writes (the shared ones live in LABEL). */
 export const ANNOTATION = {
@@ -387,9 +388,48 @@ function podVolumes(volumes: VolumeMount[], stateful: boolean): { volumes: V1Vol
   return { volumes: out, mounts };
 }
 
+/** The key holding a secret's value in the Secret Berth writes. */
+export const SECRET_KEY = 'value';
+const SECRETS_VOLUME = 'berth-secrets';
+
+/** Secrets are immutable and named by version: a new value is a new object, and the pod template change rolls the service. */
+export const secretObjectName = (secret: string, version: string): string => `${secret}-${version}`;
+
+export function secretObject(app: string, secret: SecretValue): KubeObject & { immutable: boolean; type: string; data: Record<string, string> } {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: {
+      name: secretObjectName(secret.name, secret.version),
+      namespace: app,
+      labels: { [LABEL.managedBy]: MANAGER, [LABEL.app]: app, [LABEL.secret]: secret.name, [LABEL.secretVersion]: secret.version },
+    },
+    immutable: true,
+    type: 'Opaque',
+    data: { [SECRET_KEY]: Buffer.from(secret.value, 'utf8').toString('base64') },
+  };
+}
+
+/** All of a service's secrets in one projected volume at /run/secrets, one file each (as on Swarm). */
+function secretVolume(spec: ServiceSpec): { volume: V1Volume; mount: V1VolumeMount } | undefined {
+  if (!spec.secrets.length) return undefined;
+  const sources = spec.secrets.map((s) => ({
+    secret: { name: secretObjectName(s.source, s.version ?? ''), items: [{ key: SECRET_KEY, path: s.target ?? s.source, mode: s.mode }] },
+  }));
+  return {
+    volume: { name: SECRETS_VOLUME, projected: { sources } },
+    mount: { name: SECRETS_VOLUME, mountPath: SECRETS_DIR, readOnly: true },
+  };
+}
+
 function podTemplate(app: string, name: string, spec: ServiceSpec, ctx: RenderContext, path: string, warnings: DriverWarning[]): V1PodTemplateSpec {
   const kind = workloadKind(spec);
   const { volumes, mounts } = podVolumes(spec.volumes, kind === 'StatefulSet');
+  const secrets = secretVolume(spec);
+  if (secrets) {
+    volumes.push(secrets.volume);
+    mounts.push(secrets.mount);
+  }
   const place = placement(app, name, spec, path, warnings);
   if (spec.hostname && kind === 'StatefulSet' && spec.hostname !== name) {
     warnings.push({ path: `${path}.hostname`, message: `Kubernetes names stateful replicas "${name}-<ordinal>"; the hostname "${spec.hostname}" is not used` });

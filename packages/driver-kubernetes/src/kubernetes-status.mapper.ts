@@ -127,8 +127,11 @@ export interface WorkloadSnapshot {
   workload: Workload;
   /** The service's pods (all revisions). */
   pods: V1Pod[];
-  /** The Deployment's ReplicaSets (empty for other kinds). */
-  replicaSets: V1ReplicaSet[];
+  /**
+   * The Deployment's ReplicaSets (empty for other kinds). Left out (undefined) only when
+   * replicaSetsNeeded() said the Deployment's status does not depend on them.
+   */
+  replicaSets?: V1ReplicaSet[];
 }
 
 export interface RolloutAssessment {
@@ -161,17 +164,48 @@ export function newReplicaSet(d: V1Deployment, replicaSets: V1ReplicaSet[]): V1R
   );
 }
 
+const deploymentObserved = (d: V1Deployment): boolean => (d.status?.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0);
+
+/** As `kubectl rollout status`: the latest spec seen, every replica updated and available, and no old replica left. */
+function deploymentComplete(d: V1Deployment): boolean {
+  const s = d.status ?? {};
+  const updated = s.updatedReplicas ?? 0;
+  return deploymentObserved(d) && updated >= (d.spec?.replicas ?? 1) && (s.replicas ?? 0) <= updated && (s.availableReplicas ?? 0) >= updated;
+}
+
+/**
+ * Whether a workload's status depends on its ReplicaSets, so that reading services need not list them.
+ * Only a Deployment's do: they tell its new pods from the old ones, and name the ReplicaSet a deadline
+ * condition is about. Even then they are not needed when the controller has not seen the latest spec
+ * (nothing is read from them then), when there are no pods and no deadline condition, or once the
+ * rollout is over: complete, and every pod a live one of one same template, as many as the controller
+ * counts, so all of them are the new ones.
+ */
+export function replicaSetsNeeded({ kind, workload, pods }: WorkloadSnapshot): boolean {
+  if (kind !== 'Deployment') return false;
+  const d = workload as V1Deployment;
+  if (!deploymentObserved(d)) return false;
+  if (!pods.length) return d.status?.conditions?.some((c) => c.type === 'Progressing' && c.reason === 'ProgressDeadlineExceeded') ?? false;
+  const hash = pods[0]!.metadata?.labels?.['pod-template-hash'];
+  const settled =
+    deploymentComplete(d) &&
+    hash !== undefined &&
+    pods.length === (d.status?.replicas ?? 0) &&
+    pods.every((p) => !terminating(p) && p.metadata?.labels?.['pod-template-hash'] === hash);
+  return !settled;
+}
+
 function deploymentProgress(d: V1Deployment, snap: WorkloadSnapshot): Progress {
   const desired = d.spec?.replicas ?? 1;
   const s = d.status ?? {};
-  const observed = (s.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0);
-  const rs = observed ? newReplicaSet(d, snap.replicaSets) : undefined;
+  const observed = deploymentObserved(d);
+  const rs = observed && snap.replicaSets ? newReplicaSet(d, snap.replicaSets) : undefined;
   const hash = rs?.metadata?.labels?.['pod-template-hash'];
-  const newPods = hash ? snap.pods.filter((p) => p.metadata?.labels?.['pod-template-hash'] === hash) : [];
+  // without ReplicaSets (not needed, see replicaSetsNeeded) every pod of an observed Deployment is a new one
+  const newPods = !snap.replicaSets ? (observed ? snap.pods : []) : hash ? snap.pods.filter((p) => p.metadata?.labels?.['pod-template-hash'] === hash) : [];
   const updated = s.updatedReplicas ?? 0;
   const available = s.availableReplicas ?? 0;
-  // As `kubectl rollout status`: every replica updated and available, and no old replica left.
-  const complete = observed && updated >= desired && (s.replicas ?? 0) <= updated && available >= updated;
+  const complete = deploymentComplete(d);
   const progressing = s.conditions?.find((c) => c.type === 'Progressing');
   // The condition outlives the ReplicaSet it was about (e.g. after a rollback); only trust it for the current one.
   const deadline =

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import type { AgentOptions } from 'node:https';
 import { PassThrough } from 'node:stream';
 import { createInterface } from 'node:readline';
 import {
@@ -13,6 +15,8 @@ import {
   PatchStrategy,
   VersionApi,
   Watch,
+  type Cluster,
+  type DispatcherOptions,
   type KubernetesObject,
 } from '@kubernetes/client-node';
 import { DriverError, DriverErrorCode, MANAGER, type ClusterConnection } from '@berth/driver';
@@ -57,6 +61,51 @@ function loadConfig(conn: KubernetesConnection): KubeConfig {
   return kc;
 }
 
+/** The part of an undici dispatcher Berth uses. */
+interface Dispatcher {
+  close(): Promise<void>;
+}
+
+const canonical = (v: unknown): unknown => (Buffer.isBuffer(v) ? v.toString('base64') : Array.isArray(v) ? v.map(canonical) : v);
+
+/** Identifies what a dispatcher was built from: the endpoint, the proxy and every TLS option (certificates by content). */
+function dispatcherKey(cluster: Cluster | null, options: DispatcherOptions): string {
+  const tls = options.type === 'agent' ? options.connect : options.type === 'none' ? {} : { ...options.requestTls, proxy: options.uri };
+  const fields = Object.entries(tls)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => [k, canonical(v)]);
+  return createHash('sha256')
+    .update(JSON.stringify([options.type, cluster?.server, cluster?.proxyUrl, fields]))
+    .digest('hex');
+}
+
+/**
+ * client-node 2 builds a new undici Agent for every request (KubeConfig.applySecurityAuthentication ->
+ * createDispatcher, which every API class, Watch, Log and Metrics go through), so every call opened its
+ * own TLS connection: the handshakes were about 20 % of the gateway's CPU in the benchmark profile.
+ * This keeps the dispatcher and its connection pool for as long as the options it was built from stay
+ * the same. The options are read again on every request, as before: a client certificate that an exec
+ * plugin renews, or a rotated certificate file, gets a new dispatcher. The old one is only let go, not
+ * closed: a request may hold it between authentication and sending, and undici closes its idle
+ * connections after a few seconds anyway. createDispatcher is private in client-node's types, hence the
+ * cast; if a release drops it, requests go on without the cache. Returns what closes the dispatcher.
+ */
+function keepConnections(kc: KubeConfig): () => void {
+  const target = kc as unknown as { createDispatcher?: (cluster: Cluster | null, options: AgentOptions) => Dispatcher | undefined };
+  if (typeof target.createDispatcher !== 'function') return () => undefined;
+  const create = target.createDispatcher.bind(kc);
+  let current: { key: string; dispatcher: Dispatcher | undefined } | undefined;
+  target.createDispatcher = (cluster, options) => {
+    const key = dispatcherKey(cluster, kc.createDispatcherOptions(cluster, options));
+    if (current?.key !== key) current = { key, dispatcher: create(cluster, options) };
+    return current.dispatcher;
+  };
+  return () => {
+    void current?.dispatcher?.close().catch(() => undefined);
+    current = undefined;
+  };
+}
+
 /** The watch's resourceVersion is too old (HTTP 410 Gone): list again and watch from the list's version. */
 export class ResourceVersionGone extends Error {
   constructor() {
@@ -88,9 +137,12 @@ export class KubernetesClient {
   private readonly logReader: Log;
   /** Streams still open, aborted by close(). */
   private readonly open = new Set<AbortController>();
+  /** Closes the connection pool shared by every request (a later request opens a new one). */
+  private readonly closeConnections: () => void;
 
   constructor(conn: KubernetesConnection) {
     const kc = loadConfig(conn);
+    this.closeConnections = keepConnections(kc);
     this.core = kc.makeApiClient(CoreV1Api);
     this.apps = kc.makeApiClient(AppsV1Api);
     this.batch = kc.makeApiClient(BatchV1Api);
@@ -224,5 +276,6 @@ export class KubernetesClient {
   close(): void {
     for (const c of this.open) c.abort();
     this.open.clear();
+    this.closeConnections();
   }
 }

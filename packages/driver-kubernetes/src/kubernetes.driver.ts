@@ -27,6 +27,7 @@ import {
   type Plan,
   type PlannedObject,
   type RemoveOptions,
+  type SecretValue,
   type RolloutStatus,
   type ServiceRef,
   type ServiceStatus,
@@ -48,6 +49,8 @@ import {
   renderJob,
   renderService,
   reservedNamespace,
+  secretObject,
+  secretObjectName,
   workloadKind,
   type KubeObject,
   type RenderedObject,
@@ -64,6 +67,7 @@ import {
   readContext,
   readSpec,
   readState,
+  replicaSetsNeeded,
   serviceStatus,
   volumeInfo,
   type RolloutAssessment,
@@ -208,18 +212,16 @@ export class KubernetesDriver implements OrchestratorDriver {
 
   /**
    * Everything the status of services depends on, read with one list per kind (all of an app's
-   * services, or one), then joined by the berth.io labels.
+   * services, or one), then joined by the berth.io labels. ReplicaSets (as large as the Deployments)
+   * are read afterwards, and only for the Deployments whose status needs them: those mid-rollout.
    */
   private async snapshots(namespace: string | undefined, service: string | undefined, withDiscovery: boolean): Promise<ServiceSnapshot[]> {
     const selector = `${MANAGED},${LABEL.service}${service ? `=${service}` : ''}`;
     const where = namespace ? ` in namespace ${namespace}` : '';
     const { apps, core, discovery } = this.client;
-    const [workloads, pods, replicaSets, services, slices] = await Promise.all([
+    const [workloads, pods, services, slices] = await Promise.all([
       this.listWorkloads(selector, namespace),
       this.listPods(selector, namespace),
-      this.client.call(`listing ReplicaSets${where}`, () =>
-        namespace ? apps.listNamespacedReplicaSet({ namespace, labelSelector: selector }) : apps.listReplicaSetForAllNamespaces({ labelSelector: selector }),
-      ),
       withDiscovery
         ? this.client.call(`listing Services${where}`, () =>
             namespace ? core.listNamespacedService({ namespace, labelSelector: selector }) : core.listServiceForAllNamespaces({ labelSelector: selector }),
@@ -233,19 +235,31 @@ export class KubernetesDriver implements OrchestratorDriver {
           )
         : { items: [] },
     ]);
-    return workloads.map(({ kind, workload }) => {
+    const joined = workloads.map(({ kind, workload }) => {
       const ns = workload.metadata?.namespace;
-      const name = workload.metadata?.labels?.[LABEL.service];
+      const name = workload.metadata?.labels?.[LABEL.service] ?? '';
       const mine = (o: KubernetesObject) => o.metadata?.namespace === ns && o.metadata?.labels?.[LABEL.service] === name;
-      return {
-        kind,
-        workload,
-        pods: pods.filter(mine),
-        replicaSets: kind === 'Deployment' ? replicaSets.items.filter(mine) : [],
-        services: services.items.filter(mine),
-        slices: slices.items.filter(mine),
-      };
+      const snap = { kind, workload, pods: pods.filter(mine) };
+      return { snap, name, mine, needsReplicaSets: replicaSetsNeeded(snap) };
     });
+    const needing = [...new Set(joined.filter((j) => j.needsReplicaSets).map((j) => j.name))].sort();
+    const rsSelector = needing.every(Boolean) ? `${MANAGED},${LABEL.service} in (${needing.join(',')})` : selector;
+    const replicaSets = needing.length
+      ? (
+          await this.client.call(`listing ReplicaSets${where}`, () =>
+            namespace
+              ? apps.listNamespacedReplicaSet({ namespace, labelSelector: rsSelector })
+              : apps.listReplicaSetForAllNamespaces({ labelSelector: rsSelector }),
+          )
+        ).items
+      : [];
+    return joined.map(({ snap, mine, needsReplicaSets }) => ({
+      ...snap,
+      // a Deployment that does not need them goes without (see replicaSetsNeeded); other kinds have none
+      ...(needsReplicaSets ? { replicaSets: replicaSets.filter(mine) } : snap.kind === 'Deployment' ? {} : { replicaSets: [] }),
+      services: services.items.filter(mine),
+      slices: slices.items.filter(mine),
+    }));
   }
 
   private async snapshot(ref: ServiceRef, withDiscovery: boolean): Promise<ServiceSnapshot> {
@@ -455,6 +469,7 @@ export class KubernetesDriver implements OrchestratorDriver {
   async apply(spec: AppSpec): Promise<ApplyResult> {
     const { plan, steps, rolling } = await this.prepare(spec);
     if (!plan.changed) return { ...plan, rollingServices: [] };
+    await this.requireSecrets(spec.name, Object.values(spec.services));
     for (const step of steps) {
       const { planned, rendered, live } = step;
       if (planned.action === 'delete' && live) {
@@ -468,20 +483,53 @@ export class KubernetesDriver implements OrchestratorDriver {
     return { ...plan, rollingServices: rolling };
   }
 
+  /** A pod whose Secret is missing never starts: refuse the write instead, as the Swarm engine does. */
+  private async requireSecrets(app: string, services: ServiceSpec[]): Promise<void> {
+    const wanted = new Set(services.flatMap((svc) => svc.secrets.map((s) => secretObjectName(s.source, s.version ?? ''))));
+    if (!wanted.size) return;
+    const existing = await this.client.optional(`listing Secrets in namespace ${app}`, () =>
+      this.client.core.listNamespacedSecret({ namespace: app, labelSelector: `${MANAGED},${LABEL.secret}` }),
+    );
+    const have = new Set(existing?.items.map((s) => s.metadata?.name));
+    const missing = [...wanted].filter((n) => !have.has(n));
+    if (missing.length) {
+      throw new DriverError(
+        DriverErrorCode.Invalid,
+        `secret(s) ${missing.join(', ')} do not exist in namespace ${app}: they are written by ensureSecrets before a service uses them`,
+      );
+    }
+  }
+
+  async ensureSecrets(app: string, secrets: SecretValue[]): Promise<void> {
+    if (!secrets.length) return;
+    await this.ensureNamespace(app);
+    const existing = await this.client.call(`listing Secrets in namespace ${app}`, () =>
+      this.client.core.listNamespacedSecret({ namespace: app, labelSelector: `${MANAGED},${LABEL.secret}` }),
+    );
+    const names = new Set(existing.items.map((s) => s.metadata?.name));
+    for (const secret of secrets) {
+      const object = secretObject(app, secret);
+      // immutable: an existing version already holds this value
+      if (!names.has(object.metadata.name)) await this.client.apply(object);
+    }
+  }
+
   async remove(app: string, options: RemoveOptions = {}): Promise<{ removed: string[] }> {
     const ns = await this.readNamespace(app);
     if (!ns) return { removed: [] };
     const where = ` in namespace ${app}`;
-    const [workloads, services, jobs, claims] = await Promise.all([
+    const [workloads, services, jobs, claims, secrets] = await Promise.all([
       this.listWorkloads(MANAGED, app),
       this.client.call(`listing Services${where}`, () => this.client.core.listNamespacedService({ namespace: app, labelSelector: MANAGED })),
       this.client.call(`listing Jobs${where}`, () => this.client.batch.listNamespacedJob({ namespace: app, labelSelector: MANAGED })),
       this.client.call(`listing claims${where}`, () => this.client.core.listNamespacedPersistentVolumeClaim({ namespace: app })),
+      this.client.call(`listing Secrets${where}`, () => this.client.core.listNamespacedSecret({ namespace: app, labelSelector: `${MANAGED},${LABEL.secret}` })),
     ]);
     const targets: Array<{ apiVersion: string; kind: string; name: string }> = [
       ...workloads.map((w) => ({ apiVersion: API_VERSION[w.kind], kind: w.kind, name: w.workload.metadata?.name ?? '' })),
       ...services.items.map((s) => ({ apiVersion: 'v1', kind: 'Service', name: s.metadata?.name ?? '' })),
       ...jobs.items.map((j) => ({ apiVersion: 'batch/v1', kind: 'Job', name: j.metadata?.name ?? '' })),
+      ...secrets.items.map((s) => ({ apiVersion: 'v1', kind: 'Secret', name: s.metadata?.name ?? '' })),
     ];
     // Shared volumes outlive the app (other apps or a later deploy may use them); only named ones go, and only when asked.
     const removable = (c: V1PersistentVolumeClaim) => c.metadata?.labels?.[LABEL.managedBy] === MANAGER && c.metadata.labels[LABEL.volumeKind] !== 'shared';
@@ -557,6 +605,7 @@ export class KubernetesDriver implements OrchestratorDriver {
       : readState(live.workload);
     const render = renderService(ref.app, ref.service, spec, ctx, state);
 
+    await this.requireSecrets(ref.app, [spec]);
     const claimNames = spec.volumes.filter((v) => v.type === 'shared').map((v) => v.source);
     const where = ` in namespace ${ref.app}`;
     const claims = await this.client.call(`listing claims${where}`, () => this.client.core.listNamespacedPersistentVolumeClaim({ namespace: ref.app }));

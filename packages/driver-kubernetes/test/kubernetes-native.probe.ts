@@ -125,16 +125,30 @@ export class KubernetesNativeProbe implements NativeProbe {
     if (claims.size !== replicas) throw new Error(`expected ${replicas} distinct volumes, got ${claims.size}`);
   }
 
+  /** API-level: the Secret the pod template projects to /run/secrets/<file>, decoded (no kubelet mounts it on kwok). */
+  async secretFile(ref: ServiceRef, file: string): Promise<string> {
+    const { template } = await this.template(ref);
+    const mount = template.spec?.containers[0]?.volumeMounts?.find((m) => m.mountPath === '/run/secrets');
+    const volume = template.spec?.volumes?.find((v) => v.name === mount?.name);
+    const source = volume?.projected?.sources?.find((s) => s.secret?.items?.some((i) => i.path === file))?.secret;
+    if (!source?.name) throw new Error(`the pod template of ${ref.app}/${ref.service} mounts no secret file "${file}" under /run/secrets`);
+    const key = source.items!.find((i) => i.path === file)!.key;
+    const secret = await this.core.readNamespacedSecret({ name: source.name, namespace: ref.app });
+    if (!secret.immutable) throw new Error(`Secret ${source.name} is not immutable`);
+    return Buffer.from(secret.data?.[key] ?? '', 'base64').toString('utf8');
+  }
+
   /** A namespace being deleted with nothing left in it counts as gone: deletion finishes asynchronously. */
   async leftovers(app: string, includeVolumes: boolean): Promise<string[]> {
     const namespace = app;
-    const [d, s, ds, svc, jobs, pvcs] = await Promise.all([
+    const [d, s, ds, svc, jobs, pvcs, secrets] = await Promise.all([
       this.apps.listNamespacedDeployment({ namespace }),
       this.apps.listNamespacedStatefulSet({ namespace }),
       this.apps.listNamespacedDaemonSet({ namespace }),
       this.core.listNamespacedService({ namespace }),
       this.batch.listNamespacedJob({ namespace }),
       includeVolumes ? this.core.listNamespacedPersistentVolumeClaim({ namespace }) : Promise.resolve({ items: [] }),
+      this.core.listNamespacedSecret({ namespace, labelSelector: 'berth.io/secret' }),
     ]);
     const left = [
       ...d.items.map((o) => `Deployment/${o.metadata?.name}`),
@@ -143,6 +157,7 @@ export class KubernetesNativeProbe implements NativeProbe {
       ...svc.items.map((o) => `Service/${o.metadata?.name}`),
       ...jobs.items.map((o) => `Job/${o.metadata?.name}`),
       ...pvcs.items.map((o) => `PersistentVolumeClaim/${o.metadata?.name}`),
+      ...secrets.items.map((o) => `Secret/${o.metadata?.name}`),
     ];
     const ns = await this.core.readNamespace({ name: namespace }).catch((e: { code?: number }) => (e.code === 404 ? undefined : Promise.reject(e)));
     if (ns && !(ns.status?.phase === 'Terminating' && left.length === 0)) left.push(`Namespace/${namespace}`);

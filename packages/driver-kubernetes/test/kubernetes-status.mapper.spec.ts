@@ -3,7 +3,7 @@ import type { V1Deployment, V1Pod, V1ReplicaSet } from '@kubernetes/client-node'
 import { ServiceSpec, canonicalJson, type ServiceSpecInput } from '@berth/spec';
 import { LABEL } from '@berth/driver';
 import { ANNOTATION, type RolloutRecord } from '../src/kubernetes-objects.mapper.js';
-import { assessRollout, parseQuantity, serviceFromName, volumeInfo, type WorkloadSnapshot } from '../src/kubernetes-status.mapper.js';
+import { assessRollout, parseQuantity, replicaSetsNeeded, serviceFromName, volumeInfo, type WorkloadSnapshot } from '../src/kubernetes-status.mapper.js';
 
 const UID = 'uid-web';
 
@@ -170,6 +170,39 @@ describe('rollout assessment', () => {
       status: { observedGeneration: 1, conditions: [deadline('web-new')] },
     });
     expect(assessRollout(snap(d)).action).toBeUndefined();
+  });
+});
+
+describe('ReplicaSets only when a Deployment needs them', () => {
+  const done = { replicas: 2, updatedReplicas: 2, readyReplicas: 2, availableReplicas: 2 };
+  const withoutReplicaSets = (s: WorkloadSnapshot): WorkloadSnapshot => ({ kind: s.kind, workload: s.workload, pods: s.pods });
+
+  it('a finished rollout does without them, with the same assessment (restarted replicas still count as failed)', () => {
+    const d = deployment({ spec: { image: 'v2', replicas: 2 }, replicas: 2, status: done });
+    const s = snap(d, [pod('web-new-1', 'new', 'ready'), pod('web-new-2', 'new', 'crash')]);
+    expect(replicaSetsNeeded(s)).toBe(false);
+    expect(assessRollout(withoutReplicaSets(s))).toEqual(assessRollout(s));
+    expect(assessRollout(withoutReplicaSets(s)).status.failed).toBe(1);
+  });
+
+  it('as does a Deployment without pods and without a deadline, or one whose latest spec is not observed yet', () => {
+    const empty = snap(deployment({ spec: { image: 'v2', replicas: 0 }, replicas: 0, status: {} }));
+    expect(replicaSetsNeeded(empty)).toBe(false);
+    expect(assessRollout(withoutReplicaSets(empty))).toEqual(assessRollout(empty));
+    const unobserved = snap(deployment({ spec: { image: 'v2' }, status: { observedGeneration: 1, replicas: 3 } }), [pod('web-old-1', 'old', 'ready')]);
+    expect(replicaSetsNeeded(unobserved)).toBe(false);
+    expect(assessRollout(withoutReplicaSets(unobserved))).toEqual(assessRollout(unobserved));
+  });
+
+  it('a rollout under way, pods of two templates, a pod count the controller does not agree with, or a deadline need them', () => {
+    const rolling = deployment({ spec: { image: 'v2', replicas: 2 }, replicas: 2, status: { replicas: 3, updatedReplicas: 1 } });
+    expect(replicaSetsNeeded(snap(rolling, [pod('web-new-1', 'new', 'ready')]))).toBe(true);
+    const finished = deployment({ spec: { image: 'v2', replicas: 2 }, replicas: 2, status: done });
+    expect(replicaSetsNeeded(snap(finished, [pod('web-new-1', 'new', 'ready'), pod('web-old-1', 'old', 'ready')]))).toBe(true);
+    expect(replicaSetsNeeded(snap(finished, [pod('web-new-1', 'new', 'ready')]))).toBe(true);
+    const stuck = deployment({ spec: { image: 'v2', replicas: 0 }, replicas: 0, status: { conditions: [deadline('web-new')] } });
+    expect(replicaSetsNeeded(snap(stuck))).toBe(true);
+    expect(replicaSetsNeeded({ kind: 'StatefulSet', workload: finished, pods: [] })).toBe(false);
   });
 });
 

@@ -7,6 +7,7 @@ import type {
   EngineInfo,
   EngineNetwork,
   EngineNode,
+  EngineSecret,
   EngineService,
   EngineServiceSpec,
   EngineStats,
@@ -101,6 +102,22 @@ export class SwarmEngine {
 
   listTasks(filters: Filters): Promise<EngineTask[]> {
     return this.call('tasks', () => this.docker.listTasks({ filters }));
+  }
+
+  listSecrets(filters: Filters): Promise<EngineSecret[]> {
+    return this.call('secrets', () => this.docker.listSecrets({ filters }));
+  }
+
+  /** The value travels base64-encoded in the request body only. */
+  async createSecret(name: string, value: string, labels: Labels): Promise<string> {
+    const created = await this.call<{ id?: string; ID?: string }>(`secret "${name}"`, () =>
+      this.docker.createSecret({ Name: name, Labels: labels, Data: Buffer.from(value, 'utf8').toString('base64') }),
+    );
+    return created.id ?? created.ID ?? '';
+  }
+
+  async removeSecret(id: string, name: string): Promise<void> {
+    await this.call(`secret "${name}"`, () => this.docker.getSecret(id).remove());
   }
 
   listNetworks(filters: Filters): Promise<EngineNetwork[]> {

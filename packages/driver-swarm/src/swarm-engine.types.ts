@@ -42,6 +42,7 @@ export interface EngineContainerSpec {
   Dir?: string;
   User?: string;
   Mounts?: EngineMount[];
+  Secrets?: EngineSecretReference[];
   StopGracePeriod?: Nanoseconds;
   /** Spelled so by the engine (the API reference says HealthCheck; the engine returns this). */
   Healthcheck?: EngineHealthConfig;
@@ -238,4 +239,17 @@ export interface EngineInfo {
   Name?: string;
   ServerVersion?: string;
   Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean; NodeID?: string; Error?: string };
+}
+
+/** A service's use of a secret: the engine needs its ID; Berth renders the name and fills the ID in. */
+export interface EngineSecretReference {
+  SecretID?: string;
+  SecretName: string;
+  File: { Name: string; UID: string; GID: string; Mode: number };
+}
+
+/** A secret as the engine lists it (the value is never returned). */
+export interface EngineSecret {
+  ID: string;
+  Spec: { Name: string; Labels?: Labels };
 }

@@ -22,6 +22,7 @@ import type {
   EngineResources,
   EngineServiceSpec,
   EngineTaskSpec,
+  EngineSecretReference,
   EngineUpdateConfig,
   Labels,
 } from './swarm-engine.types.js';
@@ -64,6 +65,26 @@ export const serviceName = (app: string, service: string): string => `${app}_${s
 
 /** Per-replica volumes carry the task slot in their name, which the engine expands per task. */
 export const volumeName = (app: string, source: string, perReplica = false): string => (perReplica ? `${app}_${source}-${SLOT_TEMPLATE}` : `${app}_${source}`);
+
+/** Swarm secret names are at most 64 characters; the version keeps a shortened one unique. */
+const MAX_SECRET_NAME = 64;
+export const secretName = (app: string, secret: string, version: string): string =>
+  `${`${app}_${secret}`.slice(0, MAX_SECRET_NAME - version.length - 1)}_${version}`;
+
+export function secretLabels(app: string, secret: string, version: string): Labels {
+  return { ...appLabels(app), [LABEL.secret]: secret, [LABEL.secretVersion]: version };
+}
+
+/** Secret files, by name only: the engine's IDs are filled in right before a write (see withSecretIds). */
+function renderSecrets(app: string, svc: ServiceSpec): EngineSecretReference[] | undefined {
+  if (!svc.secrets.length) return undefined;
+  return svc.secrets
+    .map((s) => ({
+      SecretName: secretName(app, s.source, s.version ?? ''),
+      File: { Name: s.target ?? s.source, UID: '0', GID: '0', Mode: s.mode },
+    }))
+    .sort((a, b) => (a.File.Name < b.File.Name ? -1 : 1));
+}
 
 /** Splits `<app>_<rest>` (Swarm stack naming); app names are DNS labels, so the first "_" is the separator. */
 export function splitNativeName(name: string): { app: string; rest: string } | undefined {
@@ -245,6 +266,7 @@ export function renderService(app: string, name: string, svc: ServiceSpec, ctx: 
     Dir: svc.workingDir,
     User: svc.user,
     Mounts: mounts.length ? mounts : undefined,
+    Secrets: renderSecrets(app, svc),
     StopGracePeriod: svc.stopGracePeriod === undefined ? undefined : nanos(svc.stopGracePeriod),
     Healthcheck: svc.healthCheck ? healthConfig(svc.healthCheck) : undefined,
   });
@@ -376,6 +398,7 @@ export function normalizeLiveSpec(live: EngineServiceSpec, networkNames: Readonl
     DNSConfig: empty(DNSConfig) ? undefined : DNSConfig,
     Isolation: Isolation === 'default' ? undefined : Isolation,
   });
+  const secrets = container.Secrets?.map(({ SecretID: _id, ...ref }) => ref);
   const mounts = container.Mounts?.map((m) => {
     if (!m.VolumeOptions) return m;
     const { DriverConfig, ...options } = m.VolumeOptions;
@@ -387,7 +410,7 @@ export function normalizeLiveSpec(live: EngineServiceSpec, networkNames: Readonl
     ...live,
     TaskTemplate: defined({
       ...task,
-      ContainerSpec: defined({ ...container, ...extra, Mounts: mounts }),
+      ContainerSpec: defined({ ...container, ...extra, Mounts: mounts, Secrets: secrets }),
       Resources: limits || reservations ? defined({ Limits: limits, Reservations: reservations }) : undefined,
       Placement: empty(task.Placement) ? undefined : task.Placement,
       Networks: task.Networks?.map((n) => ({ ...n, Target: networkNames.get(n.Target) ?? n.Target })),

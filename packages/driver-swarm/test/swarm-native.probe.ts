@@ -131,6 +131,11 @@ export class SwarmNativeProbe implements NativeProbe {
     return this.exec(await this.slotContainer(ref, 1), ['cat', path]);
   }
 
+  /** Read inside replica 1, where the engine mounts it. */
+  async secretFile(ref: ServiceRef, file: string): Promise<string> {
+    return this.readFile(ref, `/run/secrets/${file}`);
+  }
+
   async checkPerReplicaStorage(ref: ServiceRef, volume: string): Promise<void> {
     const tasks = await this.runningTasks(native(ref));
     if (tasks.length < 2) throw new Error(`expected at least 2 running replicas of ${native(ref)}, found ${tasks.length}`);
@@ -147,17 +152,19 @@ export class SwarmNativeProbe implements NativeProbe {
 
   async leftovers(app: string, includeVolumes: boolean): Promise<string[]> {
     const ours = (name: string) => name.startsWith(`${app}_`);
-    const [services, networks, containers, volumes] = await Promise.all([
+    const [services, networks, containers, volumes, secrets] = await Promise.all([
       this.docker.listServices(),
       this.docker.listNetworks(),
       this.docker.listContainers({ all: true, filters: { label: [`${STACK}=${app}`] } }),
       includeVolumes ? this.docker.listVolumes() : Promise.resolve({ Volumes: [] }),
+      this.docker.listSecrets({ filters: { label: [`berth.io/app=${app}`] } }),
     ]);
     return [
       ...services.filter((s) => ours(s.Spec?.Name ?? '') || s.Spec?.Labels?.[STACK] === app).map((s) => `service/${s.Spec?.Name}`),
       ...networks.filter((n) => ours(n.Name)).map((n) => `network/${n.Name}`),
       ...containers.map((c) => `container/${(c.Names[0] ?? c.Id).replace(/^\//, '')}`),
       ...(volumes.Volumes ?? []).filter((v) => ours(v.Name) || v.Labels?.['berth.io/app'] === app).map((v) => `volume/${v.Name}`),
+      ...secrets.map((s) => `secret/${s.Spec?.Name}`),
     ];
   }
 }

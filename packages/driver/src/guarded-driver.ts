@@ -1,4 +1,4 @@
-import { AppSpec, JobSpec, ServiceSpec, parseOrThrow } from '@berth/spec';
+import { AppSpec, JobSpec, ServiceSpec, parseOrThrow, unresolvedSecrets, unversionedMounts } from '@berth/spec';
 import { DriverError, DriverErrorCode } from './errors.js';
 import type { OrchestratorDriver } from './types.js';
 
@@ -9,14 +9,48 @@ export interface GuardOptions {
   onCall?: (call: { method: string; ms: number; error?: unknown }) => void;
 }
 
-/** Calls whose spec argument is re-validated here, so a spec that skipped the edge never reaches a cluster. */
-const VALIDATE: Partial<Record<keyof OrchestratorDriver, (args: unknown[]) => void>> = {
-  plan: ([spec]) => parseOrThrow(AppSpec, spec, 'app spec'),
-  apply: ([spec]) => parseOrThrow(AppSpec, spec, 'app spec'),
-  updateService: ([, spec]) => parseOrThrow(ServiceSpec, spec, 'service spec'),
-  rollbackService: ([, spec]) => parseOrThrow(ServiceSpec, spec, 'service spec'),
-  runJob: ([spec]) => parseOrThrow(JobSpec, spec, 'job spec'),
+/**
+ * Calls whose spec argument is re-validated here, so a spec that skipped the edge never reaches a
+ * cluster; the driver gets the parsed spec (defaults filled in, also for a revision stored before a
+ * field existed).
+ */
+const VALIDATE: Partial<Record<keyof OrchestratorDriver, (args: unknown[]) => unknown[]>> = {
+  plan: ([spec, ...rest]) => [appSpec(spec), ...rest],
+  apply: ([spec, ...rest]) => [appSpec(spec), ...rest],
+  updateService: ([ref, spec, ...rest]) => [ref, serviceSpec(spec), ...rest],
+  rollbackService: ([ref, spec, ...rest]) => [ref, serviceSpec(spec), ...rest],
+  runJob: ([spec, ...rest]) => [parseOrThrow(JobSpec, spec, 'job spec'), ...rest],
+  ensureSecrets: (args) => {
+    const [app, secrets] = args;
+    const ok =
+      typeof app === 'string' &&
+      Array.isArray(secrets) &&
+      secrets.every(
+        (s: { name?: unknown; version?: unknown; value?: unknown }) =>
+          typeof s.name === 'string' && typeof s.version === 'string' && typeof s.value === 'string',
+      );
+    if (!ok) throw new DriverError(DriverErrorCode.Invalid, 'ensureSecrets expects an app name and a list of { name, version, value }');
+    return args;
+  },
 };
+
+function appSpec(raw: unknown): AppSpec {
+  const spec = parseOrThrow(AppSpec, raw, 'app spec');
+  secretsResolved(unresolvedSecrets(spec));
+  return spec;
+}
+
+function serviceSpec(raw: unknown): ServiceSpec {
+  const spec = parseOrThrow(ServiceSpec, raw, 'service spec');
+  secretsResolved(unversionedMounts(spec, 'service'));
+  return spec;
+}
+
+/** Secret values reach a driver only through ensureSecrets; specs carry versions. */
+function secretsResolved(problems: string[]): void {
+  if (problems.length)
+    throw new DriverError(DriverErrorCode.Invalid, `secrets must be stored through Berth before they reach a cluster: ${problems.join('; ')}`);
+}
 
 /** Streams run as long as their reader wants: no timeout for them. */
 const STREAMS = new Set<string | symbol>(['events', 'logs', 'followRollout']);
@@ -34,7 +68,8 @@ export function guardDriver(driver: OrchestratorDriver, options: GuardOptions): 
       }
       const method = String(prop);
       return async (...args: unknown[]) => {
-        VALIDATE[prop as keyof OrchestratorDriver]?.(args);
+        const validate = VALIDATE[prop as keyof OrchestratorDriver];
+        if (validate) args = validate(args);
         const started = performance.now();
         let timer: NodeJS.Timeout | undefined;
         try {

@@ -9,6 +9,8 @@ export const LABEL = {
   job: 'berth.io/job',
   volume: 'berth.io/volume',
   volumeKind: 'berth.io/volume-kind',
+  secret: 'berth.io/secret',
+  secretVersion: 'berth.io/secret-version',
   /** canonical JSON of the ServiceSpec last applied (annotation on Kubernetes, label on Swarm). */
   spec: 'berth.io/spec',
   specHash: 'berth.io/spec-hash',

@@ -271,6 +271,13 @@ export interface LogLine {
   line: string;
 }
 
+/** One stored version of an app's secret, with its value (only on the way to a cluster). */
+export interface SecretValue {
+  name: string;
+  version: string;
+  value: string;
+}
+
 export interface RemoveOptions {
   /** Also remove the app's named and per-replica volumes (shared volumes are never removed implicitly). */
   volumes?: boolean;
@@ -298,6 +305,13 @@ export interface OrchestratorDriver {
   apply(spec: AppSpec): Promise<ApplyResult>;
   /** Removes the app's services and network (volumes only when asked). Removing a missing app succeeds. */
   remove(app: string, options?: RemoveOptions): Promise<{ removed: string[] }>;
+
+  /**
+   * Writes each secret version the app's services mount, where missing. The native objects are
+   * immutable and named by version, so a new value rolls the services that mount it, and an earlier
+   * revision still finds its own. Values are never read back from the orchestrator.
+   */
+  ensureSecrets(app: string, secrets: SecretValue[]): Promise<void>;
 
   listApps(): Promise<AppSummary[]>;
   listServices(app?: string): Promise<ServiceStatus[]>;

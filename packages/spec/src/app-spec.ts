@@ -131,6 +131,43 @@ export const VolumeDefinition = z.strictObject({
   labels: LabelMap.optional(),
 });
 
+/** Berth's name for one stored value of a secret: 12 hex digits, new for every new value. */
+export const SecretVersion = z.string().regex(/^[0-9a-f]{12}$/, 'expected a secret version (12 hex digits) as Berth reports it');
+
+/**
+ * An app-level secret. Write-only: a `value` is sealed by Berth (or handed to the orchestrator's
+ * secret store) and never returned; what the API shows, and what revisions record, is its `version`.
+ * `{}` keeps the value stored last; `{ "version": ... }` pins an earlier one.
+ */
+export const SecretDefinition = z
+  .strictObject({
+    value: z
+      .string({ error: 'expected the secret value as a string' })
+      .min(1, 'expected a non-empty secret value')
+      .max(500 * 1024, 'a secret value is at most 500 KiB (the Swarm limit)')
+      .optional(),
+    version: SecretVersion.optional(),
+  })
+  .refine((s) => s.value === undefined || s.version === undefined, 'give either "value" (a new value) or "version" (a stored one), not both');
+
+/** Where a service reads a secret: a file under /run/secrets on both orchestrators. */
+export const SecretMount = z.strictObject({
+  /** The app-level secret. */
+  source: DnsLabel,
+  /** File name under /run/secrets (default: the source name). */
+  target: z
+    .string()
+    .regex(/^[A-Za-z0-9_][A-Za-z0-9._-]{0,254}$/, 'expected a file name under /run/secrets: letters, digits, ".", "_" and "-", no "/"')
+    .optional(),
+  /** File mode, e.g. 0o400 = 256 (default 0o444 = 292, readable by a non-root user). */
+  mode: z.number().int().min(0).max(0o777, 'expected a file mode 0-0o777 (511)').default(0o444),
+  /** Filled in by Berth from the app-level secret (a sent value is replaced). */
+  version: SecretVersion.optional(),
+});
+
+/** The directory secrets are mounted in. */
+export const SECRETS_DIR = '/run/secrets';
+
 export const Placement = z.strictObject({
   /** Swarm-style constraints: "node.labels.zone==a", "node.role!=manager", "node.hostname==x". */
   constraints: z.array(z.string().regex(/^[\w.-]+\s*(==|!=)\s*\S+$/, 'expected a constraint like "node.labels.zone==a"')).default([]),
@@ -160,6 +197,8 @@ export const ServiceSpec = z
     /** Stable hostname; for stateful services the replica's ordinal is appended. */
     hostname: DnsLabel.optional(),
     volumes: z.array(VolumeMount).default([]),
+    /** Secrets of the app mounted as files under /run/secrets. */
+    secrets: z.array(SecretMount).default([]),
     placement: Placement.optional(),
     update: UpdatePolicy.optional(),
     rollback: RollbackPolicy.optional(),
@@ -176,6 +215,15 @@ export const ServiceSpec = z
     svc.volumes.forEach((v, i) => {
       if (targets.has(v.target)) ctx.addIssue({ code: 'custom', path: ['volumes', i, 'target'], message: `mounted twice at "${v.target}"` });
       targets.add(v.target);
+      if (svc.secrets.length && (v.target === SECRETS_DIR || v.target.startsWith(`${SECRETS_DIR}/`))) {
+        ctx.addIssue({ code: 'custom', path: ['volumes', i, 'target'], message: `${SECRETS_DIR} holds the service's secrets: mount the volume elsewhere` });
+      }
+    });
+    const files = new Set<string>();
+    svc.secrets.forEach((s, i) => {
+      const file = s.target ?? s.source;
+      if (files.has(file)) ctx.addIssue({ code: 'custom', path: ['secrets', i, 'target'], message: `${SECRETS_DIR}/${file} is mounted twice` });
+      files.add(file);
     });
     const published = new Set<string>();
     svc.ports.forEach((p, i) => {
@@ -191,10 +239,21 @@ export const AppSpec = z
     name: ShortName,
     services: z.record(ShortName, ServiceSpec).refine((s) => Object.keys(s).length > 0, 'expected at least one service'),
     volumes: z.record(DnsLabel, VolumeDefinition).default({}),
+    /** Write-only secret values, mounted by services that list them under their own `secrets`. */
+    secrets: z.record(DnsLabel, SecretDefinition).default({}),
     labels: LabelMap.default({}),
   })
   .superRefine((app, ctx) => {
     for (const [name, svc] of Object.entries(app.services)) {
+      svc.secrets.forEach((s, i) => {
+        if (!app.secrets[s.source]) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['services', name, 'secrets', i, 'source'],
+            message: `secret "${s.source}" is not declared under the app's "secrets"`,
+          });
+        }
+      });
       svc.volumes.forEach((v, i) => {
         if (v.type === 'shared' && !app.volumes[v.source]) {
           ctx.addIssue({
@@ -253,8 +312,32 @@ export type VolumeDefinition = z.output<typeof VolumeDefinition>;
 export type Placement = z.output<typeof Placement>;
 export type RestartPolicy = z.output<typeof RestartPolicy>;
 export type JobSpec = z.output<typeof JobSpec>;
+export type SecretDefinition = z.output<typeof SecretDefinition>;
+export type SecretMount = z.output<typeof SecretMount>;
 export type JobSpecInput = z.input<typeof JobSpec>;
 
 /** Policy defaults, applied where a service gives none. */
 export const DEFAULT_UPDATE_POLICY: UpdatePolicy = UpdatePolicy.parse({});
 export const DEFAULT_ROLLBACK_POLICY: RollbackPolicy = RollbackPolicy.parse({});
+
+/** A secret reference the drivers can write: the app's secret at one stored version. */
+export interface ResolvedSecretMount extends SecretMount {
+  version: string;
+}
+
+/**
+ * Drivers only ever see secrets by version: a spec still carrying a value, or a mount without a
+ * version, did not come through Berth's secret store and is refused.
+ */
+export function unresolvedSecrets(spec: AppSpec): string[] {
+  const problems: string[] = [];
+  for (const [name, def] of Object.entries(spec.secrets)) {
+    if (def.value !== undefined || def.version === undefined) problems.push(`secrets.${name}: expected a stored version, not a value`);
+  }
+  for (const [name, svc] of Object.entries(spec.services)) problems.push(...unversionedMounts(svc, `services.${name}`));
+  return problems;
+}
+
+export function unversionedMounts(svc: Pick<ServiceSpec, 'secrets'>, path: string): string[] {
+  return svc.secrets.flatMap((s, i) => (s.version === undefined ? [`${path}.secrets[${i}]: secret "${s.source}" has no version`] : []));
+}

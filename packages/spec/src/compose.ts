@@ -1,6 +1,6 @@
 import { parse as parseShell } from 'shell-quote';
 import { parseDocument } from 'yaml';
-import { AppSpec, type AppSpecInput, type ServiceSpecInput } from './app-spec.js';
+import { AppSpec, SECRETS_DIR, type AppSpecInput, type ServiceSpecInput } from './app-spec.js';
 import { parseDuration } from './duration.js';
 import { type SpecIssue, SpecValidationError, formatPath, parseOrThrow } from './validation.js';
 
@@ -23,6 +23,7 @@ export interface ComposeImportOptions {
 }
 
 type Obj = Record<string, unknown>;
+type SecretMountInput = NonNullable<ServiceSpecInput['secrets']>[number];
 type Path = (string | number)[];
 
 const toDnsLabel = (name: string) =>
@@ -423,6 +424,72 @@ class Importer {
     return undefined;
   }
 
+  /**
+   * Top-level secrets: each becomes an app secret whose value Berth keeps (`{}`: the value stored
+   * last). A file or an environment variable is read by the client, never by the gateway: send the
+   * value once in a JSON spec, or use `berth apply`, which reads them. Returns Compose name -> Berth name.
+   */
+  topSecrets(value: unknown): Map<string, string> {
+    const out = new Map<string, string>();
+    if (value === undefined || value === null) return out;
+    if (!isObj(value)) {
+      this.error(['secrets'], 'expected a map of secret definitions');
+      return out;
+    }
+    for (const [name, def] of Object.entries(value)) {
+      const at = ['secrets', name];
+      if (isObj(def) && (def.external === true || isObj(def.external))) {
+        this.warn(at, 'an external secret is managed outside Berth and is not carried; declare it through Berth (a value under the app\'s "secrets") instead');
+        continue;
+      }
+      if (isObj(def))
+        for (const k of Object.keys(def)) if (!['file', 'environment', 'name', 'labels'].includes(k)) this.warn([...at, k], 'not supported; dropped');
+      out.set(name, this.dnsName(name, at, 'secret'));
+    }
+    return out;
+  }
+
+  /** A service's `secrets`: short ("name") or long ({source, target, mode}) syntax, as files under /run/secrets. */
+  secretMounts(value: unknown, path: Path, declared: Map<string, string>): SecretMountInput[] {
+    if (!Array.isArray(value)) {
+      this.error(path, 'expected a list of secret names or {source, target, mode}');
+      return [];
+    }
+    const out: SecretMountInput[] = [];
+    value.forEach((item: unknown, i) => {
+      const at = [...path, i];
+      const ref = typeof item === 'string' ? { source: item } : isObj(item) ? item : undefined;
+      if (!ref || typeof ref.source !== 'string') return this.error(at, 'expected a secret name or {source, target, mode}');
+      const source = declared.get(ref.source);
+      if (!source) return this.warn(at, `secret "${ref.source}" is not declared (or is external) at the top level; dropped`);
+      const mount: SecretMountInput = { source };
+      if (typeof ref.target === 'string') {
+        const file = ref.target.startsWith(`${SECRETS_DIR}/`) ? ref.target.slice(SECRETS_DIR.length + 1) : ref.target;
+        if (file.includes('/')) {
+          const base = file.slice(file.lastIndexOf('/') + 1);
+          this.warn([...at, 'target'], `secrets are files under ${SECRETS_DIR} on both orchestrators: mounted at ${SECRETS_DIR}/${base}`);
+          mount.target = base;
+        } else {
+          mount.target = file;
+        }
+      }
+      if (ref.mode !== undefined) {
+        // Compose writes modes in octal (0440); YAML 1.2 reads that as the decimal 440
+        const mode =
+          typeof ref.mode === 'string'
+            ? parseInt(ref.mode, 8)
+            : typeof ref.mode === 'number' && /^[0-7]{1,4}$/.test(String(ref.mode))
+              ? parseInt(String(ref.mode), 8)
+              : NaN;
+        if (Number.isNaN(mode)) this.error([...at, 'mode'], 'expected an octal file mode such as 0440');
+        else mount.mode = mode;
+      }
+      for (const k of ['uid', 'gid']) if (ref[k] !== undefined) this.warn([...at, k], 'secret files belong to root on both orchestrators; dropped');
+      out.push(mount);
+    });
+    return out;
+  }
+
   topVolumes(value: unknown): AppSpecInput['volumes'] {
     if (!isObj(value)) return {};
     const out: NonNullable<AppSpecInput['volumes']> = {};
@@ -469,27 +536,28 @@ export function importCompose(yamlText: string, options: ComposeImportOptions = 
     else if (!TOP_KEYS.has(k)) importer.warn([k], 'not supported; dropped');
   }
   if (top.version !== undefined) importer.warn(['version'], 'obsolete in the Compose specification; ignored');
-  if (top.secrets !== undefined)
-    importer.warn(['secrets'], 'secrets are not carried by Compose import yet; dropped (services referring to them will lack them)');
   if (top.configs !== undefined) importer.warn(['configs'], 'configs are not carried by Compose import yet; dropped');
   if (isObj(top.networks) && Object.keys(top.networks).length > 0) {
     importer.warn(['networks'], 'every app gets one network of its own; declared networks are dropped');
   }
+  const secrets = importer.topSecrets(top.secrets);
   const name = options.name ?? (typeof top.name === 'string' ? top.name : undefined);
   if (!name) importer.error(['name'], 'required: give the app a name (the file has no top-level "name")');
   if (!isObj(top.services) || Object.keys(top.services).length === 0) importer.error(['services'], 'expected at least one service');
   const services: Record<string, ServiceSpecInput> = {};
   for (const [svcName, raw] of Object.entries(isObj(top.services) ? top.services : {})) {
+    let mounts: SecretMountInput[] = [];
     if (isObj(raw) && (raw.secrets !== undefined || raw.configs !== undefined)) {
-      for (const k of ['secrets', 'configs']) if (raw[k] !== undefined) importer.warn(['services', svcName, k], 'not carried by Compose import yet; dropped');
+      if (raw.configs !== undefined) importer.warn(['services', svcName, 'configs'], 'not carried by Compose import yet; dropped');
+      if (raw.secrets !== undefined) mounts = importer.secretMounts(raw.secrets, ['services', svcName, 'secrets'], secrets);
       delete raw.secrets;
       delete raw.configs;
     }
     const svc = importer.service(svcName, raw, top);
-    if (svc) services[importer.dnsName(svcName, ['services', svcName], 'service')] = svc;
+    if (svc) services[importer.dnsName(svcName, ['services', svcName], 'service')] = mounts.length ? { ...svc, secrets: mounts } : svc;
   }
   const volumes = importer.topVolumes(top.volumes);
   if (importer.errors.length > 0) throw new SpecValidationError('Compose file', importer.errors);
-  const spec = parseOrThrow(AppSpec, { name, services, volumes }, 'Compose file');
+  const spec = parseOrThrow(AppSpec, { name, services, volumes, secrets: Object.fromEntries([...secrets.values()].map((n) => [n, {}])) }, 'Compose file');
   return { spec, warnings: importer.warnings };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { AppSpec, JobSpec, SpecValidationError, UpdatePolicy, canonicalJson, parseOrThrow, specHash } from '@berth/spec';
+import { AppSpec, JobSpec, SpecValidationError, UpdatePolicy, canonicalJson, parseOrThrow, specHash, unresolvedSecrets } from '@berth/spec';
 
 const issuesOf = (input: unknown): string[] => {
   try {
@@ -90,6 +90,42 @@ describe('AppSpec', () => {
       },
     });
     expect(issues).toEqual(['services.s.volumes[1].target: mounted twice at "/d"', 'services.s.ports[1].published: port 8080/tcp is published twice']);
+  });
+});
+
+describe('secrets', () => {
+  const withSecrets = (secrets: unknown, mounts: unknown, volumes: unknown[] = []) => ({
+    name: 'shop',
+    secrets,
+    services: { api: { image: 'x', secrets: mounts, volumes } },
+  });
+
+  it('accepts a value, a stored version or {} (keep), mounted by name under /run/secrets', () => {
+    const spec = AppSpec.parse(
+      withSecrets(
+        { key: { value: 's3cret' }, tls: { version: '0123456789ab' }, old: {} },
+        ['key', 'tls', 'old'].map((source) => ({ source })),
+      ),
+    );
+    expect(spec.services.api!.secrets[0]).toEqual({ source: 'key', mode: 0o444 });
+  });
+
+  it('refuses a mount of an undeclared secret, both a value and a version, a path as file name, two mounts of one file and a volume over /run/secrets', () => {
+    const mounts = [{ source: 'nope' }, { source: 'key', target: 'a/b' }, { source: 'key', target: 'k' }, { source: 'key', target: 'k' }];
+    expect(issuesOf(withSecrets({ key: { value: 'a', version: '0123456789ab' } }, mounts, [{ type: 'implicit', target: '/run/secrets/x' }]))).toEqual([
+      'services.api.secrets[1].target: expected a file name under /run/secrets: letters, digits, ".", "_" and "-", no "/"',
+      "services.api.volumes[0].target: /run/secrets holds the service's secrets: mount the volume elsewhere",
+      'services.api.secrets[3].target: /run/secrets/k is mounted twice',
+      'secrets.key: give either "value" (a new value) or "version" (a stored one), not both',
+      'services.api.secrets[0].source: secret "nope" is not declared under the app\'s "secrets"',
+    ]);
+  });
+
+  it('names what a driver must not receive: values, and mounts without a version', () => {
+    const spec = AppSpec.parse(withSecrets({ key: { value: 'a' } }, [{ source: 'key' }]));
+    expect(unresolvedSecrets(spec)).toEqual(['secrets.key: expected a stored version, not a value', 'services.api.secrets[0]: secret "key" has no version']);
+    const resolved = AppSpec.parse(withSecrets({ key: { version: '0123456789ab' } }, [{ source: 'key', version: '0123456789ab' }]));
+    expect(unresolvedSecrets(resolved)).toEqual([]);
   });
 });
 

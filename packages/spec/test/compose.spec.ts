@@ -47,9 +47,8 @@ describe('Compose import', () => {
     expect(worker.labels).toEqual({ APP: 'VOTING' });
     expect(pathsOf(warnings)).toEqual(
       expect.arrayContaining([
-        'secrets',
+        'secrets.db_password',
         'networks',
-        'services.db.secrets',
         'services.vote.depends_on',
         'services.vote.deploy.restart_policy.window',
         'services.worker.networks',
@@ -58,6 +57,48 @@ describe('Compose import', () => {
     );
     // one network per app: a single declared network on a service is not a loss
     expect(pathsOf(warnings)).not.toContain('services.redis.networks');
+    // the secret is carried by reference (renamed to a DNS label); its file is read by the client, not here
+    expect(spec.secrets).toEqual({ 'db-password': {} });
+    expect(spec.services.db!.secrets).toEqual([{ source: 'db-password', mode: 0o444 }]);
+    expect(warnings.find((w) => w.path === 'secrets.db_password')?.message).toMatch(/renamed to "db-password"/);
+  });
+
+  it('carries secrets by reference: long syntax, octal modes, paths under /run/secrets; external ones are reported', () => {
+    const { spec, warnings } = importCompose(
+      [
+        'name: shop',
+        'services:',
+        '  api:',
+        '    image: shop/api:1',
+        '    secrets:',
+        '      - source: api_key',
+        '        target: /run/secrets/key.txt',
+        '        mode: 0440',
+        '        uid: "1000"',
+        '      - source: tls',
+        '        target: /etc/tls/cert.pem',
+        '      - vault',
+        'secrets:',
+        '  api_key:',
+        '    environment: API_KEY',
+        '  tls:',
+        '    file: ./cert.pem',
+        '  vault:',
+        '    external: true',
+      ].join('\n'),
+    );
+    expect(spec.secrets).toEqual({ 'api-key': {}, tls: {} });
+    expect(spec.services.api!.secrets).toEqual([
+      { source: 'api-key', target: 'key.txt', mode: 0o440 },
+      { source: 'tls', target: 'cert.pem', mode: 0o444 },
+    ]);
+    expect(pathsOf(warnings)).toEqual([
+      'secrets.api_key',
+      'secrets.vault',
+      'services.api.secrets[0].uid',
+      'services.api.secrets[1].target',
+      'services.api.secrets[2]',
+    ]);
   });
 
   it('reports each unsupported key of a developer file, interpolates variables and splits commands', () => {

@@ -3,6 +3,7 @@ import { ClustersModule } from '../clusters/clusters.module.js';
 import { OperationsModule } from '../operations/operations.module.js';
 import { AppsController } from './apps.controller.js';
 import { AppsService } from './apps.service.js';
+import { AppSecretsService } from '../secrets/app-secrets.service.js';
 
-@Module({ imports: [ClustersModule, OperationsModule], providers: [AppsService], controllers: [AppsController], exports: [AppsService] })
+@Module({ imports: [ClustersModule, OperationsModule], providers: [AppsService, AppSecretsService], controllers: [AppsController], exports: [AppsService] })
 export class AppsModule {}

@@ -9,6 +9,7 @@ import { PRISMA } from '../database/database.module.js';
 import { ClustersService } from '../clusters/clusters.service.js';
 import { type OperationView, operationView } from '../operations/operation.views.js';
 import { type Intent, OperationsService } from '../operations/operations.service.js';
+import { AppSecretsService } from '../secrets/app-secrets.service.js';
 
 export interface Caller {
   requester: string;
@@ -82,6 +83,7 @@ export class AppsService {
     @Inject(PRISMA) private readonly prisma: PrismaClient,
     private readonly clusters: ClustersService,
     private readonly operations: OperationsService,
+    private readonly secrets: AppSecretsService,
   ) {}
 
   private parseInput(input: ApplyInput): { spec: AppSpec; warnings: ComposeWarning[]; source: RevisionSource } {
@@ -94,23 +96,33 @@ export class AppsService {
 
   /** The dry run: what the orchestrator would be given, and how it differs from what runs. */
   async plan(clusterRef: string, input: ApplyInput): Promise<Plan & { importWarnings: ComposeWarning[] }> {
-    const { spec, warnings } = this.parseInput(input);
-    const { driver } = await this.clusters.driverFor(clusterRef);
+    const { spec: sent, warnings } = this.parseInput(input);
+    const { cluster, driver } = await this.clusters.driverFor(clusterRef);
+    const app = await this.prisma.app.findUnique({ where: { clusterId_name: { clusterId: cluster.id, name: sent.name } } });
+    const current = app && !app.deletedAt ? await this.currentRevision(app) : undefined;
+    const { spec } = await this.secrets.resolve(app?.id, sent, { current: current?.spec as AppSpec | undefined, dryRun: true });
     return { ...(await driver.plan(spec)), importWarnings: warnings };
   }
 
   /** Declarative apply: a new revision and an operation when something changes, neither when not. */
   async apply(clusterRef: string, input: ApplyInput, caller: Caller): Promise<ChangeResult> {
-    const { spec, warnings, source } = this.parseInput(input);
+    const { spec: sent, warnings, source } = this.parseInput(input);
     const { cluster, driver } = await this.clusters.driverFor(clusterRef);
     const replay = await this.replay(caller);
     if (replay) return replay;
-    const app = await this.prisma.app.upsert({
-      where: { clusterId_name: { clusterId: cluster.id, name: spec.name } },
-      create: { clusterId: cluster.id, name: spec.name },
-      update: {},
-    });
-    const current = await this.currentRevision(app);
+    const existing = await this.prisma.app.findUnique({ where: { clusterId_name: { clusterId: cluster.id, name: sent.name } } });
+    const before = existing ? await this.currentRevision(existing) : undefined;
+    // from here on the spec names secret versions only: values never reach a revision, an operation or a plan
+    const { spec, store } = await this.secrets.resolve(existing?.id, sent, { current: before?.spec as AppSpec | undefined });
+    const app =
+      existing ??
+      (await this.prisma.app.upsert({
+        where: { clusterId_name: { clusterId: cluster.id, name: sent.name } },
+        create: { clusterId: cluster.id, name: sent.name },
+        update: {},
+      }));
+    await store(app.id, caller.requester);
+    const current = existing ? before : await this.currentRevision(app);
     const hash = specHash(spec);
     const sameSpec = !app.deletedAt && current?.specHash === hash;
     if (sameSpec && !(await driver.plan(spec)).changed) {
@@ -183,7 +195,10 @@ export class AppsService {
       });
     }
     await this.prisma.operation.update({ where: { id: operation.id }, data: { toRevision: revision } });
-    const outcome = await this.operations.run(operation, change.call);
+    const outcome = await this.operations.run(operation, async () => {
+      await this.secrets.ensureOnCluster(ctx.driver, ctx.app.id, change.next);
+      return change.call();
+    });
     await this.prisma.app.update({ where: { id: ctx.app.id }, data: { currentRevision: revision, deletedAt: null } });
     const followed = await this.operations.afterCall(
       { ...operation, toRevision: revision ?? null },
@@ -376,5 +391,13 @@ export class AppsService {
       updatedAt: app.updatedAt.toISOString(),
       deleted: !!app.deletedAt,
     };
+  }
+
+  /** The app row, its cluster and driver, without the current revision (reads that need no spec); 404 like `context`. */
+  async appRow(clusterRef: string, appName: string): Promise<Pick<AppContext, 'cluster' | 'driver' | 'app'>> {
+    const { cluster, driver } = await this.clusters.driverFor(clusterRef);
+    const app = await this.prisma.app.findUnique({ where: { clusterId_name: { clusterId: cluster.id, name: appName } } });
+    if (!app || app.deletedAt) throw BerthError.notFound(`app "${appName}" on cluster "${cluster.name}"`);
+    return { cluster, driver, app };
   }
 }

@@ -46,6 +46,11 @@ export interface NativeProbe {
   /** Writes `content` into `path` of replica 1 of a stateful service, where containers run. */
   writeFile?(ref: ServiceRef, path: string, content: string): Promise<void>;
   readFile?(ref: ServiceRef, path: string): Promise<string>;
+  /**
+   * What a replica of the service reads at /run/secrets/<file>: inside a container where containers
+   * run, from the Secret the pod mounts where they do not.
+   */
+  secretFile(ref: ServiceRef, file: string): Promise<string>;
   /** Proves each replica of a stateful service has its own bound volume (API-level check). */
   checkPerReplicaStorage(ref: ServiceRef, volume: string): Promise<void>;
   /** Native objects of the app still present (services, networks, containers, workloads, claims). */
@@ -392,6 +397,50 @@ export function runConformanceSuite(fixture: ConformanceFixture): void {
       const err = await driver.getService(missing).catch((e: unknown) => e);
       expect(isDriverError(err)).toBe(true);
     });
+
+    it(
+      'mounts secrets as files under /run/secrets by version; a new version rolls the service; remove takes them away',
+      async () => {
+        const secretApp = `${app}-s`;
+        const reader: ServiceRef = { app: secretApp, service: 'reader' };
+        const v1 = { name: 'api-key', version: 'a1a1a1a1a1a1', value: `first value ${Date.now()}` };
+        const v2 = { name: 'api-key', version: 'b2b2b2b2b2b2', value: `second value\nwith a newline ${Date.now()}` };
+        const specAt = (version: string) =>
+          AppSpec.parse({
+            name: secretApp,
+            secrets: { 'api-key': { version } },
+            services: {
+              reader: { image: images.shell, secrets: [{ source: 'api-key', target: 'key.txt', mode: 0o400, version }], update: { monitor: '1s' } },
+            },
+          });
+        try {
+          // a version that was never written is refused before anything starts
+          await expect(driver.apply(specAt(v1.version))).rejects.toMatchObject({ code: DriverErrorCode.Invalid });
+          await driver.ensureSecrets(secretApp, [v1]);
+          await driver.ensureSecrets(secretApp, [v1]);
+          expect((await driver.apply(specAt(v1.version))).rollingServices).toEqual(['reader']);
+          expect((await follow(reader)).state).toBe('completed');
+          expect(await native.secretFile(reader, 'key.txt')).toBe(v1.value);
+          expect((await driver.plan(specAt(v1.version))).changed).toBe(false);
+          // the service's recorded spec names the version, never the value
+          expect(JSON.stringify(await driver.getService(reader))).not.toContain(v1.value);
+
+          await driver.ensureSecrets(secretApp, [v2]);
+          expect((await driver.apply(specAt(v2.version))).rollingServices).toEqual(['reader']);
+          expect((await follow(reader)).state).toBe('completed');
+          expect(await native.secretFile(reader, 'key.txt')).toBe(v2.value);
+        } finally {
+          await driver.remove(secretApp);
+        }
+        await waitFor(
+          'nothing left of the secrets app',
+          () => native.leftovers(secretApp, false),
+          (l) => l.length === 0,
+          timeout,
+        );
+      },
+      timeout * 3,
+    );
 
     it(
       'removes the app and leaves nothing behind',

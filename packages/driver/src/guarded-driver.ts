@@ -5,6 +5,8 @@ import type { OrchestratorDriver } from './types.js';
 export interface GuardOptions {
   /** A call that takes longer fails with a Timeout error (the orchestrator may still finish it). */
   timeoutMs: number;
+  /** The bound for whole-app writes (apply, remove), which grow with the app (default: timeoutMs). */
+  slowTimeoutMs?: number;
   /** Told about every call when it ends, for logs and metrics. */
   onCall?: (call: { method: string; ms: number; error?: unknown }) => void;
 }
@@ -52,6 +54,9 @@ function secretsResolved(problems: string[]): void {
     throw new DriverError(DriverErrorCode.Invalid, `secrets must be stored through Berth before they reach a cluster: ${problems.join('; ')}`);
 }
 
+/** Calls that write or delete a whole app: one native write per object. */
+const SLOW = new Set<string | symbol>(['apply', 'remove']);
+
 /** Streams run as long as their reader wants: no timeout for them. */
 const STREAMS = new Set<string | symbol>(['events', 'logs', 'followRollout']);
 
@@ -67,6 +72,7 @@ export function guardDriver(driver: OrchestratorDriver, options: GuardOptions): 
         return typeof value === 'function' ? value.bind(target) : value;
       }
       const method = String(prop);
+      const timeoutMs = SLOW.has(prop) ? (options.slowTimeoutMs ?? options.timeoutMs) : options.timeoutMs;
       return async (...args: unknown[]) => {
         const validate = VALIDATE[prop as keyof OrchestratorDriver];
         if (validate) args = validate(args);
@@ -77,8 +83,8 @@ export function guardDriver(driver: OrchestratorDriver, options: GuardOptions): 
             (value as (...a: unknown[]) => Promise<unknown>).apply(target, args),
             new Promise((_, reject) => {
               timer = setTimeout(
-                () => reject(new DriverError(DriverErrorCode.Timeout, `${driver.kind} ${method} did not answer within ${options.timeoutMs} ms`)),
-                options.timeoutMs,
+                () => reject(new DriverError(DriverErrorCode.Timeout, `${driver.kind} ${method} did not answer within ${timeoutMs} ms`)),
+                timeoutMs,
               );
             }),
           ]);

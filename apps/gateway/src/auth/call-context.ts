@@ -1,6 +1,7 @@
 import type { ExecutionContext } from '@nestjs/common';
 import { GqlExecutionContext } from '@nestjs/graphql';
 import type { Request } from 'express';
+import { parse } from 'yaml';
 import type { Principal } from '../common/request-context.js';
 
 /** What the guard and the audit interceptor need of a call, the same for REST and GraphQL. */
@@ -19,6 +20,28 @@ export interface CallInfo {
 }
 
 const str = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
+const field = (o: unknown, key: string) => (o && typeof o === 'object' ? str((o as Record<string, unknown>)[key]) : undefined);
+
+/** The app a Compose file names at its top level, as the import reads it. */
+function composeName(yaml: unknown): string | undefined {
+  if (typeof yaml !== 'string') return undefined;
+  try {
+    return field(parse(yaml), 'name');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Calls that name their app in the body, not the path: apply and plan (the spec's name, or the
+ * Compose file's, unless ?name= says), a job or a volume (`app`). The handler reads the same body,
+ * so a token narrowed to an app can deploy that app and nothing else.
+ */
+function appInBody(route: string, body: unknown, nameParam: unknown): string | undefined {
+  if (/\/apps(\/plan)?$/.test(route)) return typeof body === 'string' ? (str(nameParam) ?? composeName(body)) : field(body, 'name');
+  if (/\/(jobs|volumes)$/.test(route)) return field(body, 'app');
+  return undefined;
+}
 
 export function callInfo(ctx: ExecutionContext): CallInfo {
   if (ctx.getType<string>() === 'graphql') {
@@ -28,7 +51,15 @@ export function callInfo(ctx: ExecutionContext): CallInfo {
     const context = gql.getContext<NonNullable<CallInfo['gqlContext']>>();
     const op = info.parentType.name.toLowerCase();
     const auth = str(context.req?.headers?.authorization) ?? str(context.connectionParams?.authorization) ?? str(context.connectionParams?.Authorization);
-    const app = str(args.app) ?? (info.fieldName === 'app' ? str(args.name) : undefined);
+    const app =
+      str(args.app) ??
+      (info.fieldName === 'app' ? str(args.name) : undefined) ??
+      (info.fieldName === 'applyApp' || info.fieldName === 'planApp'
+        ? args.compose !== undefined && args.compose !== null
+          ? (str(args.name) ?? composeName(args.compose))
+          : field(args.spec, 'name')
+        : undefined) ??
+      (info.fieldName === 'runJob' ? field(args.spec, 'app') : undefined);
     return {
       transport: 'graphql',
       action: `${op} ${info.fieldName}`,
@@ -45,6 +76,7 @@ export function callInfo(ctx: ExecutionContext): CallInfo {
   const route = (req.route as { path?: string } | undefined)?.path ?? req.path;
   const params = req.params as Record<string, string | undefined>;
   const mutating = !['GET', 'HEAD', 'OPTIONS'].includes(req.method);
+  const app = params.app ?? (mutating ? appInBody(route, req.body, (req.query as Record<string, unknown>).name) : undefined);
   return {
     transport: 'rest',
     action: `${req.method} ${route}`,
@@ -52,8 +84,8 @@ export function callInfo(ctx: ExecutionContext): CallInfo {
     kind: mutating ? 'write' : 'read',
     authorization: str(req.headers.authorization),
     cluster: params.cluster,
-    app: params.app,
-    target: [params.cluster, params.app, params.service, params.name, params.id].filter(Boolean).join('/') || undefined,
+    app,
+    target: [params.cluster, app, params.service, params.name, params.id].filter(Boolean).join('/') || undefined,
   };
 }
 

@@ -42,6 +42,8 @@ const EnvSchema = z.object({
   BERTH_LOCAL_DOCKER_SOCKET: z.string().default('/var/run/docker.sock'),
   /** How long one driver call may take before it fails with a timeout. */
   BERTH_DRIVER_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
+  /** The bound for whole-app writes (apply, remove), whose time grows with the number of services. */
+  BERTH_DRIVER_APP_TIMEOUT_MS: z.coerce.number().int().min(100).default(180_000),
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   /** The first admin token's value (berth_<32 hex>_<secret>); without it one is generated and shown once. */
   BERTH_BOOTSTRAP_TOKEN: z
@@ -113,6 +115,7 @@ export interface Config {
   previousSecretKeys: Buffer[];
   localDocker: { enabled: boolean; socketPath: string };
   driverTimeoutMs: number;
+  driverAppTimeoutMs: number;
   production: boolean;
   auth: {
     bootstrapToken?: string;
@@ -173,6 +176,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       .map((k) => Buffer.from(k.trim(), 'base64')),
     localDocker: { enabled: e.BERTH_LOCAL_DOCKER, socketPath: e.BERTH_LOCAL_DOCKER_SOCKET },
     driverTimeoutMs: e.BERTH_DRIVER_TIMEOUT_MS,
+    driverAppTimeoutMs: e.BERTH_DRIVER_APP_TIMEOUT_MS,
     production: e.NODE_ENV === 'production',
     auth: {
       bootstrapToken: e.BERTH_BOOTSTRAP_TOKEN,

@@ -29,6 +29,7 @@ export class ClusterDrivers implements OnApplicationShutdown {
   open(connection: ClusterConnection, clusterName: string): OrchestratorDriver {
     return guardDriver(this.factory(connection), {
       timeoutMs: this.config.driverTimeoutMs,
+      slowTimeoutMs: this.config.driverAppTimeoutMs,
       onCall: ({ method, ms, error }) => {
         if (error) this.logger.warn({ cluster: clusterName, method, ms: Math.round(ms), err: (error as Error).message }, 'driver call failed');
         else this.logger.debug({ cluster: clusterName, method, ms: Math.round(ms) }, 'driver call');

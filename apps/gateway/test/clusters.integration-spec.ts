@@ -109,6 +109,23 @@ describe.each([postgresBackend(), pgliteBackend()])('clusters resource on $name'
     expect(gql.data.clusters).toEqual(expect.arrayContaining([{ name: 'kube', kind: 'kubernetes', health: { status: 'healthy' } }]));
   });
 
+  (swarm ? it : it.skip)('lists clusters from a health reading at most 5 s old, which a GET of one cluster refreshes', async () => {
+    const checkedAt = async () => {
+      const list = await gw.call('GET', '/v1/clusters');
+      expect(list.status).toBe(200);
+      return list.body.items.find((c: { name: string }) => c.name === 'local').health.checkedAt as string;
+    };
+    const first = await checkedAt();
+    // the reading was taken within the last 5 s (registration or an earlier list), and is reused
+    expect(Date.now() - Date.parse(first)).toBeLessThan(5_000 + 1_000);
+    expect(await checkedAt()).toBe(first);
+    const live = await gw.call('GET', '/v1/clusters/local');
+    expect(Date.parse(live.body.health.checkedAt)).toBeGreaterThanOrEqual(Date.parse(first));
+    expect(await checkedAt()).toBe(live.body.health.checkedAt);
+    const gql = await gw.graphql('{ clusters { name health { status checkedAt } } }');
+    expect(gql.data.clusters.find((c: { name: string }) => c.name === 'local').health).toEqual({ status: 'healthy', checkedAt: live.body.health.checkedAt });
+  });
+
   it('refuses bad input with a 4xx naming the problem, and stores nothing', async () => {
     const before = (await gw.call('GET', '/v1/clusters')).body.items.map((c: { name: string }) => c.name);
     const cases: [unknown, number, RegExp][] = [

@@ -5,6 +5,8 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
+import type { PrismaClient } from '@berth/db';
+import { PRISMA } from '../src/database/database.module.js';
 import { ADMIN_TOKEN, type RunningGateway, secretOf, startGateway } from './harness.js';
 
 const swarm = process.env.BERTH_SKIP_SWARM !== '1';
@@ -145,6 +147,24 @@ describe('tokens, roles and the audit log', () => {
     const expired = await gw.call('GET', '/v1/operations', undefined, bearer(tokens['short-lived']!.token));
     expect(expired.status).toBe(401);
     expect(expired.body.error.message).toBe('the API token has expired');
+  });
+
+  it('refuses a token revoked by another gateway on the same database within 5 s', async () => {
+    const created = await gw.call('POST', '/v1/tokens', { name: 'revoked-elsewhere', grants: [{ role: 'viewer' }] });
+    expect(created.status).toBe(201);
+    const token = created.body.token as string;
+    // this gateway has read the token: it is cached now
+    for (let i = 0; i < 2; i++) expect((await gw.call('GET', '/v1/operations', undefined, bearer(token))).status).toBe(200);
+    // what DELETE /v1/tokens/:id on another gateway writes
+    await gw.app.get<PrismaClient>(PRISMA).apiToken.update({ where: { id: created.body.id }, data: { revokedAt: new Date() } });
+    const revokedAt = Date.now();
+    let status = 200;
+    while (status === 200 && Date.now() - revokedAt < 10_000) {
+      status = (await gw.call('GET', '/v1/operations', undefined, bearer(token))).status;
+      if (status === 200) await sleep(100);
+    }
+    expect(status).toBe(401);
+    expect(Date.now() - revokedAt).toBeLessThan(5_000 + 1_000);
   });
 
   it('audits every mutating call and every refusal, readable by admins only', async () => {

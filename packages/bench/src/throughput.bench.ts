@@ -83,7 +83,7 @@ export async function throughputBench(ctx: BenchContext, idleRss: number): Promi
   const afterGc = ctx.options.profile ? await ctx.gateway.memoryReport().catch(() => undefined) : undefined;
   result.notes.push(
     `RSS idle: ${mb(idleRss)} right after start (clusters registered, nothing else done), ${mb(idleBefore)} before this load (after the other sections), ${mb(idleAfter)} 2 s after it.`,
-    'Neither endpoint is cached in the gateway: GET /v1/clusters reads the clusters from Postgres and asks every cluster for health and version (engine/API-server calls per request); GET /v1/clusters/:c/apps reads the cluster and its apps from Postgres on every request.',
+    'GET /v1/clusters reads the clusters from Postgres on every request and their health, version and node count from a reading at most 5 s old (one probe per cluster per 5 s, shared by the requests waiting for it); GET /v1/clusters/:c/apps reads the cluster (once, in the auth guard) and its apps from Postgres on every request. The token is verified from a 5 s in-process cache on both.',
     'autocannon runs in the benchmark process on the same 2 cores as the gateway, Postgres and the orchestrators: the req/s figure is a floor for what the gateway alone could do.',
     'The gateway is started with BERTH_RATE_LIMIT=100000000: one load generator is one token, and the per-token limit (default 1200/min) would measure the limiter.',
   );

@@ -46,11 +46,12 @@ export class AuthGuard implements CanActivate {
       if (call.cluster) {
         const cluster = await this.prisma.cluster.findFirst({
           where: UUID.test(call.cluster) ? { OR: [{ id: call.cluster }, { name: call.cluster }] } : { name: call.cluster },
-          select: { id: true },
         });
         // an unknown cluster is the handler's 404; an invisible one must look the same
         if (!cluster) return true;
         clusterId = cluster.id;
+        // the handler finds the row here instead of reading it again (ClustersService.find)
+        if (store) (store.clusters ??= new Map()).set(call.cluster, cluster);
         if (!seesCluster(principal, cluster.id)) throw BerthError.notFound(`cluster "${call.cluster}"`);
         if (!allows(principal, access, cluster.id, call.app)) {
           throw new BerthError(

@@ -8,7 +8,7 @@ import { DnsLabel, parseOrThrow } from '@berth/spec';
 import { CONFIG, type Config } from '../config/config.js';
 import { BerthError, ErrorCode } from '../common/errors.js';
 import { LOGGER } from '../common/logger.js';
-import { type Principal, type Role, requestContext } from '../common/request-context.js';
+import { type Grant, type Principal, type Role, requestContext } from '../common/request-context.js';
 import { PRISMA } from '../database/database.module.js';
 import { isGlobalAdmin } from './access.js';
 
@@ -16,6 +16,24 @@ import { isGlobalAdmin } from './access.js';
 const TOKEN = /^berth_([0-9a-f]{32})_([A-Za-z0-9_-]{32,})$/;
 /** How often last-used is written, at most: a write per request would cost more than the request. */
 const LAST_USED_EVERY_MS = 60_000;
+/**
+ * How long a token's row is reused before it is read again. Revoking a token on this gateway drops
+ * it at once; a revocation made through another gateway on the same database holds within this bound.
+ */
+export const TOKEN_CACHE_TTL_MS = 5_000;
+/** Tokens kept at most; past it the stale ones go first, then the oldest. */
+export const TOKEN_CACHE_MAX = 1_000;
+
+/** What `verify` needs of a token row. Keyed by token id; the secret itself is never kept, only its salted HMAC, as in the database. */
+interface CachedToken {
+  name: string;
+  salt: string;
+  secretHash: Buffer;
+  expiresAt?: number;
+  revoked: boolean;
+  grants: readonly Grant[];
+  loadedAt: number;
+}
 
 export const CreateTokenRequest = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected 1-64 letters, digits and ._-'),
@@ -54,6 +72,9 @@ const hash = (secret: string, salt: string) => createHmac('sha256', Buffer.from(
 @Injectable()
 export class TokensService implements OnApplicationBootstrap {
   private readonly lastUsedWritten = new Map<string, number>();
+  private readonly cache = new Map<string, CachedToken>();
+  /** Bumped by every `forget`: a row read before it is not cached after it. */
+  private epoch = 0;
 
   constructor(
     @Inject(PRISMA) private readonly prisma: PrismaClient,
@@ -84,21 +105,68 @@ export class TokensService implements OnApplicationBootstrap {
     const refused = new BerthError(ErrorCode.Unauthenticated, 'the API token is not valid');
     if (!m) throw refused;
     const id = `${m[1]!.slice(0, 8)}-${m[1]!.slice(8, 12)}-${m[1]!.slice(12, 16)}-${m[1]!.slice(16, 20)}-${m[1]!.slice(20)}`;
-    const row = await this.prisma.apiToken.findUnique({ where: { id }, include: { grants: true } });
-    if (!row || !timingSafeEqual(hash(m[2]!, row.salt), Buffer.from(row.secretHash, 'hex'))) throw refused;
-    const expired = row.expiresAt && row.expiresAt.getTime() <= Date.now();
-    if (row.revokedAt || expired) {
+    const row = await this.load(id);
+    if (!row || !timingSafeEqual(hash(m[2]!, row.salt), row.secretHash)) throw refused;
+    // expiry is checked on every request, cached row or not
+    const expired = row.expiresAt !== undefined && row.expiresAt <= Date.now();
+    if (row.revoked || expired) {
       // the secret was right: the audit line may name whose token it was
       const store = requestContext.get();
       if (store) store.requester = `token:${row.name}`;
-      throw new BerthError(ErrorCode.Unauthenticated, row.revokedAt ? 'the API token was revoked' : 'the API token has expired');
+      throw new BerthError(ErrorCode.Unauthenticated, row.revoked ? 'the API token was revoked' : 'the API token has expired');
     }
     const last = this.lastUsedWritten.get(id) ?? 0;
     if (Date.now() - last > LAST_USED_EVERY_MS) {
       this.lastUsedWritten.set(id, Date.now());
       await this.prisma.apiToken.update({ where: { id }, data: { lastUsedAt: new Date() } }).catch(() => undefined);
     }
-    return { tokenId: id, name: row.name, grants: row.grants.map((g) => ({ role: g.role, clusterId: g.clusterId, app: g.app })) };
+    return { tokenId: id, name: row.name, grants: row.grants.map((g) => ({ ...g })) };
+  }
+
+  /**
+   * Drops cached tokens so the next request reads them again: one token, or every token with a grant
+   * on `clusterId` (its grants went with the cluster), or all of them.
+   */
+  forget(which: { tokenId: string } | { clusterId: string } | 'all'): void {
+    this.epoch++;
+    if (which === 'all') this.cache.clear();
+    else if ('tokenId' in which) this.cache.delete(which.tokenId);
+    else for (const [id, t] of this.cache) if (t.grants.some((g) => g.clusterId === which.clusterId)) this.cache.delete(id);
+  }
+
+  /** The token's row from the cache while it is fresh, else from the database (then cached); undefined when unknown. */
+  private async load(id: string): Promise<CachedToken | undefined> {
+    const now = Date.now();
+    const hit = this.cache.get(id);
+    if (hit && now - hit.loadedAt < TOKEN_CACHE_TTL_MS) return hit;
+    const epoch = this.epoch;
+    const row = await this.prisma.apiToken.findUnique({ where: { id }, include: { grants: true } });
+    if (!row) {
+      this.cache.delete(id);
+      return undefined;
+    }
+    const entry: CachedToken = {
+      name: row.name,
+      salt: row.salt,
+      secretHash: Buffer.from(row.secretHash, 'hex'),
+      expiresAt: row.expiresAt?.getTime(),
+      revoked: !!row.revokedAt,
+      grants: Object.freeze(row.grants.map((g) => Object.freeze({ role: g.role, clusterId: g.clusterId, app: g.app }))),
+      loadedAt: now,
+    };
+    // a revocation that happened while this row was read wins: do not keep what it replaced
+    if (epoch === this.epoch) this.remember(id, entry);
+    return entry;
+  }
+
+  private remember(id: string, entry: CachedToken): void {
+    this.cache.delete(id);
+    if (this.cache.size >= TOKEN_CACHE_MAX) {
+      const now = Date.now();
+      for (const [key, t] of this.cache) if (now - t.loadedAt >= TOKEN_CACHE_TTL_MS) this.cache.delete(key);
+      while (this.cache.size >= TOKEN_CACHE_MAX) this.cache.delete(this.cache.keys().next().value!);
+    }
+    this.cache.set(id, entry);
   }
 
   async create(raw: unknown, creator: Principal): Promise<TokenView & { token: string }> {
@@ -144,6 +212,7 @@ export class TokensService implements OnApplicationBootstrap {
         throw BerthError.conflict('this is the last admin token on every cluster: create another one before revoking it, or nobody could manage Berth');
     }
     const updated = await this.prisma.apiToken.update({ where: { id }, data: { revokedAt: row.revokedAt ?? new Date() }, include: { grants: true } });
+    this.forget({ tokenId: id });
     return this.view(updated);
   }
 

@@ -5,7 +5,7 @@ import { RequireAccess } from '../auth/auth.decorators.js';
 import { ApiContract } from '../common/openapi.js';
 import { requestContext } from '../common/request-context.js';
 import { ClusterViewSchema, RegisterCluster, UpdateCluster } from './cluster.schemas.js';
-import { ClustersService } from './clusters.service.js';
+import { ClustersService, HEALTH_TTL_MS } from './clusters.service.js';
 
 @ApiTags('clusters')
 @Controller('v1/clusters')
@@ -26,13 +26,19 @@ export class ClustersController {
   }
 
   @Get()
-  @ApiContract({ response: z.object({ items: z.array(ClusterViewSchema) }), description: 'Every cluster, with health read live (3 s bound each)', errors: [] })
+  @ApiContract({
+    response: z.object({ items: z.array(ClusterViewSchema) }),
+    description:
+      `Every cluster, with its health, version and node count read from the cluster at most ${HEALTH_TTL_MS / 1000} s ago (health.checkedAt says when); ` +
+      'an older reading is taken again, 3 s bound each',
+    errors: [],
+  })
   async list() {
     return { items: await this.clusters.list() };
   }
 
   @Get(':cluster')
-  @ApiContract({ response: ClusterViewSchema, description: 'The cluster with live health, version and nodes' })
+  @ApiContract({ response: ClusterViewSchema, description: 'The cluster with health, version and nodes read live from it on every call' })
   get(@Param('cluster') cluster: string) {
     return this.clusters.get(cluster);
   }

@@ -2,7 +2,7 @@ import { Args, Mutation, Query, Resolver } from '@nestjs/graphql';
 import { RequireAccess } from '../auth/auth.decorators.js';
 import { requestContext } from '../common/request-context.js';
 import { ClusterType, type LabelInput, RegisterClusterInput, UpdateClusterInput } from './cluster.types.js';
-import { type ClusterView, ClustersService } from './clusters.service.js';
+import { type ClusterView, ClustersService, HEALTH_TTL_MS } from './clusters.service.js';
 
 const toPairs = (labels: Record<string, string> = {}) => Object.entries(labels).map(([key, value]) => ({ key, value }));
 const fromPairs = (labels?: LabelInput[] | null) => (labels ? Object.fromEntries(labels.map((l) => [l.key, l.value])) : undefined);
@@ -25,12 +25,14 @@ function toGql(view: ClusterView): ClusterType {
 export class ClustersResolver {
   constructor(private readonly service: ClustersService) {}
 
-  @Query(() => [ClusterType], { description: 'Every registered cluster, with live health' })
+  @Query(() => [ClusterType], {
+    description: `Every registered cluster, with health, version and node count read at most ${HEALTH_TTL_MS / 1000} s ago (health.checkedAt)`,
+  })
   async clusters() {
     return (await this.service.list()).map(toGql);
   }
 
-  @Query(() => ClusterType, { description: 'One cluster (by name or id) with live health, version and nodes' })
+  @Query(() => ClusterType, { description: 'One cluster (by name or id) with health, version and nodes read live from it' })
   async cluster(@Args('name') name: string) {
     return toGql(await this.service.get(name));
   }

@@ -7,6 +7,7 @@ import { BerthError, ErrorCode } from '../common/errors.js';
 import { LOGGER } from '../common/logger.js';
 import { requestContext } from '../common/request-context.js';
 import { visibleClusters } from '../auth/access.js';
+import { TokensService } from '../auth/tokens.service.js';
 import { PRISMA } from '../database/database.module.js';
 import { ClusterDrivers } from '../drivers/cluster-drivers.service.js';
 import { SecretBox } from '../secrets/secret-box.js';
@@ -31,6 +32,20 @@ type ClusterRow = NonNullable<Awaited<ReturnType<PrismaClient['cluster']['findFi
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Live health of every cluster in a list is read at once, each within this bound. */
 const LIST_PROBE_MS = 3000;
+/**
+ * How long a cluster's health, version and node count, once read, answer the cluster list (and
+ * /v1/ready) before the cluster is asked again. The list never shows a reading older than this
+ * (`health.checkedAt` says when it was taken); a reading is refreshed by the first list after it
+ * expires, once for all the lists asking at that moment.
+ */
+export const HEALTH_TTL_MS = 5_000;
+
+interface HealthReading {
+  health: ClusterView['health'];
+  version?: string;
+  nodeCount?: number;
+  at: number;
+}
 
 function connectionOf(input: RegisterCluster): { connection: ClusterConnection; endpoint: string } {
   if (input.kind === 'swarm') {
@@ -52,11 +67,19 @@ function connectionOf(input: RegisterCluster): { connection: ClusterConnection; 
 
 @Injectable()
 export class ClustersService {
+  /** The last health reading of each cluster, by id. */
+  private readonly readings = new Map<string, HealthReading>();
+  /** Readings being taken, by cluster id: the lists asking at the same time share one. */
+  private readonly probing = new Map<string, Promise<ClusterView>>();
+  /** Bumped when a cluster changes or goes: a reading begun before is not kept. */
+  private readingsEpoch = 0;
+
   constructor(
     @Inject(PRISMA) private readonly prisma: PrismaClient,
     private readonly drivers: ClusterDrivers,
     private readonly box: SecretBox,
     @Inject(LOGGER) private readonly logger: Logger,
+    private readonly tokens: TokensService,
   ) {}
 
   /** Registers a cluster after proving it answers with the given credentials; nothing is stored otherwise. */
@@ -88,25 +111,63 @@ export class ClustersService {
         throw e;
       });
     this.logger.info({ cluster: row.name, kind: row.kind, endpoint }, 'cluster registered');
-    return {
+    const view: ClusterView = {
       ...this.view(row),
       health: { ...probe.health, checkedAt: new Date().toISOString() },
       version: probe.version,
       nodes: probe.nodes,
       nodeCount: probe.nodes.length,
     };
+    this.remember(row.id, view, this.readingsEpoch);
+    return view;
   }
 
-  /** Every cluster with its health, read live from each at once; one slow or dead cluster never fails the list. */
+  /**
+   * Every cluster with its health, at most HEALTH_TTL_MS old: a reading that is older is taken again,
+   * from each such cluster at once; one slow or dead cluster never fails the list.
+   */
   async list(): Promise<ClusterView[]> {
     const principal = requestContext.principal();
     const visible = principal ? visibleClusters(principal) : 'all';
     const rows = await this.prisma.cluster.findMany({ where: visible === 'all' ? {} : { id: { in: [...visible] } }, orderBy: { name: 'asc' } });
-    const probes = await Promise.allSettled(rows.map((row) => this.live(row, LIST_PROBE_MS, false)));
+    const probes = await Promise.allSettled(rows.map((row) => this.recent(row)));
     return probes.map((p, i) => (p.status === 'fulfilled' ? p.value : this.view(rows[i]!)));
   }
 
-  /** One cluster with live health, version and nodes. */
+  /** The cluster with its last reading while that is fresh, else with a new one (shared with whoever asks meanwhile). */
+  private async recent(row: ClusterRow): Promise<ClusterView> {
+    let reading = this.readings.get(row.id);
+    if (!reading || Date.now() - reading.at >= HEALTH_TTL_MS) {
+      let probe = this.probing.get(row.id);
+      if (!probe) {
+        const started = this.live(row, LIST_PROBE_MS, false).finally(() => {
+          if (this.probing.get(row.id) === started) this.probing.delete(row.id);
+        });
+        this.probing.set(row.id, (probe = started));
+      }
+      const view = await probe;
+      reading = { health: view.health, version: view.version, nodeCount: view.nodeCount, at: Date.now() };
+    }
+    return { ...this.view(row), health: reading.health, version: reading.version ?? row.lastVersion ?? undefined, nodeCount: reading.nodeCount };
+  }
+
+  private remember(clusterId: string, view: ClusterView, epoch: number): void {
+    if (epoch !== this.readingsEpoch) return;
+    // aged from when the cluster answered, so a list never shows a reading older than HEALTH_TTL_MS
+    const at = view.health.checkedAt ? Date.parse(view.health.checkedAt) : Date.now();
+    this.readings.set(clusterId, { health: view.health, version: view.version, nodeCount: view.nodeCount, at });
+  }
+
+  /** Forgets what this gateway holds of a cluster that changed or went: its reading, and its row for the rest of this request. */
+  private forgetCluster(clusterId: string): void {
+    this.readingsEpoch++;
+    this.readings.delete(clusterId);
+    this.probing.delete(clusterId);
+    const seen = requestContext.get()?.clusters;
+    for (const [ref, row] of seen ?? []) if (row.id === clusterId) seen!.delete(ref);
+  }
+
+  /** One cluster with live health, version and nodes (always read from the cluster; the reading also serves the list). */
   async get(nameOrId: string): Promise<ClusterView> {
     return this.live(await this.find(nameOrId), undefined, true);
   }
@@ -138,6 +199,7 @@ export class ClustersService {
       });
     }
     const updated = await this.prisma.cluster.update({ where: { id: row.id }, data });
+    this.forgetCluster(row.id);
     await this.drivers.evict(row.id);
     return this.live(updated, undefined, true);
   }
@@ -145,6 +207,9 @@ export class ClustersService {
   async remove(nameOrId: string): Promise<{ removed: string }> {
     const row = await this.find(nameOrId);
     await this.prisma.cluster.delete({ where: { id: row.id } });
+    this.forgetCluster(row.id);
+    // the cluster's grants went with it
+    this.tokens.forget({ clusterId: row.id });
     await this.drivers.evict(row.id);
     this.logger.info({ cluster: row.name }, 'cluster removed');
     return { removed: row.name };
@@ -156,7 +221,10 @@ export class ClustersService {
     return { cluster, driver: this.drivers.for(cluster) };
   }
 
+  /** The stored cluster, by name or id; the row the auth guard read for this request when there is one. */
   async find(nameOrId: string): Promise<ClusterRow> {
+    const seen = requestContext.get()?.clusters?.get(nameOrId);
+    if (seen) return seen;
     const row = await this.prisma.cluster.findFirst({ where: UUID.test(nameOrId) ? { OR: [{ id: nameOrId }, { name: nameOrId }] } : { name: nameOrId } });
     if (!row) throw BerthError.notFound(`cluster "${nameOrId}"`);
     return row;
@@ -184,6 +252,7 @@ export class ClustersService {
 
   private async live(row: ClusterRow, boundMs: number | undefined, withNodes: boolean): Promise<ClusterView> {
     const started = Date.now();
+    const epoch = this.readingsEpoch;
     const bounded = <T>(p: Promise<T>) =>
       boundMs === undefined
         ? p
@@ -223,6 +292,7 @@ export class ClustersService {
         })
         .catch(() => undefined);
     }
+    this.remember(row.id, view, epoch);
     return view;
   }
 

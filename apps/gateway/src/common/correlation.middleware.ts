@@ -2,7 +2,7 @@ import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { LOGGER } from './logger.js';
-import { correlationIdFrom, requestContext } from './request-context.js';
+import { correlationIdFrom, type RequestContext, requestContext } from './request-context.js';
 
 /** Gives every request a correlation id (echoed as x-request-id) and logs it once when it ends. */
 @Injectable()
@@ -19,6 +19,8 @@ export class CorrelationMiddleware implements NestMiddleware {
         this.logger.info({ method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request'),
       );
     });
-    requestContext.run({ correlationId, requester: 'anonymous' }, next);
+    const context: RequestContext = { correlationId, requester: 'anonymous' };
+    res.on('close', () => delete context.clusters);
+    requestContext.run(context, next);
   }
 }

@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
+import type { Cluster } from '@berth/db';
 
 export type Role = 'viewer' | 'operator' | 'admin';
 
@@ -23,6 +24,12 @@ export interface RequestContext {
   /** Who is asking: the API token's name ("token:ci-deployer"), recorded on every operation. */
   requester: string;
   principal?: Principal;
+  /**
+   * Cluster rows the auth guard read for this request, by the name or id the call gave, so the
+   * handler does not read them again. Dropped when the response ends (work the request started and
+   * that outlives it reads its own).
+   */
+  clusters?: Map<string, Cluster>;
 }
 
 const storage = new AsyncLocalStorage<RequestContext>();

@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShut
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { type Operation, type OperationKind, type OperationStatus, Prisma, type PrismaClient } from '@berth/db';
-import { type JobRef, type JobStatus, type OrchestratorDriver, type RolloutStatus, isDriverError, DriverErrorCode } from '@berth/driver';
+import { type JobRef, type JobStatus, type OrchestratorDriver, type RolloutStatus, backoff, isDriverError, DriverErrorCode } from '@berth/driver';
 import { specHash } from '@berth/spec';
 import { asBerthError, BerthError, ErrorCode } from '../common/errors.js';
 import { LOGGER } from '../common/logger.js';
@@ -57,6 +57,11 @@ const TERMINAL_JOB = new Set(['succeeded', 'failed']);
 const RETRY_MS = 2000;
 const LOG_TAIL_LINES = 50;
 const SCALE_TIMEOUT_MS = 5 * 60_000;
+/**
+ * Followers read the orchestrator 100 ms after a change, then back off to this: a change that
+ * converges at once is seen at once, a long rollout costs a read per FOLLOW_MAX_MS.
+ */
+const FOLLOW_MAX_MS = 500;
 
 /** The operations a token may read: those on its clusters, and of its apps where a grant names one. */
 function scopeOf(principal: Principal | undefined): Prisma.OperationWhereInput {
@@ -346,7 +351,7 @@ export class OperationsService implements OnApplicationBootstrap, OnApplicationS
       const ref = { app: plan.app, service };
       let last: RolloutStatus | undefined;
       const done = await this.retrying(op, async () => {
-        for await (const status of driver.followRollout(ref, { signal: this.stopping.signal, pollIntervalMs: 500 })) {
+        for await (const status of driver.followRollout(ref, { signal: this.stopping.signal, pollIntervalMs: FOLLOW_MAX_MS })) {
           last = status;
           await this.progress(op.id, {
             phase: status.state,
@@ -380,6 +385,7 @@ export class OperationsService implements OnApplicationBootstrap, OnApplicationS
   private async followJob(op: Operation, plan: Extract<FollowPlan, { type: 'job' }>): Promise<Operation> {
     const driver = await this.driverOf(op.clusterId);
     const ref: JobRef = { app: plan.app, name: plan.name };
+    const waits = backoff(undefined, FOLLOW_MAX_MS);
     let last = '';
     for (;;) {
       const status = await this.retrying(op, () => driver.jobStatus(ref));
@@ -387,6 +393,7 @@ export class OperationsService implements OnApplicationBootstrap, OnApplicationS
       const key = JSON.stringify([status.state, status.completions]);
       if (key !== last) {
         last = key;
+        waits.reset();
         await this.recordJob(plan.jobRunId, status);
         await this.progress(op.id, {
           phase: status.state,
@@ -407,7 +414,7 @@ export class OperationsService implements OnApplicationBootstrap, OnApplicationS
           errorCode: status.state === 'failed' ? 'JOB_FAILED' : undefined,
         });
       }
-      await sleep(500, undefined, { signal: this.stopping.signal }).catch(() => undefined);
+      await sleep(waits.next(), undefined, { signal: this.stopping.signal }).catch(() => undefined);
       if (this.stopping.signal.aborted) return op;
     }
   }
@@ -415,6 +422,7 @@ export class OperationsService implements OnApplicationBootstrap, OnApplicationS
   private async followScale(op: Operation, plan: Extract<FollowPlan, { type: 'scale' }>): Promise<Operation> {
     const driver = await this.driverOf(op.clusterId);
     const deadline = Date.now() + SCALE_TIMEOUT_MS;
+    const waits = backoff(undefined, FOLLOW_MAX_MS);
     let last = '';
     while (Date.now() < deadline) {
       const status = await this.retrying(op, () => driver.getService({ app: plan.app, service: plan.service }));
@@ -422,10 +430,11 @@ export class OperationsService implements OnApplicationBootstrap, OnApplicationS
       const key = `${status.replicas.running}/${status.replicas.desired}`;
       if (key !== last) {
         last = key;
+        waits.reset();
         await this.progress(op.id, { phase: 'scaling', service: plan.service, replicasReady: status.replicas.running, replicasTotal: plan.replicas });
       }
       if (status.replicas.running === plan.replicas) return this.close(op.id, 'succeeded');
-      await sleep(500, undefined, { signal: this.stopping.signal }).catch(() => undefined);
+      await sleep(waits.next(), undefined, { signal: this.stopping.signal }).catch(() => undefined);
       if (this.stopping.signal.aborted) return op;
     }
     return this.close(op.id, 'failed', {

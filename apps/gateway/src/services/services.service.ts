@@ -63,13 +63,14 @@ export class ServicesService {
   constructor(private readonly apps: AppsService) {}
 
   async list(clusterRef: string, app: string): Promise<DiscoveryView[]> {
-    const ctx = await this.apps.context(clusterRef, app);
-    return (await ctx.driver.listServices(app)).map(discovery);
+    // the app row is enough to 404 on an unknown app: the current revision's spec is not needed here
+    const { driver } = await this.apps.appRow(clusterRef, app);
+    return (await driver.listServices(app)).map(discovery);
   }
 
   async get(clusterRef: string, app: string, service: string): Promise<DiscoveryView> {
-    const ctx = await this.apps.context(clusterRef, app);
-    return discovery(await ctx.driver.getService({ app, service }));
+    const { driver } = await this.apps.appRow(clusterRef, app);
+    return discovery(await driver.getService({ app, service }));
   }
 
   async scale(clusterRef: string, app: string, service: string, raw: unknown, caller: Caller): Promise<ChangeResult> {

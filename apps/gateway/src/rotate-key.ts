@@ -6,8 +6,7 @@
  */
 import { openDatabase, targetFromEnv } from '@berth/db';
 import { ConfigError, loadConfig } from './config/config.js';
-import { AppSecretsService } from './secrets/app-secrets.service.js';
-import { SecretBox, resolveSecretKey } from './secrets/secret-box.js';
+import { SecretBox, resealRows, resolveSecretKey } from './secrets/secret-box.js';
 
 export async function rotateKey(env: NodeJS.ProcessEnv): Promise<{ resealed: number; current: number; secretsResealed: number; secretsCurrent: number }> {
   const config = loadConfig(env);
@@ -15,17 +14,19 @@ export async function rotateKey(env: NodeJS.ProcessEnv): Promise<{ resealed: num
   const box = new SecretBox(key, config.previousSecretKeys);
   const db = await openDatabase(targetFromEnv(config.databaseUrl, config.dataDir));
   try {
-    const clusters = await db.prisma.cluster.findMany({ select: { id: true, name: true, credentials: true, keyId: true } });
-    let resealed = 0;
-    for (const c of clusters) {
-      if (c.keyId === box.activeKeyId) continue;
-      const { sealed, keyId } = box.seal(box.open(c.credentials, c.keyId));
-      // only if nobody re-sealed it meanwhile
-      const { count } = await db.prisma.cluster.updateMany({ where: { id: c.id, keyId: c.keyId }, data: { credentials: new Uint8Array(sealed), keyId } });
-      resealed += count;
-    }
-    const secrets = await AppSecretsService.reseal(db.prisma, box);
-    return { resealed, current: clusters.length - resealed, secretsResealed: secrets.resealed, secretsCurrent: secrets.total - secrets.resealed };
+    const clusters = await db.prisma.cluster.findMany({ select: { id: true, credentials: true, keyId: true } });
+    const resealed = await resealRows(
+      box,
+      clusters.map((c) => ({ id: c.id, sealed: c.credentials, keyId: c.keyId })),
+      async (id, credentials, keyId, from) => (await db.prisma.cluster.updateMany({ where: { id, keyId: from }, data: { credentials, keyId } })).count,
+    );
+    const secrets = await db.prisma.appSecret.findMany({ select: { id: true, sealed: true, keyId: true } });
+    const secretsResealed = await resealRows(
+      box,
+      secrets,
+      async (id, sealed, keyId, from) => (await db.prisma.appSecret.updateMany({ where: { id, keyId: from }, data: { sealed, keyId } })).count,
+    );
+    return { resealed, current: clusters.length - resealed, secretsResealed, secretsCurrent: secrets.length - secretsResealed };
   } finally {
     await db.close();
   }

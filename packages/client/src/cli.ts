@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { parse as parseYaml } from 'yaml';
+import { toDnsLabel } from '@berth/spec';
 import { BerthApiError, type ChangeResult, type Operation, createBerthClient } from './client.js';
 
 export interface Io {
@@ -50,13 +51,6 @@ async function composeSecretValues(text: string, file: string, env: Io['env']): 
   }
   return values;
 }
-
-/** Compose names that are not DNS labels are renamed by the import the same way ("db_password" -> "db-password"). */
-const dnsLabel = (name: string) =>
-  name
-    .toLowerCase()
-    .replace(/[^a-z0-9-]/g, '-')
-    .replace(/^-+|-+$/g, '');
 
 async function readStdin(): Promise<string> {
   let text = '';
@@ -129,7 +123,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
         // the values travel in a JSON spec: converted by the gateway, then given the values read here
         const converted = await client().convertCompose(spec, o.name);
         for (const w of converted.warnings) io.err(`warning: ${w.path}: ${w.message}`);
-        const values = Object.fromEntries([...secrets].map(([name, value]) => [dnsLabel(name), { value }]));
+        const values = Object.fromEntries([...secrets].map(([name, value]) => [toDnsLabel(name), { value }]));
         spec = { ...converted.spec, secrets: { ...converted.spec.secrets, ...values } };
       }
       await finish(await client().apply(cluster, spec, { name: o.name, idempotencyKey: o.idempotencyKey }), !!o.wait);

@@ -78,6 +78,7 @@ import {
 
 const API_VERSION: Record<WorkloadKind, string> = { Deployment: 'apps/v1', StatefulSet: 'apps/v1', DaemonSet: 'apps/v1' };
 const MANAGED = `${LABEL.managedBy}=${MANAGER}`;
+const SECRETS = `${MANAGED},${LABEL.secret}`;
 /** How long a write waits for a new namespace's default ServiceAccount before going ahead anyway. */
 const SERVICE_ACCOUNT_WAIT_MS = 10_000;
 /** How long health() waits for the API server before calling it unreachable. */
@@ -487,10 +488,7 @@ export class KubernetesDriver implements OrchestratorDriver {
   private async requireSecrets(app: string, services: ServiceSpec[]): Promise<void> {
     const wanted = new Set(services.flatMap((svc) => svc.secrets.map((s) => secretObjectName(s.source, s.version ?? ''))));
     if (!wanted.size) return;
-    const existing = await this.client.optional(`listing Secrets in namespace ${app}`, () =>
-      this.client.core.listNamespacedSecret({ namespace: app, labelSelector: `${MANAGED},${LABEL.secret}` }),
-    );
-    const have = new Set(existing?.items.map((s) => s.metadata?.name));
+    const have = await this.secretNames(app);
     const missing = [...wanted].filter((n) => !have.has(n));
     if (missing.length) {
       throw new DriverError(
@@ -500,13 +498,18 @@ export class KubernetesDriver implements OrchestratorDriver {
     }
   }
 
+  /** Names of the Secrets Berth wrote in the app's namespace (none when the namespace does not exist). */
+  private async secretNames(app: string): Promise<Set<string | undefined>> {
+    const list = await this.client.optional(`listing Secrets in namespace ${app}`, () =>
+      this.client.core.listNamespacedSecret({ namespace: app, labelSelector: SECRETS }),
+    );
+    return new Set(list?.items.map((s) => s.metadata?.name));
+  }
+
   async ensureSecrets(app: string, secrets: SecretValue[]): Promise<void> {
     if (!secrets.length) return;
     await this.ensureNamespace(app);
-    const existing = await this.client.call(`listing Secrets in namespace ${app}`, () =>
-      this.client.core.listNamespacedSecret({ namespace: app, labelSelector: `${MANAGED},${LABEL.secret}` }),
-    );
-    const names = new Set(existing.items.map((s) => s.metadata?.name));
+    const names = await this.secretNames(app);
     for (const secret of secrets) {
       const object = secretObject(app, secret);
       // immutable: an existing version already holds this value
@@ -523,7 +526,7 @@ export class KubernetesDriver implements OrchestratorDriver {
       this.client.call(`listing Services${where}`, () => this.client.core.listNamespacedService({ namespace: app, labelSelector: MANAGED })),
       this.client.call(`listing Jobs${where}`, () => this.client.batch.listNamespacedJob({ namespace: app, labelSelector: MANAGED })),
       this.client.call(`listing claims${where}`, () => this.client.core.listNamespacedPersistentVolumeClaim({ namespace: app })),
-      this.client.call(`listing Secrets${where}`, () => this.client.core.listNamespacedSecret({ namespace: app, labelSelector: `${MANAGED},${LABEL.secret}` })),
+      this.client.call(`listing Secrets${where}`, () => this.client.core.listNamespacedSecret({ namespace: app, labelSelector: SECRETS })),
     ]);
     const targets: Array<{ apiVersion: string; kind: string; name: string }> = [
       ...workloads.map((w) => ({ apiVersion: API_VERSION[w.kind], kind: w.kind, name: w.workload.metadata?.name ?? '' })),

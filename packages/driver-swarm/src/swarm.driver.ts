@@ -240,13 +240,16 @@ export class SwarmDriver implements OrchestratorDriver {
     const { plan, network, services } = await this.planApp(spec);
     if (!network) await this.ensureNetwork(spec.name, spec.labels);
     const rollingServices: string[] = [];
+    // read once for the whole apply, and only when a service mounts a secret
+    let ids: Promise<Map<string, string>> | undefined;
+    const secretIds = () => (ids ??= this.secretIds(spec.name));
     for (const { object, rendered, live } of services) {
       const name = object.service ?? object.name;
       if (object.action === 'create' && rendered) {
-        await this.engine.createService(await this.withSecretIds(spec.name, rendered));
+        await this.engine.createService(await this.withSecretIds(rendered, secretIds));
         rollingServices.push(name);
       } else if (object.action === 'update' && rendered && live) {
-        await this.engine.updateService(live.ID, live.Version.Index, await this.withSecretIds(spec.name, rendered));
+        await this.engine.updateService(live.ID, live.Version.Index, await this.withSecretIds(rendered, secretIds));
         if (touchesTasks(object.changes)) rollingServices.push(name);
       } else if (object.action === 'delete' && live) {
         await this.removeServiceIfPresent(live);
@@ -259,7 +262,7 @@ export class SwarmDriver implements OrchestratorDriver {
 
   async ensureSecrets(app: string, secrets: SecretValue[]): Promise<void> {
     if (!secrets.length) return;
-    const existing = new Set((await this.engine.listSecrets({ label: [label(LABEL.app, app)] })).map((s) => s.Spec.Name));
+    const existing = await this.secretIds(app);
     for (const s of secrets) {
       const name = secretName(app, s.name, s.version);
       if (existing.has(name)) continue;
@@ -272,11 +275,16 @@ export class SwarmDriver implements OrchestratorDriver {
     }
   }
 
+  /** The app's secrets on the engine: ID by name. */
+  private async secretIds(app: string): Promise<Map<string, string>> {
+    return new Map((await this.engine.listSecrets({ label: [label(LABEL.app, app)] })).map((s) => [s.Spec.Name, s.ID]));
+  }
+
   /** The engine references secrets by ID; Berth renders names (stable across clusters) and fills IDs in here. */
-  private async withSecretIds(app: string, spec: EngineServiceSpec): Promise<EngineServiceSpec> {
+  private async withSecretIds(spec: EngineServiceSpec, secretIds: () => Promise<Map<string, string>>): Promise<EngineServiceSpec> {
     const refs = spec.TaskTemplate.ContainerSpec.Secrets;
     if (!refs?.length) return spec;
-    const ids = new Map((await this.engine.listSecrets({ label: [label(LABEL.app, app)] })).map((s) => [s.Spec.Name, s.ID]));
+    const ids = await secretIds();
     const missing = refs.filter((r) => !ids.has(r.SecretName)).map((r) => r.SecretName);
     if (missing.length) {
       throw new DriverError(
@@ -357,10 +365,10 @@ export class SwarmDriver implements OrchestratorDriver {
       removed.push(`network/${network.Name}`);
     }
 
-    for (const secret of await this.engine.listSecrets({ label: [label(LABEL.app, app)] })) {
+    for (const [name, id] of await this.secretIds(app)) {
       try {
-        await this.engine.removeSecret(secret.ID, secret.Spec.Name);
-        removed.push(`secret/${secret.Spec.Name}`);
+        await this.engine.removeSecret(id, name);
+        removed.push(`secret/${name}`);
       } catch (err) {
         if (!isDriverError(err, DriverErrorCode.NotFound)) throw err;
       }
@@ -482,7 +490,11 @@ export class SwarmDriver implements OrchestratorDriver {
     const ctx = await this.contextFor(ref.app, spec, readAppContext(live.Spec.Labels));
     const rendered = renderService(ref.app, ref.service, spec, ctx).spec;
     if (live.Spec.Labels[SWARM_LABEL.renderHash] === rendered.Labels[SWARM_LABEL.renderHash]) return { changed: false };
-    await this.engine.updateService(live.ID, live.Version.Index, await this.withSecretIds(ref.app, rollback ? asRollback(rendered, spec) : rendered));
+    await this.engine.updateService(
+      live.ID,
+      live.Version.Index,
+      await this.withSecretIds(rollback ? asRollback(rendered, spec) : rendered, () => this.secretIds(ref.app)),
+    );
     return { changed: true };
   }
 

@@ -1,6 +1,6 @@
 import { AppSpec, JobSpec, ServiceSpec, parseOrThrow, unresolvedSecrets, unversionedMounts } from '@berth/spec';
 import { DriverError, DriverErrorCode } from './errors.js';
-import type { OrchestratorDriver } from './types.js';
+import { type OrchestratorDriver, isStreamMethod } from './types.js';
 
 export interface GuardOptions {
   /** A call that takes longer fails with a Timeout error (the orchestrator may still finish it). */
@@ -57,9 +57,6 @@ function secretsResolved(problems: string[]): void {
 /** Calls that write or delete a whole app: one native write per object. */
 const SLOW = new Set<string | symbol>(['apply', 'remove']);
 
-/** Streams run as long as their reader wants: no timeout for them. */
-const STREAMS = new Set<string | symbol>(['events', 'logs', 'followRollout']);
-
 /**
  * The cross-cutting rules for any driver, in one wrapper instead of copied into each: validation,
  * timeouts, and a report of every call.
@@ -68,7 +65,8 @@ export function guardDriver(driver: OrchestratorDriver, options: GuardOptions): 
   return new Proxy(driver, {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver) as unknown;
-      if (typeof value !== 'function' || STREAMS.has(prop) || prop === 'close') {
+      // streams run as long as their reader wants: no timeout for them
+      if (typeof value !== 'function' || isStreamMethod(prop) || prop === 'close') {
         return typeof value === 'function' ? value.bind(target) : value;
       }
       const method = String(prop);

@@ -344,3 +344,10 @@ export interface OrchestratorDriver {
 
   close(): Promise<void>;
 }
+
+type DriverMethod = Exclude<keyof OrchestratorDriver, 'kind'>;
+/** The driver methods that stream (answer with an async iterable) rather than answer once. */
+export type StreamMethod = { [K in DriverMethod]: ReturnType<OrchestratorDriver[K]> extends AsyncIterable<unknown> ? K : never }[DriverMethod];
+/** Every streaming method, by name: the compiler insists each one is listed (and nothing else). */
+export const STREAM_METHODS: Readonly<Record<StreamMethod, true>> = { events: true, logs: true, followRollout: true };
+export const isStreamMethod = (prop: string | symbol): prop is StreamMethod => typeof prop === 'string' && Object.hasOwn(STREAM_METHODS, prop);

@@ -26,7 +26,8 @@ type Obj = Record<string, unknown>;
 type SecretMountInput = NonNullable<ServiceSpecInput['secrets']>[number];
 type Path = (string | number)[];
 
-const toDnsLabel = (name: string) =>
+/** How Compose names that are not DNS labels ("db_data") are renamed: lowercased, other characters as "-". */
+export const toDnsLabel = (name: string): string =>
   name
     .toLowerCase()
     .replace(/[^a-z0-9-]/g, '-')

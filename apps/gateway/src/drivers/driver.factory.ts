@@ -1,12 +1,9 @@
-import type { ClusterConnection, OrchestratorDriver, OrchestratorKind } from '@berth/driver';
+import { type ClusterConnection, type OrchestratorDriver, type OrchestratorKind, type StreamMethod, isStreamMethod } from '@berth/driver';
 
 type Method = Exclude<keyof OrchestratorDriver, 'kind'>;
-type StreamMethod = { [K in Method]: ReturnType<OrchestratorDriver[K]> extends AsyncIterable<unknown> ? K : never }[Method];
 type CallMethod = { [K in Method]: ReturnType<OrchestratorDriver[K]> extends Promise<unknown> ? K : never }[Method];
 
-/** The methods that stream: the compiler insists every one is listed (and nothing else). */
-const STREAMS: Record<StreamMethod, true> = { events: true, logs: true, followRollout: true };
-/** Every other method answers once, with a promise: a member of another shape needs a thought here first. */
+/** Every method but the streams answers once, with a promise: a member of another shape needs a thought here first. */
 const everyMethodHandled: [Exclude<Method, StreamMethod | CallMethod>] extends [never] ? true : never = true;
 void everyMethodHandled;
 
@@ -35,11 +32,11 @@ export function lazyDriver(kind: OrchestratorKind, load: () => Promise<Orchestra
       if (prop === 'kind') return kind;
       if (prop === 'close') return close;
       if (typeof prop !== 'string' || prop === 'then' || prop === 'toJSON' || prop in Object.prototype) return Reflect.get(target, prop) as unknown;
-      if (Object.hasOwn(STREAMS, prop)) {
+      if (isStreamMethod(prop)) {
         return (...args: unknown[]) =>
           (async function* () {
             const driver = await real();
-            yield* (driver[prop as StreamMethod] as AnyMethod).apply(driver, args) as AsyncIterable<unknown>;
+            yield* (driver[prop] as AnyMethod).apply(driver, args) as AsyncIterable<unknown>;
           })();
       }
       return async (...args: unknown[]) => {

@@ -114,17 +114,4 @@ export class AppSecretsService {
     const values: SecretValue[] = rows.map((r) => ({ name: r.name, version: r.version, value: this.box.open(r.sealed, r.keyId) }));
     await driver.ensureSecrets(spec.name, values);
   }
-
-  /** Re-seals stored secret values with the active key (key rotation); returns how many were re-sealed. */
-  static async reseal(prisma: PrismaClient, box: SecretBox): Promise<{ resealed: number; total: number }> {
-    const rows = await prisma.appSecret.findMany({ select: { id: true, sealed: true, keyId: true } });
-    let resealed = 0;
-    for (const r of rows) {
-      if (r.keyId === box.activeKeyId) continue;
-      const { sealed, keyId } = box.seal(box.open(r.sealed, r.keyId));
-      const { count } = await prisma.appSecret.updateMany({ where: { id: r.id, keyId: r.keyId }, data: { sealed: new Uint8Array(sealed), keyId } });
-      resealed += count;
-    }
-    return { resealed, total: rows.length };
-  }
 }

@@ -46,6 +46,25 @@ export class SecretBox {
   }
 }
 
+/**
+ * Re-seals with the active key every row sealed with another (key rotation). `write` stores one row
+ * only if it is still sealed with `from` (a concurrent rotation may have won) and says how many it
+ * changed. Returns how many rows were re-sealed.
+ */
+export async function resealRows(
+  box: SecretBox,
+  rows: { id: string; sealed: Uint8Array; keyId: string }[],
+  write: (id: string, sealed: Uint8Array<ArrayBuffer>, keyId: string, from: string) => Promise<number>,
+): Promise<number> {
+  let resealed = 0;
+  for (const r of rows) {
+    if (r.keyId === box.activeKeyId) continue;
+    const { sealed, keyId } = box.seal(box.open(r.sealed, r.keyId));
+    resealed += await write(r.id, new Uint8Array(sealed), keyId, r.keyId);
+  }
+  return resealed;
+}
+
 /** The configured key, or the one generated once in the data folder for the embedded default. */
 export async function resolveSecretKey(configured: Buffer | undefined, dataDir: string): Promise<{ key: Buffer; generated: boolean; file?: string }> {
   if (configured) return { key: configured, generated: false };

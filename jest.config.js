@@ -5,7 +5,6 @@ const base = {
   extensionsToTreatAsEsm: ['.ts'],
   testEnvironment: 'node',
   moduleNameMapper: {
-    '^@berth/driver/conformance$': '<rootDir>/packages/driver/src/conformance/index.ts',
     '^@berth/([a-z-]+)$': '<rootDir>/packages/$1/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },

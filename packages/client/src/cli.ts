@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { parse as parseYaml } from 'yaml';
-import { toDnsLabel } from '@berth/spec';
+import { toDnsLabel } from '@berth/model';
 import { BerthApiError, type ChangeResult, type Operation, createBerthClient } from './client.js';
 
 export interface Io {

@@ -1,5 +1,5 @@
 import type { V1Pod } from '@kubernetes/client-node';
-import { parseDuration } from '@berth/spec';
+import { parseDuration } from '@berth/model';
 import { DriverError, DriverErrorCode, isDriverError, type LogLine, type LogOptions } from '@berth/driver';
 import type { KubernetesClient } from './kubernetes.client.js';
 

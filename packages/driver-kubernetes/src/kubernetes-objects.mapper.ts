@@ -30,7 +30,7 @@ import {
   type UpdatePolicy,
   type VolumeDefinition,
   type VolumeMount,
-} from '@berth/spec';
+} from '@berth/model';
 import { DriverError, DriverErrorCode, LABEL, MANAGER, type DriverWarning, type SecretValue, type VolumeCreate } from '@berth/driver';
 
 /** Annotations only this driver writes (the shared ones live in LABEL). */

@@ -10,7 +10,7 @@ import type {
   V1Service,
   V1StatefulSet,
 } from '@kubernetes/client-node';
-import { DEFAULT_UPDATE_POLICY, ServiceSpec, specHash, type RollbackPolicy, type UpdatePolicy } from '@berth/spec';
+import { DEFAULT_UPDATE_POLICY, ServiceSpec, specHash, type RollbackPolicy, type UpdatePolicy } from '@berth/model';
 import {
   LABEL,
   type ClusterEvent,

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type KubernetesObject, type V1Namespace, type V1PersistentVolumeClaim, type V1Pod, type V1Service } from '@kubernetes/client-node';
-import { canonicalJson, type AppSpec, type JobSpec, type ServiceSpec } from '@berth/spec';
+import { canonicalJson, type AppSpec, type JobSpec, type ServiceSpec } from '@berth/model';
 import {
   DriverError,
   DriverErrorCode,

@@ -9,7 +9,7 @@ import {
   type V1PodTemplateSpec,
   type V1StatefulSet,
 } from '@kubernetes/client-node';
-import type { NativeMount, NativeProbe } from '@berth/driver/conformance';
+import type { NativeMount, NativeProbe } from '@berth/testkit';
 import type { ServiceRef } from '@berth/driver';
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { V1DaemonSet, V1Deployment, V1Job, V1PersistentVolumeClaim, V1Service, V1StatefulSet } from '@kubernetes/client-node';
-import { AppSpec, JobSpec, ServiceSpec, canonicalJson, specHash, type AppSpecInput } from '@berth/spec';
+import { AppSpec, JobSpec, ServiceSpec, canonicalJson, specHash, type AppSpecInput } from '@berth/model';
 import { DriverErrorCode, LABEL } from '@berth/driver';
 import {
   ANNOTATION,

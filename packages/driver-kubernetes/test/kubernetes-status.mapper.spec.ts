@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { V1Deployment, V1Pod, V1ReplicaSet } from '@kubernetes/client-node';
-import { ServiceSpec, canonicalJson, type ServiceSpecInput } from '@berth/spec';
+import { ServiceSpec, canonicalJson, type ServiceSpecInput } from '@berth/model';
 import { LABEL } from '@berth/driver';
 import { ANNOTATION, type RolloutRecord } from '../src/kubernetes-objects.mapper.js';
 import { assessRollout, parseQuantity, replicaSetsNeeded, serviceFromName, volumeInfo, type WorkloadSnapshot } from '../src/kubernetes-status.mapper.js';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, it } from '@jest/globals';
-import { runConformanceSuite } from '@berth/driver/conformance';
+import { runConformanceSuite } from '@berth/testkit';
 import { createKubernetesDriver } from '@berth/driver-kubernetes';
 import { KubernetesNativeProbe } from './kubernetes-native.probe.js';
 

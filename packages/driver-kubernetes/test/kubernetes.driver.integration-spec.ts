@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { AppSpec, JobSpec, type ServiceSpec } from '@berth/spec';
+import { AppSpec, JobSpec, type ServiceSpec } from '@berth/model';
 import { DriverErrorCode, LABEL, type ClusterEvent, type RolloutStatus, type ServiceRef } from '@berth/driver';
 import { createKubernetesDriver, type KubernetesDriver } from '@berth/driver-kubernetes';
 import { KubernetesNativeProbe } from './kubernetes-native.probe.js';

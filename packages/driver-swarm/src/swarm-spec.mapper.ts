@@ -12,7 +12,7 @@ import {
   type UpdatePolicy,
   type VolumeDefinition,
   type VolumeMount,
-} from '@berth/spec';
+} from '@berth/model';
 import { DriverError, DriverErrorCode, LABEL, MANAGER, type DriverWarning, type VolumeKind } from '@berth/driver';
 import type {
   EngineContainerSpec,

@@ -1,4 +1,4 @@
-import { JobSpec, canonicalJson, formatDuration } from '@berth/spec';
+import { JobSpec, canonicalJson, formatDuration } from '@berth/model';
 import {
   LABEL,
   type ClusterEvent,

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { DnsLabel, VolumeDefinition, parseDuration, type AppSpec, type JobSpec, type ServiceSpec, type VolumeMount } from '@berth/spec';
+import { DnsLabel, VolumeDefinition, parseDuration, type AppSpec, type JobSpec, type ServiceSpec, type VolumeMount } from '@berth/model';
 import {
   DriverError,
   DriverErrorCode,

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { AppSpec, type ServiceSpec } from '@berth/spec';
+import { AppSpec, type ServiceSpec } from '@berth/model';
 import type { RolloutStatus, ServiceRef } from '@berth/driver';
 import { createSwarmDriver } from '@berth/driver-swarm';
 

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import Dockerode from 'dockerode';
-import type { NativeMount, NativeProbe } from '@berth/driver/conformance';
+import type { NativeMount, NativeProbe } from '@berth/testkit';
 import type { ServiceRef } from '@berth/driver';
 
 /**

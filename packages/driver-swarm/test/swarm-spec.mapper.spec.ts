@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { AppSpec, JobSpec, specHash, type AppSpecInput } from '@berth/spec';
+import { AppSpec, JobSpec, specHash, type AppSpecInput } from '@berth/model';
 import { DriverErrorCode, LABEL, fieldChanges, isDriverError } from '@berth/driver';
 import {
   SWARM_LABEL,

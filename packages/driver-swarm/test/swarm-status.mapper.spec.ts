@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { JobSpec, canonicalJson } from '@berth/spec';
+import { JobSpec, canonicalJson } from '@berth/model';
 import { LABEL } from '@berth/driver';
 import { discoveryFrom, eventFrom, jobStatusFrom, parseEngineEvent, rolloutFrom, sinceParam, statsFrom, type ClusterView } from '../src/swarm-status.mapper.js';
 import type { EngineService, EngineTask, EngineTaskSpec } from '../src/swarm-engine.types.js';

@@ -1,5 +1,5 @@
 import { describe, it } from '@jest/globals';
-import { runConformanceSuite } from '@berth/driver/conformance';
+import { runConformanceSuite } from '@berth/testkit';
 import { createSwarmDriver } from '@berth/driver-swarm';
 import { SwarmNativeProbe } from './swarm-native.probe.js';
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { connect } from 'node:net';
-import { AppSpec, type AppSpecInput } from '@berth/spec';
+import { AppSpec, type AppSpecInput } from '@berth/model';
 import { DriverErrorCode, fieldChanges, type ClusterEvent, type LogLine, type RolloutStatus, type ServiceRef } from '@berth/driver';
 import { createSwarmDriver, type SwarmDriver } from '@berth/driver-swarm';
 import { SwarmEngine } from '../src/swarm-engine.client.js';

@@ -1,5 +1,5 @@
 import diff from 'microdiff';
-import { formatPath } from '@berth/spec';
+import { formatPath } from '@berth/model';
 import type { FieldChange } from './types.js';
 
 /** Field-level differences from `live` to `desired`, with readable paths (`TaskTemplate.ContainerSpec.Image`). */

@@ -1,4 +1,4 @@
-import { AppSpec, JobSpec, ServiceSpec, parseOrThrow, unresolvedSecrets, unversionedMounts } from '@berth/spec';
+import { AppSpec, JobSpec, ServiceSpec, parseOrThrow, unresolvedSecrets, unversionedMounts } from '@berth/model';
 import { DriverError, DriverErrorCode } from './errors.js';
 import { type OrchestratorDriver, isStreamMethod } from './types.js';
 

@@ -1,4 +1,4 @@
-import type { AppSpec, JobSpec, ServiceSpec, VolumeDefinition } from '@berth/spec';
+import type { AppSpec, JobSpec, ServiceSpec, VolumeDefinition } from '@berth/model';
 
 export type OrchestratorKind = 'swarm' | 'kubernetes';
 

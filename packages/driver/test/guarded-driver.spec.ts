@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { AppSpec } from '@berth/spec';
+import type { AppSpec } from '@berth/model';
 import { DriverErrorCode, type OrchestratorDriver, guardDriver } from '@berth/driver';
 
 /** A driver that records what reaches it and answers after `delayMs`. */

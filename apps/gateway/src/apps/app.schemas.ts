@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AppSpec } from '@berth/spec';
+import { AppSpec } from '@berth/model';
 import { OperationViewSchema } from '../operations/operation.views.js';
 
 const Warning = z.object({ path: z.string(), message: z.string() });

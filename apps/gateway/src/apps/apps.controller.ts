@@ -2,7 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Param, ParseIntPipe, Post, Que
 import { ApiConsumes, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
-import { AppSpec, parseOrThrow } from '@berth/spec';
+import { AppSpec, parseOrThrow } from '@berth/model';
 import { RequireAccess } from '../auth/auth.decorators.js';
 import { callerOf, pageOf } from '../common/caller.js';
 import { BerthError } from '../common/errors.js';

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { App, Cluster, Operation, Prisma, PrismaClient, Revision, RevisionSource } from '@berth/db';
 import { type OrchestratorDriver, type Plan, type ServiceStatus, fieldChanges } from '@berth/driver';
-import { AppSpec, type ComposeWarning, importCompose, parseOrThrow, specHash } from '@berth/spec';
+import { AppSpec, type ComposeWarning, importCompose, parseOrThrow, specHash } from '@berth/model';
 import { BerthError } from '../common/errors.js';
 import { requestContext } from '../common/request-context.js';
 import { visibleApps } from '../auth/access.js';

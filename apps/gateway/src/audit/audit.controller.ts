@@ -1,7 +1,7 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiQuery, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
-import { parseOrThrow } from '@berth/spec';
+import { parseOrThrow } from '@berth/model';
 import { RequireAccess } from '../auth/auth.decorators.js';
 import { pageOf } from '../common/caller.js';
 import { ApiContract } from '../common/openapi.js';

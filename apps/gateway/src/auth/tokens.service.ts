@@ -4,7 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { ApiToken, PrismaClient, TokenGrant } from '@berth/db';
-import { DnsLabel, parseOrThrow } from '@berth/spec';
+import { DnsLabel, parseOrThrow } from '@berth/model';
 import { CONFIG, type Config } from '../config/config.js';
 import { BerthError, ErrorCode } from '../common/errors.js';
 import { LOGGER } from '../common/logger.js';

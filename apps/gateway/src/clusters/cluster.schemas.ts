@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DnsLabel } from '@berth/spec';
+import { DnsLabel } from '@berth/model';
 import { parse as parseYaml } from 'yaml';
 
 const Labels = z.record(z.string().min(1).max(63), z.string().max(255)).default({});

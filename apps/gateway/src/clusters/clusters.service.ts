@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import type { PrismaClient } from '@berth/db';
 import { type ClusterConnection, type ClusterHealth, type NodeInfo, type OrchestratorDriver, isDriverError } from '@berth/driver';
-import { parseOrThrow } from '@berth/spec';
+import { parseOrThrow } from '@berth/model';
 import { BerthError, ErrorCode } from '../common/errors.js';
 import { LOGGER } from '../common/logger.js';
 import { requestContext } from '../common/request-context.js';

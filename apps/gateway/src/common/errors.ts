@@ -1,5 +1,5 @@
 import { DriverError, DriverErrorCode } from '@berth/driver';
-import { SpecValidationError, type SpecIssue } from '@berth/spec';
+import { SpecValidationError, type SpecIssue } from '@berth/model';
 
 /** Machine-readable error codes of the API, the same on REST and GraphQL. */
 export enum ErrorCode {

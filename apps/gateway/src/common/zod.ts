@@ -1,6 +1,6 @@
 import { type ArgumentMetadata, Injectable, type PipeTransform } from '@nestjs/common';
 import { z } from 'zod';
-import { parseOrThrow } from '@berth/spec';
+import { parseOrThrow } from '@berth/model';
 
 /** Validates a request part with a zod schema; refusal names every bad path (unknown fields included). */
 @Injectable()

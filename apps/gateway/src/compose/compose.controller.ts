@@ -1,7 +1,7 @@
 import { Body, Controller, HttpCode, Post, Query } from '@nestjs/common';
 import { ApiBody, ApiConsumes, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
-import { AppSpec } from '@berth/spec';
+import { AppSpec } from '@berth/model';
 import { RequireAccess } from '../auth/auth.decorators.js';
 import { ApiContract } from '../common/openapi.js';
 import { ComposeService } from './compose.service.js';

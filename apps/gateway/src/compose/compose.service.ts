@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { type ComposeImport, importCompose } from '@berth/spec';
+import { type ComposeImport, importCompose } from '@berth/model';
 import { BerthError } from '../common/errors.js';
 
 const MAX_COMPOSE_BYTES = 512 * 1024;

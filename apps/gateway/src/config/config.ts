@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { formatIssue, parseOrThrow, SpecValidationError } from '@berth/spec';
+import { formatIssue, parseOrThrow, SpecValidationError } from '@berth/model';
 
 const Bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 

@@ -2,7 +2,7 @@ import { Body, Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/com
 import { ApiHeader, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
-import { JobSpec } from '@berth/spec';
+import { JobSpec } from '@berth/model';
 import { callerOf, pageOf } from '../common/caller.js';
 import { ApiContract } from '../common/openapi.js';
 import { OperationViewSchema } from '../operations/operation.views.js';

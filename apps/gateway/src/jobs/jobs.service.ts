@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { JobRun, Prisma, PrismaClient } from '@berth/db';
-import { JobSpec, parseOrThrow } from '@berth/spec';
+import { JobSpec, parseOrThrow } from '@berth/model';
 import { BerthError } from '../common/errors.js';
 import { requestContext } from '../common/request-context.js';
 import { allows, visibleApps } from '../auth/access.js';

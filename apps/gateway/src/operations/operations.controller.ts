@@ -2,7 +2,7 @@ import { Controller, Get, Param, Query, Req, Res } from '@nestjs/common';
 import { ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
-import { parseOrThrow } from '@berth/spec';
+import { parseOrThrow } from '@berth/model';
 import { pageOf } from '../common/caller.js';
 import { ApiContract } from '../common/openapi.js';
 import { writeSse } from '../common/sse-response.js';

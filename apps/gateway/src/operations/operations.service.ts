@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { type Operation, type OperationKind, type OperationStatus, Prisma, type PrismaClient } from '@berth/db';
 import { type JobRef, type JobStatus, type OrchestratorDriver, type RolloutStatus, backoff, isDriverError, DriverErrorCode } from '@berth/driver';
-import { specHash } from '@berth/spec';
+import { specHash } from '@berth/model';
 import { asBerthError, BerthError, ErrorCode } from '../common/errors.js';
 import { LOGGER } from '../common/logger.js';
 import { type Principal, requestContext } from '../common/request-context.js';

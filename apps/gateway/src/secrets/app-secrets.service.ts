@@ -2,7 +2,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { PrismaClient } from '@berth/db';
 import type { OrchestratorDriver, SecretValue } from '@berth/driver';
-import type { AppSpec, SecretDefinition } from '@berth/spec';
+import type { AppSpec, SecretDefinition } from '@berth/model';
 import { BerthError } from '../common/errors.js';
 import { PRISMA } from '../database/database.module.js';
 import { SecretBox } from './secret-box.js';

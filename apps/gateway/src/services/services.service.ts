@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { z } from 'zod';
 import type { ServiceStatus } from '@berth/driver';
-import { type AppSpec, DEFAULT_UPDATE_POLICY, Resources, ServiceSpec, UpdatePolicy, parseOrThrow, specHash } from '@berth/spec';
+import { type AppSpec, DEFAULT_UPDATE_POLICY, Resources, ServiceSpec, UpdatePolicy, parseOrThrow, specHash } from '@berth/model';
 import { BerthError } from '../common/errors.js';
 import { type AppContext, AppsService, type Caller, type ChangeResult } from '../apps/apps.service.js';
 

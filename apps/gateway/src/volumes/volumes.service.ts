@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { z } from 'zod';
 import type { VolumeInfo } from '@berth/driver';
-import { DnsLabel, VolumeDefinition, parseOrThrow } from '@berth/spec';
+import { DnsLabel, VolumeDefinition, parseOrThrow } from '@berth/model';
 import { ClustersService } from '../clusters/clusters.service.js';
 import { requestContext } from '../common/request-context.js';
 import { visibleApps } from '../auth/access.js';

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { z } from 'zod';
 import type { Prisma, PrismaClient } from '@berth/db';
-import { parseOrThrow } from '@berth/spec';
+import { parseOrThrow } from '@berth/model';
 import { BerthError } from '../../common/errors.js';
 import { type Principal, requestContext } from '../../common/request-context.js';
 import { PRISMA } from '../../database/database.module.js';

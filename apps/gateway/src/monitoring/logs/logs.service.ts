@@ -1,7 +1,7 @@
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { z } from 'zod';
 import type { LogLine } from '@berth/driver';
-import { parseOrThrow } from '@berth/spec';
+import { parseOrThrow } from '@berth/model';
 import { ClustersService } from '../../clusters/clusters.service.js';
 
 const Flag = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]);

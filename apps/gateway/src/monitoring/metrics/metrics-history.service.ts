@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { PrismaClient } from '@berth/db';
-import { parseOrThrow } from '@berth/spec';
+import { parseOrThrow } from '@berth/model';
 import { BerthError } from '../../common/errors.js';
 import { type Principal, requestContext } from '../../common/request-context.js';
 import { CONFIG, type Config } from '../../config/config.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { type ComposeWarning, SpecValidationError, formatIssue, importCompose } from '@berth/spec';
+import { type ComposeWarning, SpecValidationError, formatIssue, importCompose } from '@berth/model';
 
 const fixture = (name: string) => readFileSync(path.join(import.meta.dirname, 'fixtures', name), 'utf8');
 const pathsOf = (warnings: ComposeWarning[]) => warnings.map((w) => w.path);

@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AppSpec, JobSpec, type AppSpecInput, type ServiceSpec } from '@berth/spec';
-import { DriverErrorCode, isDriverError } from '../errors.js';
-import type { ClusterEvent, JobRef, OrchestratorDriver, RolloutStatus, ServiceRef } from '../types.js';
-import { TERMINAL_ROLLOUT_STATES } from '../types.js';
+import { AppSpec, JobSpec, type AppSpecInput, type ServiceSpec } from '@berth/model';
+import { DriverErrorCode, isDriverError, type ClusterEvent, type JobRef, type OrchestratorDriver, type RolloutStatus, type ServiceRef } from '@berth/driver';
 
 export interface ConformanceImages {
   /** HTTP server answering "v1" on port 80. */
@@ -460,4 +458,3 @@ export function runConformanceSuite(fixture: ConformanceFixture): void {
   });
 }
 
-export { TERMINAL_ROLLOUT_STATES };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { AppSpec, JobSpec, SpecValidationError, UpdatePolicy, canonicalJson, parseOrThrow, specHash, unresolvedSecrets } from '@berth/spec';
+import { AppSpec, JobSpec, SpecValidationError, UpdatePolicy, canonicalJson, parseOrThrow, specHash, unresolvedSecrets } from '@berth/model';
 
 const issuesOf = (input: unknown): string[] => {
   try {

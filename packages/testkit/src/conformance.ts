@@ -457,4 +457,3 @@ export function runConformanceSuite(fixture: ConformanceFixture): void {
     );
   });
 }
-

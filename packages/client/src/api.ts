@@ -5222,21 +5222,13 @@ export interface operations {
                     };
                     replicas?: number;
                     update?: {
-                        /** @default 1 */
                         parallelism?: number;
                         delay?: number | string;
-                        /**
-                         * @default stop-first
-                         * @enum {string}
-                         */
+                        /** @enum {string} */
                         order?: "stop-first" | "start-first";
-                        /**
-                         * @default pause
-                         * @enum {string}
-                         */
+                        /** @enum {string} */
                         failureAction?: "pause" | "continue" | "rollback";
                         monitor?: number | string;
-                        /** @default 0 */
                         maxFailureRatio?: number;
                     };
                     expectedRevision?: number;

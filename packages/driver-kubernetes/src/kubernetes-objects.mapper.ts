@@ -16,9 +16,9 @@ import type {
   V1VolumeMount,
 } from '@kubernetes/client-node';
 import {
-  DEFAULT_ROLLBACK_POLICY,
-  DEFAULT_UPDATE_POLICY,
   SECRETS_DIR,
+  rollbackPolicyOf,
+  updatePolicyOf,
   canonicalJson,
   specHash,
   type AppSpec,
@@ -132,8 +132,8 @@ function baseLabels(app: string, ctx: RenderContext): Record<string, string> {
 
 /** The policy that governs the rollout `record` describes: the rollback policy for rollbacks. */
 export function governingPolicy(spec: ServiceSpec, record: RolloutRecord | undefined): UpdatePolicy | RollbackPolicy {
-  if (record?.reason === 'rollback' || record?.reason === 'auto-rollback') return spec.rollback ?? DEFAULT_ROLLBACK_POLICY;
-  return spec.update ?? DEFAULT_UPDATE_POLICY;
+  if (record?.reason === 'rollback' || record?.reason === 'auto-rollback') return rollbackPolicyOf(spec);
+  return updatePolicyOf(spec);
 }
 
 const seconds = (ms: number): number => Math.ceil(ms / 1000);

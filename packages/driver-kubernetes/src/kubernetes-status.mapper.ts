@@ -10,9 +10,10 @@ import type {
   V1Service,
   V1StatefulSet,
 } from '@kubernetes/client-node';
-import { DEFAULT_UPDATE_POLICY, ServiceSpec, specHash, type RollbackPolicy, type UpdatePolicy } from '@berth/model';
+import { DEFAULT_UPDATE_POLICY, ServiceSpec, specHash } from '@berth/model';
 import {
   LABEL,
+  rolloutBatches,
   type ClusterEvent,
   type Endpoint,
   type JobRun,
@@ -262,13 +263,6 @@ function progressOf(snap: WorkloadSnapshot): Progress {
   }
 }
 
-function batches(policy: UpdatePolicy | RollbackPolicy, desired: number, newReady: number, complete: boolean): { done: number; total: number } {
-  const p = policy.parallelism;
-  const total = p === 0 ? 1 : Math.max(1, Math.ceil(desired / p));
-  if (complete) return { done: total, total };
-  return { done: p === 0 ? 0 : Math.min(total, Math.floor(newReady / p)), total };
-}
-
 /**
  * Where the workload's current rollout stands, and whether Berth must act on a failure. Kubernetes
  * itself only stops a stuck Deployment (ProgressDeadlineExceeded); failure ratio, rollback and pause
@@ -294,7 +288,7 @@ export function assessRollout(snap: WorkloadSnapshot, stalledForMs = 0): Rollout
   const base = {
     replicas,
     failed: failures.length,
-    batches: batches(policy, progress.desired, progress.newPods.filter((p) => podReady(p) && !terminating(p)).length, progress.complete),
+    batches: rolloutBatches(policy.parallelism, progress.desired, progress.newPods.filter((p) => podReady(p) && !terminating(p)).length, progress.complete),
     startedAt: record.startedAt,
   };
   const rollingBack = record.reason === 'auto-rollback';

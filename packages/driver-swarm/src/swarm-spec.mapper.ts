@@ -1,7 +1,7 @@
 import {
-  DEFAULT_ROLLBACK_POLICY,
-  DEFAULT_UPDATE_POLICY,
   ServiceSpec,
+  rollbackPolicyOf,
+  updatePolicyOf,
   canonicalJson,
   specHash,
   type AppSpec,
@@ -307,8 +307,8 @@ export function renderService(app: string, name: string, svc: ServiceSpec, ctx: 
     },
     TaskTemplate: task,
     Mode: svc.mode === 'global' ? { Global: {} } : { Replicated: { Replicas: svc.replicas } },
-    UpdateConfig: updateConfig(svc.update ?? DEFAULT_UPDATE_POLICY),
-    RollbackConfig: updateConfig(svc.rollback ?? DEFAULT_ROLLBACK_POLICY),
+    UpdateConfig: updateConfig(updatePolicyOf(svc)),
+    RollbackConfig: updateConfig(rollbackPolicyOf(svc)),
     EndpointSpec: endpoint,
   });
   return { spec: withRenderHash(spec), warnings };
@@ -320,7 +320,7 @@ export function renderService(app: string, name: string, svc: ServiceSpec, ctx: 
  * afterwards is recognised as unchanged.
  */
 export function asRollback(rendered: EngineServiceSpec, svc: ServiceSpec): EngineServiceSpec {
-  return { ...rendered, UpdateConfig: updateConfig(svc.rollback ?? DEFAULT_ROLLBACK_POLICY) };
+  return { ...rendered, UpdateConfig: updateConfig(rollbackPolicyOf(svc)) };
 }
 
 /** One run's name inside its app: `job-<name>-<suffix>`, shortened so the service name fits Swarm's limit. */

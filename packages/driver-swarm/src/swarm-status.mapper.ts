@@ -1,6 +1,7 @@
 import { JobSpec, canonicalJson, formatDuration } from '@berth/model';
 import {
   LABEL,
+  rolloutBatches,
   type ClusterEvent,
   type Endpoint,
   type JobRun,
@@ -82,10 +83,7 @@ const UPDATE_STATES: Record<string, RolloutState> = {
 };
 
 function batches(policy: EngineUpdateConfig | undefined, counts: ReplicaCounts, done: boolean): RolloutStatus['batches'] {
-  const parallelism = policy?.Parallelism ?? 1;
-  const total = parallelism === 0 ? 1 : Math.max(1, Math.ceil(counts.desired / parallelism));
-  if (done || counts.updated >= counts.desired) return { done: total, total };
-  return { done: parallelism === 0 ? 0 : Math.min(total, Math.floor(counts.updated / parallelism)), total };
+  return rolloutBatches(policy?.Parallelism ?? 1, counts.desired, counts.updated, done);
 }
 
 /**

@@ -1,3 +1,4 @@
+export * from './batches.js';
 export * from './diff.js';
 export * from './errors.js';
 export * from './follow.js';

@@ -60,27 +60,52 @@ const FailureRatio = z.number().min(0, 'expected a ratio 0-1').max(1, 'expected 
 
 export const UpdateOrder = z.enum(['stop-first', 'start-first']);
 
+/** The fields of a rollout policy, without defaults: the policies below add them, a patch does not. */
+const rolloutFields = {
+  /** Replicas replaced at once; 0 means all at once. */
+  parallelism: z.number().int().min(0).max(1000),
+  /** Pause between batches. */
+  delay: Duration,
+  order: UpdateOrder,
+  /** How long a new replica is watched for failure after it starts. */
+  monitor: Duration,
+  /** Fraction of replicas that may fail during the update before failureAction applies. */
+  maxFailureRatio: FailureRatio,
+};
+const UpdateFailureAction = z.enum(['pause', 'continue', 'rollback']);
+const RollbackFailureAction = z.enum(['pause', 'continue']);
+
 /** How a changed service replaces its replicas. Swarm: UpdateConfig 1:1. Kubernetes: see ARCHITECTURE.md. */
 export const UpdatePolicy = z.strictObject({
-  /** Replicas replaced at once; 0 means all at once. */
-  parallelism: z.number().int().min(0).max(1000).default(1),
-  /** Pause between batches. */
-  delay: Duration.default(0),
-  order: UpdateOrder.default('stop-first'),
-  failureAction: z.enum(['pause', 'continue', 'rollback']).default('pause'),
-  /** How long a new replica is watched for failure after it starts. */
-  monitor: Duration.default(5_000),
-  /** Fraction of replicas that may fail during the update before failureAction applies. */
-  maxFailureRatio: FailureRatio.default(0),
+  parallelism: rolloutFields.parallelism.default(1),
+  delay: rolloutFields.delay.default(0),
+  order: rolloutFields.order.default('stop-first'),
+  failureAction: UpdateFailureAction.default('pause'),
+  monitor: rolloutFields.monitor.default(5_000),
+  maxFailureRatio: rolloutFields.maxFailureRatio.default(0),
 });
 
 export const RollbackPolicy = z.strictObject({
-  parallelism: z.number().int().min(0).max(1000).default(1),
-  delay: Duration.default(0),
-  order: UpdateOrder.default('stop-first'),
-  failureAction: z.enum(['pause', 'continue']).default('pause'),
-  monitor: Duration.default(5_000),
-  maxFailureRatio: FailureRatio.default(0),
+  parallelism: rolloutFields.parallelism.default(1),
+  delay: rolloutFields.delay.default(0),
+  order: rolloutFields.order.default('stop-first'),
+  failureAction: RollbackFailureAction.default('pause'),
+  monitor: rolloutFields.monitor.default(5_000),
+  maxFailureRatio: rolloutFields.maxFailureRatio.default(0),
+});
+
+/**
+ * Some fields of an update policy, and nothing else: no field gets a default, so merging a patch
+ * onto the stored policy changes only what the patch names (`UpdatePolicy.partial()` would fill
+ * every default in and overwrite the rest).
+ */
+export const UpdatePolicyPatch = z.strictObject({
+  parallelism: rolloutFields.parallelism.optional(),
+  delay: rolloutFields.delay.optional(),
+  order: rolloutFields.order.optional(),
+  failureAction: UpdateFailureAction.optional(),
+  monitor: rolloutFields.monitor.optional(),
+  maxFailureRatio: rolloutFields.maxFailureRatio.optional(),
 });
 
 const ContainerPath = z.string().startsWith('/', 'expected an absolute path in the container');
@@ -307,6 +332,7 @@ export type Resources = z.output<typeof Resources>;
 export type UpdatePolicy = z.output<typeof UpdatePolicy>;
 export type UpdatePolicyInput = z.input<typeof UpdatePolicy>;
 export type RollbackPolicy = z.output<typeof RollbackPolicy>;
+export type UpdatePolicyPatch = z.output<typeof UpdatePolicyPatch>;
 export type VolumeMount = z.output<typeof VolumeMount>;
 export type VolumeDefinition = z.output<typeof VolumeDefinition>;
 export type Placement = z.output<typeof Placement>;
@@ -319,6 +345,22 @@ export type JobSpecInput = z.input<typeof JobSpec>;
 /** Policy defaults, applied where a service gives none. */
 export const DEFAULT_UPDATE_POLICY: UpdatePolicy = UpdatePolicy.parse({});
 export const DEFAULT_ROLLBACK_POLICY: RollbackPolicy = RollbackPolicy.parse({});
+
+/** The update policy a service rolls with: the one place defaults are resolved, for the gateway and every driver. */
+export function updatePolicyOf(svc: { update?: UpdatePolicy }): UpdatePolicy {
+  return svc.update ?? DEFAULT_UPDATE_POLICY;
+}
+
+/** The policy a rollback of the service rolls with. */
+export function rollbackPolicyOf(svc: { rollback?: RollbackPolicy }): RollbackPolicy {
+  return svc.rollback ?? DEFAULT_ROLLBACK_POLICY;
+}
+
+/** The service's update policy with the fields `patch` names replaced, and only those. */
+export function patchUpdatePolicy(svc: { update?: UpdatePolicy }, patch: UpdatePolicyPatch): UpdatePolicy {
+  const named = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
+  return { ...updatePolicyOf(svc), ...named };
+}
 
 /** A secret reference the drivers can write: the app's secret at one stored version. */
 export interface ResolvedSecretMount extends SecretMount {

@@ -1,10 +1,10 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseIntPipe, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseIntPipe, Post, Query, Res } from '@nestjs/common';
 import { ApiConsumes, ApiQuery, ApiTags } from '@nestjs/swagger';
-import type { Request, Response } from 'express';
+import type { Response } from 'express';
 import { z } from 'zod';
 import { AppSpec, parseOrThrow } from '@berth/model';
 import { RequireAccess } from '../auth/auth.decorators.js';
-import { callerOf, pageOf } from '../common/caller.js';
+import { type Caller, CallerOf, pageOf } from '../common/caller.js';
 import { BerthError } from '../common/errors.js';
 import { ApiContract, IdempotencyKeyHeader, WaitQuery } from '../common/openapi.js';
 import { AppViewSchema, ChangeResultSchema, PlanSchema, RevisionDiffSchema, RevisionViewSchema } from './app.schemas.js';
@@ -44,10 +44,10 @@ export class AppsController {
     @Param('cluster') cluster: string,
     @Body() body: unknown,
     @Query('name') name: string | undefined,
-    @Req() req: Request,
+    @CallerOf() caller: Caller,
     @Res({ passthrough: true }) res: Response,
   ) {
-    return answer(res, await this.apps.apply(cluster, applyInput(body, name), callerOf(req)));
+    return answer(res, await this.apps.apply(cluster, applyInput(body, name), caller));
   }
 
   @Post('plan')
@@ -84,10 +84,10 @@ export class AppsController {
     @Param('cluster') cluster: string,
     @Param('app') app: string,
     @Query('volumes') volumes: string | undefined,
-    @Req() req: Request,
+    @CallerOf() caller: Caller,
     @Res({ passthrough: true }) res: Response,
   ) {
-    return answer(res, await this.apps.remove(cluster, app, { volumes: volumes === 'true' }, callerOf(req)));
+    return answer(res, await this.apps.remove(cluster, app, { volumes: volumes === 'true' }, caller));
   }
 
   @Post(':app/rollback')
@@ -104,11 +104,11 @@ export class AppsController {
     @Param('cluster') cluster: string,
     @Param('app') app: string,
     @Body() body: unknown,
-    @Req() req: Request,
+    @CallerOf() caller: Caller,
     @Res({ passthrough: true }) res: Response,
   ) {
     const { revision } = parseOrThrow(RollbackRequest, body ?? {}, 'rollback request');
-    return answer(res, await this.apps.rollback(cluster, app, revision, callerOf(req)));
+    return answer(res, await this.apps.rollback(cluster, app, revision, caller));
   }
 
   @Get(':app/revisions')

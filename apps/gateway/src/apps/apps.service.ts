@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { App, Cluster, Operation, Prisma, PrismaClient, Revision, RevisionSource } from '@berth/db';
 import { type OrchestratorDriver, type Plan, type ServiceStatus, fieldChanges } from '@berth/driver';
 import { AppSpec, type ComposeWarning, importCompose, parseOrThrow, specHash } from '@berth/model';
+import type { Caller } from '../common/caller.js';
 import { BerthError } from '../common/errors.js';
 import { requestContext } from '../common/request-context.js';
 import { visibleApps } from '../auth/access.js';
@@ -10,13 +11,6 @@ import { ClustersService } from '../clusters/clusters.service.js';
 import { type OperationView, operationView } from '../operations/operation.views.js';
 import { type Intent, OperationsService } from '../operations/operations.service.js';
 import { AppSecretsService } from '../secrets/app-secrets.service.js';
-
-export interface Caller {
-  requester: string;
-  idempotencyKey?: string;
-  /** Block until the operation ends (bounded), for scripts. */
-  wait?: boolean;
-}
 
 export interface ApplyInput {
   /** An AppSpec (JSON), or */

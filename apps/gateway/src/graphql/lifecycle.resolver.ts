@@ -4,7 +4,8 @@ import { GraphQLJSONObject } from 'graphql-scalars';
 import { abortableStream } from '../common/abortable-stream.js';
 import { type Principal, requestContext } from '../common/request-context.js';
 import type { ProgressEvent } from '../operations/operation-events.js';
-import { AppsService, type AppView, type Caller } from '../apps/apps.service.js';
+import { AppsService, type AppView } from '../apps/apps.service.js';
+import { type Caller, GraphqlCaller } from '../common/caller.js';
 import { JobsService } from '../jobs/jobs.service.js';
 import { OperationEvents } from '../operations/operation-events.js';
 import { operationView } from '../operations/operation.views.js';
@@ -29,12 +30,6 @@ async function* untilFinal(live: AsyncIterable<ProgressEvent> | ProgressEvent[])
     if (event.final) return;
   }
 }
-
-const caller = (idempotencyKey?: string | null, wait?: boolean | null): Caller => ({
-  requester: requestContext.requester(),
-  idempotencyKey: idempotencyKey ?? undefined,
-  wait: wait ?? false,
-});
 
 /** The lifecycle over GraphQL: each field is one call to the same services REST uses. */
 @Resolver(() => AppType)
@@ -108,79 +103,71 @@ export class LifecycleResolver {
 
   @Mutation(() => ChangeResultType, { description: 'Applies an AppSpec (spec) or a Compose file (compose, with name when the file has none)' })
   applyApp(
+    @GraphqlCaller() caller: Caller,
     @Args('cluster') cluster: string,
     @Args('spec', { type: () => GraphQLJSONObject, nullable: true }) spec?: object,
     @Args('compose', { nullable: true }) compose?: string,
     @Args('name', { nullable: true }) name?: string,
-    @Args('idempotencyKey', { nullable: true }) idempotencyKey?: string,
-    @Args('wait', { nullable: true }) wait?: boolean,
   ) {
-    return this.appsService.apply(cluster, compose ? { compose, name: name ?? undefined } : { spec }, caller(idempotencyKey, wait));
+    return this.appsService.apply(cluster, compose ? { compose, name: name ?? undefined } : { spec }, caller);
   }
 
   @Mutation(() => ChangeResultType)
   deleteApp(
+    @GraphqlCaller() caller: Caller,
     @Args('cluster') cluster: string,
     @Args('app') app: string,
     @Args('volumes', { defaultValue: false }) volumes: boolean,
-    @Args('idempotencyKey', { nullable: true }) idempotencyKey?: string,
   ) {
-    return this.appsService.remove(cluster, app, { volumes }, caller(idempotencyKey));
+    return this.appsService.remove(cluster, app, { volumes }, caller);
   }
 
   @Mutation(() => ChangeResultType)
   rollbackApp(
+    @GraphqlCaller() caller: Caller,
     @Args('cluster') cluster: string,
     @Args('app') app: string,
     @Args('revision', { type: () => Int, nullable: true }) revision?: number,
-    @Args('wait', { nullable: true }) wait?: boolean,
   ) {
-    return this.appsService.rollback(cluster, app, revision ?? undefined, caller(undefined, wait));
+    return this.appsService.rollback(cluster, app, revision ?? undefined, caller);
   }
 
   @Mutation(() => ChangeResultType)
   scaleService(
+    @GraphqlCaller() caller: Caller,
     @Args('cluster') cluster: string,
     @Args('app') app: string,
     @Args('service') service: string,
     @Args('replicas', { type: () => Int }) replicas: number,
-    @Args('idempotencyKey', { nullable: true }) idempotencyKey?: string,
-    @Args('wait', { nullable: true }) wait?: boolean,
   ) {
-    return this.servicesService.scale(cluster, app, service, { replicas }, caller(idempotencyKey, wait));
+    return this.servicesService.scale(cluster, app, service, { replicas }, caller);
   }
 
   @Mutation(() => ChangeResultType, { description: 'patch: image, command, env, resources, replicas, update (policy), expectedRevision, force' })
   updateService(
+    @GraphqlCaller() caller: Caller,
     @Args('cluster') cluster: string,
     @Args('app') app: string,
     @Args('service') service: string,
     @Args('patch', { type: () => GraphQLJSONObject }) patch: object,
-    @Args('idempotencyKey', { nullable: true }) idempotencyKey?: string,
-    @Args('wait', { nullable: true }) wait?: boolean,
   ) {
-    return this.servicesService.update(cluster, app, service, patch, caller(idempotencyKey, wait));
+    return this.servicesService.update(cluster, app, service, patch, caller);
   }
 
   @Mutation(() => ChangeResultType)
   rollbackService(
+    @GraphqlCaller() caller: Caller,
     @Args('cluster') cluster: string,
     @Args('app') app: string,
     @Args('service') service: string,
     @Args('revision', { type: () => Int, nullable: true }) revision?: number,
-    @Args('wait', { nullable: true }) wait?: boolean,
   ) {
-    return this.servicesService.rollback(cluster, app, service, revision ? { revision } : {}, caller(undefined, wait));
+    return this.servicesService.rollback(cluster, app, service, revision ? { revision } : {}, caller);
   }
 
   @Mutation(() => JobRunResultType)
-  runJob(
-    @Args('cluster') cluster: string,
-    @Args('spec', { type: () => GraphQLJSONObject }) spec: object,
-    @Args('idempotencyKey', { nullable: true }) idempotencyKey?: string,
-    @Args('wait', { nullable: true }) wait?: boolean,
-  ) {
-    return this.jobsService.run(cluster, spec, caller(idempotencyKey, wait));
+  runJob(@GraphqlCaller() caller: Caller, @Args('cluster') cluster: string, @Args('spec', { type: () => GraphQLJSONObject }) spec: object) {
+    return this.jobsService.run(cluster, spec, caller);
   }
 
   @Subscription(() => ProgressType, { description: 'Live progress of one operation; ends after the event that carries "final"' })

@@ -1,9 +1,9 @@
-import { Body, Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiHeader, ApiQuery, ApiTags } from '@nestjs/swagger';
-import type { Request, Response } from 'express';
+import type { Response } from 'express';
 import { z } from 'zod';
 import { JobSpec } from '@berth/model';
-import { callerOf, pageOf } from '../common/caller.js';
+import { type Caller, CallerOf, pageOf } from '../common/caller.js';
 import { ApiContract } from '../common/openapi.js';
 import { OperationViewSchema } from '../operations/operation.views.js';
 import { JobsService } from './jobs.service.js';
@@ -43,8 +43,8 @@ export class JobsController {
     description: 'Runs a run-once job and follows it to completion',
     errors: [400, 404, 503],
   })
-  async run(@Param('cluster') cluster: string, @Body() body: unknown, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
-    const result = await this.jobs.run(cluster, body, callerOf(req));
+  async run(@Param('cluster') cluster: string, @Body() body: unknown, @CallerOf() caller: Caller, @Res({ passthrough: true }) res: Response) {
+    const result = await this.jobs.run(cluster, body, caller);
     res.status(result.operation.status === 'running' ? 202 : 200);
     return result;
   }

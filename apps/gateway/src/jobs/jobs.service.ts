@@ -8,7 +8,8 @@ import { PRISMA } from '../database/database.module.js';
 import { ClustersService } from '../clusters/clusters.service.js';
 import { type OperationView, operationView } from '../operations/operation.views.js';
 import { OperationsService } from '../operations/operations.service.js';
-import { type Caller, WAIT_MS } from '../apps/apps.service.js';
+import type { Caller } from '../common/caller.js';
+import { WAIT_MS } from '../apps/apps.service.js';
 
 export interface JobRunView {
   id: string;

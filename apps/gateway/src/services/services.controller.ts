@@ -1,8 +1,8 @@
-import { Body, Controller, Get, Param, Patch, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Param, Patch, Post, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import type { Request, Response } from 'express';
+import type { Response } from 'express';
 import { z } from 'zod';
-import { callerOf } from '../common/caller.js';
+import { type Caller, CallerOf } from '../common/caller.js';
 import { ApiContract, IdempotencyKeyHeader, WaitQuery } from '../common/openapi.js';
 import { ChangeResultSchema } from '../apps/app.schemas.js';
 import { answer } from '../apps/apps.controller.js';
@@ -69,10 +69,10 @@ export class ServicesController {
     @Param('app') app: string,
     @Param('service') service: string,
     @Body() body: unknown,
-    @Req() req: Request,
+    @CallerOf() caller: Caller,
     @Res({ passthrough: true }) res: Response,
   ) {
-    return answer(res, await this.services.scale(cluster, app, service, body, callerOf(req)));
+    return answer(res, await this.services.scale(cluster, app, service, body, caller));
   }
 
   @Patch(':service')
@@ -91,10 +91,10 @@ export class ServicesController {
     @Param('app') app: string,
     @Param('service') service: string,
     @Body() body: unknown,
-    @Req() req: Request,
+    @CallerOf() caller: Caller,
     @Res({ passthrough: true }) res: Response,
   ) {
-    return answer(res, await this.services.update(cluster, app, service, body, callerOf(req)));
+    return answer(res, await this.services.update(cluster, app, service, body, caller));
   }
 
   @Post(':service/rollback')
@@ -112,9 +112,9 @@ export class ServicesController {
     @Param('app') app: string,
     @Param('service') service: string,
     @Body() body: unknown,
-    @Req() req: Request,
+    @CallerOf() caller: Caller,
     @Res({ passthrough: true }) res: Response,
   ) {
-    return answer(res, await this.services.rollback(cluster, app, service, body, callerOf(req)));
+    return answer(res, await this.services.rollback(cluster, app, service, body, caller));
   }
 }

@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { z } from 'zod';
 import type { ServiceStatus } from '@berth/driver';
-import { type AppSpec, DEFAULT_UPDATE_POLICY, Resources, ServiceSpec, UpdatePolicy, parseOrThrow, specHash } from '@berth/model';
+import { type AppSpec, Resources, ServiceSpec, UpdatePolicyPatch, parseOrThrow, patchUpdatePolicy, specHash } from '@berth/model';
 import { BerthError } from '../common/errors.js';
-import { type AppContext, AppsService, type Caller, type ChangeResult } from '../apps/apps.service.js';
+import type { Caller } from '../common/caller.js';
+import { type AppContext, AppsService, type ChangeResult } from '../apps/apps.service.js';
 
 export const ScaleRequest = z.strictObject({
   replicas: z.number().int('expected a whole number of replicas').min(0).max(10_000),
@@ -16,7 +17,7 @@ export const UpdateServiceRequest = z.strictObject({
   resources: Resources.optional(),
   replicas: z.number().int().min(0).max(10_000).optional(),
   /** Overrides fields of the service's update policy for this and later rollouts. */
-  update: UpdatePolicy.partial().optional(),
+  update: UpdatePolicyPatch.optional(),
   /** The revision the caller based the change on; refused with 409 when the app has moved on. */
   expectedRevision: z.number().int().min(1).optional(),
   /** Apply even when the app moved on or the service was changed outside Berth. */
@@ -124,7 +125,7 @@ export class ServicesService {
         ...(patch.env !== undefined ? { env: patch.env } : {}),
         ...(patch.resources !== undefined ? { resources: patch.resources } : {}),
         ...(patch.replicas !== undefined ? { replicas: patch.replicas } : {}),
-        ...(patch.update !== undefined ? { update: { ...(current.update ?? DEFAULT_UPDATE_POLICY), ...patch.update } } : {}),
+        ...(patch.update !== undefined ? { update: patchUpdatePolicy(current, patch.update) } : {}),
       },
       'service spec',
       ['services', service],

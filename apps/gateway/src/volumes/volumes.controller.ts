@@ -1,8 +1,7 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiQuery, ApiTags } from '@nestjs/swagger';
-import type { Request } from 'express';
 import { z } from 'zod';
-import { callerOf } from '../common/caller.js';
+import { type Caller, CallerOf } from '../common/caller.js';
 import { ApiContract } from '../common/openapi.js';
 import { OperationViewSchema } from '../operations/operation.views.js';
 import { CreateVolumeRequest, VolumesService } from './volumes.service.js';
@@ -45,8 +44,8 @@ export class VolumesController {
     description: 'Creates a named or shared volume for an app',
     errors: [400, 404, 409, 503],
   })
-  create(@Param('cluster') cluster: string, @Body() body: unknown, @Req() req: Request) {
-    return this.volumes.create(cluster, body, callerOf(req));
+  create(@Param('cluster') cluster: string, @Body() body: unknown, @CallerOf() caller: Caller) {
+    return this.volumes.create(cluster, body, caller);
   }
 
   @Delete(':app/:name')
@@ -56,7 +55,7 @@ export class VolumesController {
     description: 'Removes a volume (refused while a replica uses it)',
     errors: [404, 409, 503],
   })
-  remove(@Param('cluster') cluster: string, @Param('app') app: string, @Param('name') name: string, @Req() req: Request) {
-    return this.volumes.remove(cluster, app, name, callerOf(req));
+  remove(@Param('cluster') cluster: string, @Param('app') app: string, @Param('name') name: string, @CallerOf() caller: Caller) {
+    return this.volumes.remove(cluster, app, name, caller);
   }
 }

@@ -7,7 +7,7 @@ import { requestContext } from '../common/request-context.js';
 import { visibleApps } from '../auth/access.js';
 import { type OperationView, operationView } from '../operations/operation.views.js';
 import { OperationsService } from '../operations/operations.service.js';
-import type { Caller } from '../apps/apps.service.js';
+import type { Caller } from '../common/caller.js';
 
 export const CreateVolumeRequest = VolumeDefinition.extend({
   app: DnsLabel,

@@ -1,5 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { DEFAULT_ROLLBACK_POLICY, DEFAULT_UPDATE_POLICY, specHash, type JobSpec, type RollbackPolicy, type ServiceSpec, type UpdatePolicy } from '@berth/model';
+import {
+  DEFAULT_UPDATE_POLICY,
+  rollbackPolicyOf,
+  specHash,
+  updatePolicyOf,
+  type JobSpec,
+  type RollbackPolicy,
+  type ServiceSpec,
+  type UpdatePolicy,
+} from '@berth/model';
 import { DriverError, DriverErrorCode, type ClusterEvent, type LogLine, type RolloutState, type VolumeKind } from '@berth/driver';
 
 /** What the simulated nodes do with an image: the in-memory counterpart of the test images of the real backends. */
@@ -583,7 +592,7 @@ export class InMemoryCluster {
 
   private startRollout(svc: MemService, reason: RolloutReason, message?: string): void {
     const rollingBack = reason === 'rollback' || reason === 'auto-rollback';
-    const policy = rollingBack ? (svc.spec.rollback ?? DEFAULT_ROLLBACK_POLICY) : (svc.spec.update ?? DEFAULT_UPDATE_POLICY);
+    const policy = rollingBack ? rollbackPolicyOf(svc.spec) : updatePolicyOf(svc.spec);
     const generation = ++this.generation;
     svc.rollout = {
       state: reason === 'auto-rollback' ? 'rolling-back' : 'progressing',
@@ -657,7 +666,7 @@ export class InMemoryCluster {
       svc.updatedAt = at;
       this.serviceEvent(svc, 'service', 'rollback', failure);
       // rolled with the rollback policy of the spec that failed, as Swarm does
-      const policy = failed.rollback ?? DEFAULT_ROLLBACK_POLICY;
+      const policy = rollbackPolicyOf(failed);
       this.startRollout(svc, 'auto-rollback', `rollout of ${svc.name} failed: ${failure}; rolling back to the previous spec`);
       svc.rollout.policy = clone(policy);
       return;

@@ -7,6 +7,7 @@ import {
   MANAGER,
   TERMINAL_ROLLOUT_STATES,
   fieldChanges,
+  rolloutBatches,
   isStreamMethod,
   type AppSummary,
   type ApplyResult,
@@ -48,12 +49,6 @@ export interface InMemoryDriverOptions {
 const DEFAULT_JOB_APP: Record<OrchestratorKind, string> = { swarm: 'default', kubernetes: 'berth-jobs' };
 
 /** Batches done and total, the way both real drivers count them from the policy's parallelism. */
-function batches(parallelism: number, desired: number, updated: number, complete: boolean): { done: number; total: number } {
-  const total = parallelism === 0 ? 1 : Math.max(1, Math.ceil(desired / parallelism));
-  if (complete || updated >= desired) return { done: total, total };
-  return { done: parallelism === 0 ? 0 : Math.min(total, Math.floor(updated / parallelism)), total };
-}
-
 /** Log "since": a duration back from now ("10m"), an RFC 3339 time, or Unix seconds; as epoch ms. */
 function sinceMs(since: string): number {
   if (/^\d+(\.\d+)?$/.test(since)) return Number(since) * 1000;
@@ -293,7 +288,7 @@ export class InMemoryDriver implements OrchestratorDriver {
       ...(r.message ? { message: r.message } : {}),
       replicas,
       failed: r.failed,
-      batches: batches(r.policy.parallelism, replicas.desired, replicas.updated, complete),
+      batches: rolloutBatches(r.policy.parallelism, replicas.desired, replicas.updated, complete),
       startedAt: r.startedAt,
       ...(r.completedAt ? { completedAt: r.completedAt } : {}),
     };

@@ -12,11 +12,12 @@ import { CorrelationMiddleware } from './common/correlation.middleware.js';
 import { refuseNul } from './common/nul-guard.middleware.js';
 import { PinoNestLogger } from './common/logger.js';
 import type { Config } from './config/config.js';
+import type { GatewayOverrides } from './core.module.js';
 import { VERSION } from './health/health.controller.js';
 
 /** Builds the gateway (not listening yet): used by main and by the tests. */
-export async function createApp(config: Config, logger: Logger): Promise<INestApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, logger), {
+export async function createApp(config: Config, logger: Logger, overrides: GatewayOverrides = {}): Promise<INestApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, logger, overrides), {
     logger: new PinoNestLogger(logger),
     bodyParser: false,
     httpsOptions: config.http.tls ? { cert: readFileSync(config.http.tls.certFile), key: readFileSync(config.http.tls.keyFile) } : undefined,

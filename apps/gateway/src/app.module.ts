@@ -13,20 +13,20 @@ import { AppsModule } from './apps/apps.module.js';
 import { LifecycleGraphqlModule } from './graphql/lifecycle-graphql.module.js';
 import { MonitoringModule } from './monitoring/monitoring.module.js';
 import { JobsModule } from './jobs/jobs.module.js';
-import { OperationsModule } from './operations/operations.module.js';
+import { ChangesModule } from './changes/changes.module.js';
 import { ServicesModule } from './services/services.module.js';
 import { VolumesModule } from './volumes/volumes.module.js';
-import { CoreModule } from './core.module.js';
+import { CoreModule, type GatewayOverrides } from './core.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import { HealthController } from './health/health.controller.js';
 
 @Module({})
 export class AppModule {
-  static forRoot(config: Config, logger: Logger): DynamicModule {
+  static forRoot(config: Config, logger: Logger, overrides: GatewayOverrides = {}): DynamicModule {
     return {
       module: AppModule,
       imports: [
-        CoreModule.forRoot(config, logger),
+        CoreModule.forRoot(config, logger, overrides),
         DatabaseModule,
         AuthModule,
         GraphQLModule.forRoot<ApolloDriverConfig>({
@@ -47,7 +47,7 @@ export class AppModule {
         }),
         ClustersModule,
         ComposeModule,
-        OperationsModule,
+        ChangesModule,
         AppsModule,
         ServicesModule,
         JobsModule,

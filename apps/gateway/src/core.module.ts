@@ -3,17 +3,30 @@ import type { Logger } from 'pino';
 import { CONFIG, type Config } from './config/config.js';
 import { LOGGER } from './common/logger.js';
 import { SecretBox, resolveSecretKey } from './secrets/secret-box.js';
+import type { DatabaseTarget } from '@berth/db';
+import type { DriverFactory } from './drivers/driver.factory.js';
+
+/**
+ * What an embedding program (the fast tests) puts in place of the real thing: the drivers (an
+ * in-memory one) and the database (PGlite in memory). The gateway itself runs unchanged.
+ */
+export interface GatewayOverrides {
+  driverFactory?: DriverFactory;
+  database?: DatabaseTarget;
+}
+export const OVERRIDES = Symbol('OVERRIDES');
 
 /** Configuration, the logger and the secret box: what every module may inject. */
 @Global()
 @Module({})
 export class CoreModule {
-  static forRoot(config: Config, logger: Logger): DynamicModule {
+  static forRoot(config: Config, logger: Logger, overrides: GatewayOverrides = {}): DynamicModule {
     return {
       module: CoreModule,
       providers: [
         { provide: CONFIG, useValue: config },
         { provide: LOGGER, useValue: logger },
+        { provide: OVERRIDES, useValue: overrides },
         {
           provide: SecretBox,
           useFactory: async () => {
@@ -26,7 +39,7 @@ export class CoreModule {
           },
         },
       ],
-      exports: [CONFIG, LOGGER, SecretBox],
+      exports: [CONFIG, LOGGER, SecretBox, OVERRIDES],
     };
   }
 }

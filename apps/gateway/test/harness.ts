@@ -7,6 +7,7 @@ import type { INestApplication } from '@nestjs/common';
 import { createApp } from '../src/app.factory.js';
 import { type Config, loadConfig } from '../src/config/config.js';
 import { createLogger } from '../src/common/logger.js';
+import type { GatewayOverrides } from '../src/core.module.js';
 
 /** The first admin token of every test gateway (BERTH_BOOTSTRAP_TOKEN); calls send it unless told otherwise. */
 export const ADMIN_TOKEN = 'berth_0123456789ab4def8123456789abcdef_test-admin-secret-0123456789abcdefghij';
@@ -29,7 +30,11 @@ export interface RunningGateway {
 }
 
 /** Starts a real gateway on a loopback port with `env` on top of a quiet default environment. */
-export async function startGateway(env: Record<string, string | undefined>, shared?: { logs: string[]; responses: string[] }): Promise<RunningGateway> {
+export async function startGateway(
+  env: Record<string, string | undefined>,
+  shared?: { logs: string[]; responses: string[] },
+  overrides: GatewayOverrides = {},
+): Promise<RunningGateway> {
   const logs = shared?.logs ?? [];
   const responses = shared?.responses ?? [];
   const config: Config = loadConfig({ BERTH_PORT: '0', BERTH_LOG_LEVEL: 'debug', BERTH_LOCAL_DOCKER: 'false', BERTH_BOOTSTRAP_TOKEN: ADMIN_TOKEN, ...env });
@@ -39,7 +44,7 @@ export async function startGateway(env: Record<string, string | undefined>, shar
       done();
     },
   });
-  const app = await createApp(config, createLogger(config.logLevel, sink));
+  const app = await createApp(config, createLogger(config.logLevel, sink), overrides);
   await app.listen(0, '127.0.0.1');
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
   const call: RunningGateway['call'] = async (method, path, body, headers = {}) => {

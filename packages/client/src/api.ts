@@ -1909,7 +1909,11 @@ export interface operations {
                             fromRevision?: number;
                             /** @description revision this operation deploys */
                             toRevision?: number;
-                            errorCode?: string;
+                            /**
+                             * @description Why the operation did not succeed: NOT_FOUND (the orchestrator no longer has what the operation changes); CONFLICT (the orchestrator refused the change as conflicting); INVALID (the orchestrator refused the spec); UNAUTHENTICATED (the caller was not authenticated); FORBIDDEN (the caller may not do this); PAYLOAD_TOO_LARGE (the request was too large); RATE_LIMITED (too many requests); CLUSTER_UNREACHABLE (the cluster could not be reached); CLUSTER_UNAUTHORIZED (the cluster refused Berth's credentials); UNSUPPORTED (the orchestrator cannot do what was asked); TIMEOUT (the orchestrator did not answer in time); INTERNAL (an error inside the gateway (see its log under the correlation id)); ROLLED_BACK (the rollout failed and went back to what ran before (failureAction rollback)); PAUSED (the rollout failed and stopped where it was (failureAction pause)); ROLLOUT_FAILED (the rollout failed and was neither rolled back nor paused); JOB_FAILED (the job ended with failed runs); SCALE_TIMEOUT (the service did not reach the asked number of running replicas in time)
+                             * @enum {string}
+                             */
+                            errorCode?: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL" | "ROLLED_BACK" | "PAUSED" | "ROLLOUT_FAILED" | "JOB_FAILED" | "SCALE_TIMEOUT";
                             /** @description why it failed, rolled back or paused */
                             error?: string;
                             result?: {
@@ -2038,7 +2042,11 @@ export interface operations {
                         fromRevision?: number;
                         /** @description revision this operation deploys */
                         toRevision?: number;
-                        errorCode?: string;
+                        /**
+                         * @description Why the operation did not succeed: NOT_FOUND (the orchestrator no longer has what the operation changes); CONFLICT (the orchestrator refused the change as conflicting); INVALID (the orchestrator refused the spec); UNAUTHENTICATED (the caller was not authenticated); FORBIDDEN (the caller may not do this); PAYLOAD_TOO_LARGE (the request was too large); RATE_LIMITED (too many requests); CLUSTER_UNREACHABLE (the cluster could not be reached); CLUSTER_UNAUTHORIZED (the cluster refused Berth's credentials); UNSUPPORTED (the orchestrator cannot do what was asked); TIMEOUT (the orchestrator did not answer in time); INTERNAL (an error inside the gateway (see its log under the correlation id)); ROLLED_BACK (the rollout failed and went back to what ran before (failureAction rollback)); PAUSED (the rollout failed and stopped where it was (failureAction pause)); ROLLOUT_FAILED (the rollout failed and was neither rolled back nor paused); JOB_FAILED (the job ended with failed runs); SCALE_TIMEOUT (the service did not reach the asked number of running replicas in time)
+                         * @enum {string}
+                         */
+                        errorCode?: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL" | "ROLLED_BACK" | "PAUSED" | "ROLLOUT_FAILED" | "JOB_FAILED" | "SCALE_TIMEOUT";
                         /** @description why it failed, rolled back or paused */
                         error?: string;
                         result?: {
@@ -2930,7 +2938,11 @@ export interface operations {
                             fromRevision?: number;
                             /** @description revision this operation deploys */
                             toRevision?: number;
-                            errorCode?: string;
+                            /**
+                             * @description Why the operation did not succeed: NOT_FOUND (the orchestrator no longer has what the operation changes); CONFLICT (the orchestrator refused the change as conflicting); INVALID (the orchestrator refused the spec); UNAUTHENTICATED (the caller was not authenticated); FORBIDDEN (the caller may not do this); PAYLOAD_TOO_LARGE (the request was too large); RATE_LIMITED (too many requests); CLUSTER_UNREACHABLE (the cluster could not be reached); CLUSTER_UNAUTHORIZED (the cluster refused Berth's credentials); UNSUPPORTED (the orchestrator cannot do what was asked); TIMEOUT (the orchestrator did not answer in time); INTERNAL (an error inside the gateway (see its log under the correlation id)); ROLLED_BACK (the rollout failed and went back to what ran before (failureAction rollback)); PAUSED (the rollout failed and stopped where it was (failureAction pause)); ROLLOUT_FAILED (the rollout failed and was neither rolled back nor paused); JOB_FAILED (the job ended with failed runs); SCALE_TIMEOUT (the service did not reach the asked number of running replicas in time)
+                             * @enum {string}
+                             */
+                            errorCode?: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL" | "ROLLED_BACK" | "PAUSED" | "ROLLOUT_FAILED" | "JOB_FAILED" | "SCALE_TIMEOUT";
                             /** @description why it failed, rolled back or paused */
                             error?: string;
                             result?: {
@@ -3922,7 +3934,11 @@ export interface operations {
                             fromRevision?: number;
                             /** @description revision this operation deploys */
                             toRevision?: number;
-                            errorCode?: string;
+                            /**
+                             * @description Why the operation did not succeed: NOT_FOUND (the orchestrator no longer has what the operation changes); CONFLICT (the orchestrator refused the change as conflicting); INVALID (the orchestrator refused the spec); UNAUTHENTICATED (the caller was not authenticated); FORBIDDEN (the caller may not do this); PAYLOAD_TOO_LARGE (the request was too large); RATE_LIMITED (too many requests); CLUSTER_UNREACHABLE (the cluster could not be reached); CLUSTER_UNAUTHORIZED (the cluster refused Berth's credentials); UNSUPPORTED (the orchestrator cannot do what was asked); TIMEOUT (the orchestrator did not answer in time); INTERNAL (an error inside the gateway (see its log under the correlation id)); ROLLED_BACK (the rollout failed and went back to what ran before (failureAction rollback)); PAUSED (the rollout failed and stopped where it was (failureAction pause)); ROLLOUT_FAILED (the rollout failed and was neither rolled back nor paused); JOB_FAILED (the job ended with failed runs); SCALE_TIMEOUT (the service did not reach the asked number of running replicas in time)
+                             * @enum {string}
+                             */
+                            errorCode?: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL" | "ROLLED_BACK" | "PAUSED" | "ROLLOUT_FAILED" | "JOB_FAILED" | "SCALE_TIMEOUT";
                             /** @description why it failed, rolled back or paused */
                             error?: string;
                             result?: {
@@ -4095,7 +4111,11 @@ export interface operations {
                             fromRevision?: number;
                             /** @description revision this operation deploys */
                             toRevision?: number;
-                            errorCode?: string;
+                            /**
+                             * @description Why the operation did not succeed: NOT_FOUND (the orchestrator no longer has what the operation changes); CONFLICT (the orchestrator refused the change as conflicting); INVALID (the orchestrator refused the spec); UNAUTHENTICATED (the caller was not authenticated); FORBIDDEN (the caller may not do this); PAYLOAD_TOO_LARGE (the request was too large); RATE_LIMITED (too many requests); CLUSTER_UNREACHABLE (the cluster could not be reached); CLUSTER_UNAUTHORIZED (the cluster refused Berth's credentials); UNSUPPORTED (the orchestrator cannot do what was asked); TIMEOUT (the orchestrator did not answer in time); INTERNAL (an error inside the gateway (see its log under the correlation id)); ROLLED_BACK (the rollout failed and went back to what ran before (failureAction rollback)); PAUSED (the rollout failed and stopped where it was (failureAction pause)); ROLLOUT_FAILED (the rollout failed and was neither rolled back nor paused); JOB_FAILED (the job ended with failed runs); SCALE_TIMEOUT (the service did not reach the asked number of running replicas in time)
+                             * @enum {string}
+                             */
+                            errorCode?: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL" | "ROLLED_BACK" | "PAUSED" | "ROLLOUT_FAILED" | "JOB_FAILED" | "SCALE_TIMEOUT";
                             /** @description why it failed, rolled back or paused */
                             error?: string;
                             result?: {
@@ -5266,7 +5286,11 @@ export interface operations {
                             fromRevision?: number;
                             /** @description revision this operation deploys */
                             toRevision?: number;
-                            errorCode?: string;
+                            /**
+                             * @description Why the operation did not succeed: NOT_FOUND (the orchestrator no longer has what the operation changes); CONFLICT (the orchestrator refused the change as conflicting); INVALID (the orchestrator refused the spec); UNAUTHENTICATED (the caller was not authenticated); FORBIDDEN (the caller may not do this); PAYLOAD_TOO_LARGE (the request was too large); RATE_LIMITED (too many requests); CLUSTER_UNREACHABLE (the cluster could not be reached); CLUSTER_UNAUTHORIZED (the cluster refused Berth's credentials); UNSUPPORTED (the orchestrator cannot do what was asked); TIMEOUT (the orchestrator did not answer in time); INTERNAL (an error inside the gateway (see its log under the correlation id)); ROLLED_BACK (the rollout failed and went back to what ran before (failureAction rollback)); PAUSED (the rollout failed and stopped where it was (failureAction pause)); ROLLOUT_FAILED (the rollout failed and was neither rolled back nor paused); JOB_FAILED (the job ended with failed runs); SCALE_TIMEOUT (the service did not reach the asked number of running replicas in time)
+                             * @enum {string}
+                             */
+                            errorCode?: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL" | "ROLLED_BACK" | "PAUSED" | "ROLLOUT_FAILED" | "JOB_FAILED" | "SCALE_TIMEOUT";
                             /** @description why it failed, rolled back or paused */
                             error?: string;
                             result?: {
@@ -5462,7 +5486,11 @@ export interface operations {
                             fromRevision?: number;
                             /** @description revision this operation deploys */
                             toRevision?: number;
-                            errorCode?: string;
+                            /**
+                             * @description Why the operation did not succeed: NOT_FOUND (the orchestrator no longer has what the operation changes); CONFLICT (the orchestrator refused the change as conflicting); INVALID (the orchestrator refused the spec); UNAUTHENTICATED (the caller was not authenticated); FORBIDDEN (the caller may not do this); PAYLOAD_TOO_LARGE (the request was too large); RATE_LIMITED (too many requests); CLUSTER_UNREACHABLE (the cluster could not be reached); CLUSTER_UNAUTHORIZED (the cluster refused Berth's credentials); UNSUPPORTED (the orchestrator cannot do what was asked); TIMEOUT (the orchestrator did not answer in time); INTERNAL (an error inside the gateway (see its log under the correlation id)); ROLLED_BACK (the rollout failed and went back to what ran before (failureAction rollback)); PAUSED (the rollout failed and stopped where it was (failureAction pause)); ROLLOUT_FAILED (the rollout failed and was neither rolled back nor paused); JOB_FAILED (the job ended with failed runs); SCALE_TIMEOUT (the service did not reach the asked number of running replicas in time)
+                             * @enum {string}
+                             */
+                            errorCode?: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL" | "ROLLED_BACK" | "PAUSED" | "ROLLOUT_FAILED" | "JOB_FAILED" | "SCALE_TIMEOUT";
                             /** @description why it failed, rolled back or paused */
                             error?: string;
                             result?: {
@@ -5658,7 +5686,11 @@ export interface operations {
                             fromRevision?: number;
                             /** @description revision this operation deploys */
                             toRevision?: number;
-                            errorCode?: string;
+                            /**
+                             * @description Why the operation did not succeed: NOT_FOUND (the orchestrator no longer has what the operation changes); CONFLICT (the orchestrator refused the change as conflicting); INVALID (the orchestrator refused the spec); UNAUTHENTICATED (the caller was not authenticated); FORBIDDEN (the caller may not do this); PAYLOAD_TOO_LARGE (the request was too large); RATE_LIMITED (too many requests); CLUSTER_UNREACHABLE (the cluster could not be reached); CLUSTER_UNAUTHORIZED (the cluster refused Berth's credentials); UNSUPPORTED (the orchestrator cannot do what was asked); TIMEOUT (the orchestrator did not answer in time); INTERNAL (an error inside the gateway (see its log under the correlation id)); ROLLED_BACK (the rollout failed and went back to what ran before (failureAction rollback)); PAUSED (the rollout failed and stopped where it was (failureAction pause)); ROLLOUT_FAILED (the rollout failed and was neither rolled back nor paused); JOB_FAILED (the job ended with failed runs); SCALE_TIMEOUT (the service did not reach the asked number of running replicas in time)
+                             * @enum {string}
+                             */
+                            errorCode?: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL" | "ROLLED_BACK" | "PAUSED" | "ROLLOUT_FAILED" | "JOB_FAILED" | "SCALE_TIMEOUT";
                             /** @description why it failed, rolled back or paused */
                             error?: string;
                             result?: {
@@ -6188,7 +6220,11 @@ export interface operations {
                             fromRevision?: number;
                             /** @description revision this operation deploys */
                             toRevision?: number;
-                            errorCode?: string;
+                            /**
+                             * @description Why the operation did not succeed: NOT_FOUND (the orchestrator no longer has what the operation changes); CONFLICT (the orchestrator refused the change as conflicting); INVALID (the orchestrator refused the spec); UNAUTHENTICATED (the caller was not authenticated); FORBIDDEN (the caller may not do this); PAYLOAD_TOO_LARGE (the request was too large); RATE_LIMITED (too many requests); CLUSTER_UNREACHABLE (the cluster could not be reached); CLUSTER_UNAUTHORIZED (the cluster refused Berth's credentials); UNSUPPORTED (the orchestrator cannot do what was asked); TIMEOUT (the orchestrator did not answer in time); INTERNAL (an error inside the gateway (see its log under the correlation id)); ROLLED_BACK (the rollout failed and went back to what ran before (failureAction rollback)); PAUSED (the rollout failed and stopped where it was (failureAction pause)); ROLLOUT_FAILED (the rollout failed and was neither rolled back nor paused); JOB_FAILED (the job ended with failed runs); SCALE_TIMEOUT (the service did not reach the asked number of running replicas in time)
+                             * @enum {string}
+                             */
+                            errorCode?: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL" | "ROLLED_BACK" | "PAUSED" | "ROLLOUT_FAILED" | "JOB_FAILED" | "SCALE_TIMEOUT";
                             /** @description why it failed, rolled back or paused */
                             error?: string;
                             result?: {
@@ -6661,7 +6697,11 @@ export interface operations {
                             fromRevision?: number;
                             /** @description revision this operation deploys */
                             toRevision?: number;
-                            errorCode?: string;
+                            /**
+                             * @description Why the operation did not succeed: NOT_FOUND (the orchestrator no longer has what the operation changes); CONFLICT (the orchestrator refused the change as conflicting); INVALID (the orchestrator refused the spec); UNAUTHENTICATED (the caller was not authenticated); FORBIDDEN (the caller may not do this); PAYLOAD_TOO_LARGE (the request was too large); RATE_LIMITED (too many requests); CLUSTER_UNREACHABLE (the cluster could not be reached); CLUSTER_UNAUTHORIZED (the cluster refused Berth's credentials); UNSUPPORTED (the orchestrator cannot do what was asked); TIMEOUT (the orchestrator did not answer in time); INTERNAL (an error inside the gateway (see its log under the correlation id)); ROLLED_BACK (the rollout failed and went back to what ran before (failureAction rollback)); PAUSED (the rollout failed and stopped where it was (failureAction pause)); ROLLOUT_FAILED (the rollout failed and was neither rolled back nor paused); JOB_FAILED (the job ended with failed runs); SCALE_TIMEOUT (the service did not reach the asked number of running replicas in time)
+                             * @enum {string}
+                             */
+                            errorCode?: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL" | "ROLLED_BACK" | "PAUSED" | "ROLLOUT_FAILED" | "JOB_FAILED" | "SCALE_TIMEOUT";
                             /** @description why it failed, rolled back or paused */
                             error?: string;
                             result?: {
@@ -6836,7 +6876,11 @@ export interface operations {
                             fromRevision?: number;
                             /** @description revision this operation deploys */
                             toRevision?: number;
-                            errorCode?: string;
+                            /**
+                             * @description Why the operation did not succeed: NOT_FOUND (the orchestrator no longer has what the operation changes); CONFLICT (the orchestrator refused the change as conflicting); INVALID (the orchestrator refused the spec); UNAUTHENTICATED (the caller was not authenticated); FORBIDDEN (the caller may not do this); PAYLOAD_TOO_LARGE (the request was too large); RATE_LIMITED (too many requests); CLUSTER_UNREACHABLE (the cluster could not be reached); CLUSTER_UNAUTHORIZED (the cluster refused Berth's credentials); UNSUPPORTED (the orchestrator cannot do what was asked); TIMEOUT (the orchestrator did not answer in time); INTERNAL (an error inside the gateway (see its log under the correlation id)); ROLLED_BACK (the rollout failed and went back to what ran before (failureAction rollback)); PAUSED (the rollout failed and stopped where it was (failureAction pause)); ROLLOUT_FAILED (the rollout failed and was neither rolled back nor paused); JOB_FAILED (the job ended with failed runs); SCALE_TIMEOUT (the service did not reach the asked number of running replicas in time)
+                             * @enum {string}
+                             */
+                            errorCode?: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL" | "ROLLED_BACK" | "PAUSED" | "ROLLOUT_FAILED" | "JOB_FAILED" | "SCALE_TIMEOUT";
                             /** @description why it failed, rolled back or paused */
                             error?: string;
                             result?: {

@@ -353,10 +353,19 @@ export class InMemoryCluster {
     this.failures.push({ method, error, remaining: Infinity });
   }
 
-  /** The cluster stops (or starts again) answering: every call fails with Unreachable. */
+  /**
+   * The cluster stops (or starts again) answering: every call fails with Unreachable, and every
+   * open stream breaks at its next read, as a dropped connection does.
+   */
   setReachable(reachable: boolean): void {
     this.failures = this.failures.filter((f) => f !== this.unreachable);
     if (!reachable) this.failures.push(this.unreachable);
+    this.notify();
+  }
+
+  /** The error an open stream ends with while the cluster is unreachable. */
+  get connectionLost(): DriverError | undefined {
+    return this.failures.includes(this.unreachable) ? this.unreachable.error : undefined;
   }
 
   clearFailures(method?: string): void {

@@ -359,6 +359,8 @@ export class InMemoryDriver implements OrchestratorDriver {
     const signal = this.signal(options.signal);
     let last: string | undefined;
     while (!signal.aborted) {
+      const lost = this.cluster.connectionLost;
+      if (lost) throw lost;
       const seen = this.cluster.changes;
       const status = this.rollout(this.require(ref));
       const key = JSON.stringify(status);

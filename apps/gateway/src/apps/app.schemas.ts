@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AppSpec } from '@berth/model';
-import { OperationViewSchema } from '../operations/operation.views.js';
+import { OperationViewSchema } from '../changes/operation.views.js';
 
 const Warning = z.object({ path: z.string(), message: z.string() });
 

@@ -8,19 +8,13 @@ import { type Caller, CallerOf, pageOf } from '../common/caller.js';
 import { BerthError } from '../common/errors.js';
 import { ApiContract, IdempotencyKeyHeader, WaitQuery } from '../common/openapi.js';
 import { AppViewSchema, ChangeResultSchema, PlanSchema, RevisionDiffSchema, RevisionViewSchema } from './app.schemas.js';
-import { type ApplyInput, AppsService, type ChangeResult } from './apps.service.js';
+import { type ApplyInput, AppsService } from './apps.service.js';
+import { answer } from '../common/answer.js';
 import { RollbackRequest } from '../services/services.service.js';
 
 /** A JSON body is an AppSpec; a YAML body (application/yaml) is a Compose file. */
 function applyInput(body: unknown, name?: string): ApplyInput {
   return typeof body === 'string' ? { compose: body, name } : { spec: body };
-}
-
-/** 202 while the operation runs, 200 when it is over (or nothing changed). */
-export function answer(res: Response, result: ChangeResult): ChangeResult {
-  const open = result.operation && (result.operation.status === 'running' || result.operation.status === 'pending');
-  res.status(open ? 202 : 200);
-  return result;
 }
 
 @ApiTags('apps')

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { App, Cluster, Operation, Prisma, PrismaClient, Revision, RevisionSource } from '@berth/db';
+import type { App, Cluster, PrismaClient, Revision, RevisionSource } from '@berth/db';
 import { type OrchestratorDriver, type Plan, type ServiceStatus, fieldChanges } from '@berth/driver';
 import { AppSpec, type ComposeWarning, importCompose, parseOrThrow, specHash } from '@berth/model';
 import type { Caller } from '../common/caller.js';
@@ -8,8 +8,7 @@ import { requestContext } from '../common/request-context.js';
 import { visibleApps } from '../auth/access.js';
 import { PRISMA } from '../database/database.module.js';
 import { ClustersService } from '../clusters/clusters.service.js';
-import { type OperationView, operationView } from '../operations/operation.views.js';
-import { type Intent, OperationsService } from '../operations/operations.service.js';
+import { type AppChange, ChangePipeline, type ChangeResult } from '../changes/change-pipeline.service.js';
 import { AppSecretsService } from '../secrets/app-secrets.service.js';
 
 export interface ApplyInput {
@@ -18,15 +17,6 @@ export interface ApplyInput {
   /** a Compose file, with the app name when the file has none. */
   compose?: string;
   name?: string;
-}
-
-export interface ChangeResult {
-  /** False when the cluster already runs this spec: no revision, no operation. */
-  changed: boolean;
-  message: string;
-  revision?: number;
-  operation?: OperationView;
-  warnings: ComposeWarning[];
 }
 
 export interface RevisionView {
@@ -60,9 +50,6 @@ export interface AppView {
   services?: ServiceState[];
 }
 
-/** Bound for `?wait=true`; past it the answer is the still-running operation. */
-export const WAIT_MS = 10 * 60_000;
-
 export interface AppContext {
   cluster: Cluster;
   driver: OrchestratorDriver;
@@ -76,7 +63,7 @@ export class AppsService {
   constructor(
     @Inject(PRISMA) private readonly prisma: PrismaClient,
     private readonly clusters: ClustersService,
-    private readonly operations: OperationsService,
+    private readonly pipeline: ChangePipeline,
     private readonly secrets: AppSecretsService,
   ) {}
 
@@ -102,7 +89,7 @@ export class AppsService {
   async apply(clusterRef: string, input: ApplyInput, caller: Caller): Promise<ChangeResult> {
     const { spec: sent, warnings, source } = this.parseInput(input);
     const { cluster, driver } = await this.clusters.driverFor(clusterRef);
-    const replay = await this.replay(caller);
+    const replay = await this.pipeline.replay(caller);
     if (replay) return replay;
     const existing = await this.prisma.app.findUnique({ where: { clusterId_name: { clusterId: cluster.id, name: sent.name } } });
     const before = existing ? await this.currentRevision(existing) : undefined;
@@ -140,95 +127,19 @@ export class AppsService {
     );
   }
 
-  /**
-   * The common path of every change to an app: record the revision (when the spec changes) and the
-   * operation, call the driver, then follow what it started.
-   */
-  async change(
-    ctx: AppContext,
-    change: {
-      kind: Intent['kind'];
-      service?: string;
-      requestBody: Record<string, unknown>;
-      next: AppSpec;
-      source: RevisionSource;
-      warnings?: ComposeWarning[];
-      message?: string;
-      call: () => Promise<{ services: string[]; result?: Record<string, unknown>; follow?: 'scale' }>;
-    },
-    caller: Caller,
-  ): Promise<ChangeResult> {
-    const hash = specHash(change.next);
-    const newRevision = !ctx.current || ctx.current.specHash !== hash || !!ctx.app.deletedAt;
-    const { operation, replayed } = await this.operations.begin({
-      clusterId: ctx.cluster.id,
-      appId: ctx.app.id,
-      service: change.service,
-      kind: change.kind,
-      requester: caller.requester,
-      idempotencyKey: caller.idempotencyKey,
-      request: change.requestBody,
-      fromRevision: ctx.current?.number,
-    });
-    if (replayed) return this.resultOf(operation, change.warnings ?? [], caller);
-    let revision = ctx.current?.number;
-    if (newRevision) {
-      // numbers only grow, also after a delete and re-create of the app
-      revision = (await this.lastRevisionNumber(ctx.app.id)) + 1;
-      await this.prisma.revision.create({
-        data: {
-          appId: ctx.app.id,
-          number: revision,
-          spec: change.next as unknown as Prisma.InputJsonValue,
-          specHash: hash,
-          source: change.source,
-          author: caller.requester,
-          message: change.message,
-          warnings: (change.warnings ?? []) as unknown as Prisma.InputJsonValue,
+  /** A change to the app's spec through the pipeline, with the secrets it mounts written to the cluster first. */
+  change(ctx: AppContext, change: AppChange, caller: Caller): Promise<ChangeResult> {
+    return this.pipeline.changeApp(
+      ctx,
+      {
+        ...change,
+        call: async () => {
+          await this.secrets.ensureOnCluster(ctx.driver, ctx.app.id, change.next);
+          return change.call();
         },
-      });
-    }
-    await this.prisma.operation.update({ where: { id: operation.id }, data: { toRevision: revision } });
-    const outcome = await this.operations.run(operation, async () => {
-      await this.secrets.ensureOnCluster(ctx.driver, ctx.app.id, change.next);
-      return change.call();
-    });
-    await this.prisma.app.update({ where: { id: ctx.app.id }, data: { currentRevision: revision, deletedAt: null } });
-    const followed = await this.operations.afterCall(
-      { ...operation, toRevision: revision ?? null },
-      outcome.follow === 'scale'
-        ? { type: 'scale', app: ctx.app.name, service: change.service!, replicas: change.next.services[change.service!]!.replicas }
-        : outcome.services.length
-          ? { type: 'rollouts', app: ctx.app.name, services: outcome.services }
-          : { type: 'none' },
-      outcome.result,
+      },
+      caller,
     );
-    return this.resultOf(followed, change.warnings ?? [], caller, change.message);
-  }
-
-  private async replay(caller: Caller): Promise<ChangeResult | undefined> {
-    if (!caller.idempotencyKey) return undefined;
-    const earlier = await this.prisma.operation.findUnique({
-      where: { requester_idempotencyKey: { requester: caller.requester, idempotencyKey: caller.idempotencyKey } },
-    });
-    return earlier ? this.resultOf(earlier, [], caller) : undefined;
-  }
-
-  private async resultOf(op: Operation, warnings: ComposeWarning[], caller: Caller, message?: string): Promise<ChangeResult> {
-    const final = caller.wait && this.operations.isOpen(op) ? await this.operations.waitFor(op.id, WAIT_MS) : op;
-    const app = final.appId ? await this.prisma.app.findUnique({ where: { id: final.appId }, select: { name: true } }) : null;
-    return {
-      changed: true,
-      message: message ?? `${final.kind} ${final.status}`,
-      revision: final.toRevision ?? undefined,
-      operation: operationView(final, app?.name),
-      warnings,
-    };
-  }
-
-  private async lastRevisionNumber(appId: string): Promise<number> {
-    const last = await this.prisma.revision.findFirst({ where: { appId }, orderBy: { number: 'desc' }, select: { number: true } });
-    return last?.number ?? 0;
   }
 
   private async currentRevision(app: App): Promise<Revision | undefined> {
@@ -277,20 +188,16 @@ export class AppsService {
 
   async remove(clusterRef: string, appName: string, options: { volumes: boolean }, caller: Caller): Promise<ChangeResult> {
     const ctx = await this.context(clusterRef, appName);
-    const { operation, replayed } = await this.operations.begin({
-      clusterId: ctx.cluster.id,
-      appId: ctx.app.id,
-      kind: 'delete',
-      requester: caller.requester,
-      idempotencyKey: caller.idempotencyKey,
-      request: { app: appName, volumes: options.volumes },
-      fromRevision: ctx.current?.number,
-    });
-    if (replayed) return this.resultOf(operation, [], caller);
-    const removed = await this.operations.run(operation, () => ctx.driver.remove(appName, { volumes: options.volumes }));
-    await this.prisma.app.update({ where: { id: ctx.app.id }, data: { deletedAt: new Date(), currentRevision: null } });
-    const closed = await this.operations.afterCall(operation, { type: 'none' }, { removed: removed.removed });
-    return this.resultOf(closed, [], caller, `${appName} removed`);
+    const { operation } = await this.pipeline.execute(
+      { clusterId: ctx.cluster.id, appId: ctx.app.id, kind: 'delete', request: { app: appName, volumes: options.volumes }, fromRevision: ctx.current?.number },
+      caller,
+      async () => {
+        const removed = await ctx.driver.remove(appName, { volumes: options.volumes });
+        await this.prisma.app.update({ where: { id: ctx.app.id }, data: { deletedAt: new Date(), currentRevision: null } });
+        return { value: removed, follow: { type: 'none' }, result: { removed: removed.removed } };
+      },
+    );
+    return this.pipeline.resultOf(operation, [], caller, `${appName} removed`);
   }
 
   /** Rolls the whole app back to revision `target` (default: the one before the current). */

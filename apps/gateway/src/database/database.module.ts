@@ -1,6 +1,7 @@
 import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { type Database, openDatabase, type PrismaClient, targetFromEnv } from '@berth/db';
 import { CONFIG, type Config } from '../config/config.js';
+import { type GatewayOverrides, OVERRIDES } from '../core.module.js';
 
 export const DATABASE = Symbol('DATABASE');
 export const PRISMA = Symbol('PRISMA');
@@ -11,8 +12,9 @@ export const PRISMA = Symbol('PRISMA');
   providers: [
     {
       provide: DATABASE,
-      inject: [CONFIG],
-      useFactory: (config: Config): Promise<Database> => openDatabase(targetFromEnv(config.databaseUrl, config.dataDir)),
+      inject: [CONFIG, OVERRIDES],
+      useFactory: (config: Config, overrides: GatewayOverrides): Promise<Database> =>
+        openDatabase(overrides.database ?? targetFromEnv(config.databaseUrl, config.dataDir)),
     },
     { provide: PRISMA, inject: [DATABASE], useFactory: (db: Database): PrismaClient => db.prisma },
   ],

@@ -3,13 +3,13 @@ import { Args, Context, Int, Mutation, Parent, Query, ResolveField, Resolver, Su
 import { GraphQLJSONObject } from 'graphql-scalars';
 import { abortableStream } from '../common/abortable-stream.js';
 import { type Principal, requestContext } from '../common/request-context.js';
-import type { ProgressEvent } from '../operations/operation-events.js';
+import type { ProgressEvent } from '../changes/operation-events.js';
 import { AppsService, type AppView } from '../apps/apps.service.js';
 import { type Caller, GraphqlCaller } from '../common/caller.js';
 import { JobsService } from '../jobs/jobs.service.js';
-import { OperationEvents } from '../operations/operation-events.js';
-import { operationView } from '../operations/operation.views.js';
-import { OperationsService } from '../operations/operations.service.js';
+import { OperationEvents } from '../changes/operation-events.js';
+import { operationView } from '../changes/operation.views.js';
+import { OperationHistory } from '../changes/operation-history.service.js';
 import { ServicesService } from '../services/services.service.js';
 import {
   AppType,
@@ -37,7 +37,7 @@ export class LifecycleResolver {
   constructor(
     private readonly appsService: AppsService,
     private readonly servicesService: ServicesService,
-    private readonly operationsService: OperationsService,
+    private readonly operationsService: OperationHistory,
     private readonly jobsService: JobsService,
     private readonly events: OperationEvents,
   ) {}

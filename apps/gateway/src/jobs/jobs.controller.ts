@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { JobSpec } from '@berth/model';
 import { type Caller, CallerOf, pageOf } from '../common/caller.js';
 import { ApiContract } from '../common/openapi.js';
-import { OperationViewSchema } from '../operations/operation.views.js';
+import { OperationViewSchema } from '../changes/operation.views.js';
 import { JobsService } from './jobs.service.js';
 
 export const JobRunSchema = z.object({

@@ -6,10 +6,10 @@ import { requestContext } from '../common/request-context.js';
 import { allows, visibleApps } from '../auth/access.js';
 import { PRISMA } from '../database/database.module.js';
 import { ClustersService } from '../clusters/clusters.service.js';
-import { type OperationView, operationView } from '../operations/operation.views.js';
-import { OperationsService } from '../operations/operations.service.js';
+import { type OperationView, operationView } from '../changes/operation.views.js';
+import { ChangePipeline } from '../changes/change-pipeline.service.js';
+import { ChangeStore } from '../changes/change.store.js';
 import type { Caller } from '../common/caller.js';
-import { WAIT_MS } from '../apps/apps.service.js';
 
 export interface JobRunView {
   id: string;
@@ -37,39 +37,30 @@ export class JobsService {
   constructor(
     @Inject(PRISMA) private readonly prisma: PrismaClient,
     private readonly clusters: ClustersService,
-    private readonly operations: OperationsService,
+    private readonly pipeline: ChangePipeline,
+    private readonly store: ChangeStore,
   ) {}
 
   /** Starts a run-once job; it is followed to completion and its runs, exit codes and log tail kept. */
   async run(clusterRef: string, raw: unknown, caller: Caller): Promise<{ job: JobRunView; operation: OperationView }> {
     const spec = parseOrThrow(JobSpec, raw, 'job spec');
     const { cluster, driver } = await this.clusters.driverFor(clusterRef);
-    const { operation, replayed } = await this.operations.begin({
-      clusterId: cluster.id,
-      kind: 'job',
-      requester: caller.requester,
-      idempotencyKey: caller.idempotencyKey,
-      request: { job: spec },
-    });
-    if (!replayed) {
-      const run = await this.prisma.jobRun.create({
-        data: {
-          clusterId: cluster.id,
-          operationId: operation.id,
-          app: spec.app ?? DEFAULT_JOB_APP,
-          name: spec.name,
-          nativeName: '',
-          spec: spec as unknown as Prisma.InputJsonValue,
-          status: 'pending',
-        },
+    const { operation } = await this.pipeline.execute({ clusterId: cluster.id, kind: 'job', request: { job: spec } }, caller, async (op) => {
+      const run = await this.store.createJobRun({
+        clusterId: cluster.id,
+        operationId: op.id,
+        app: spec.app ?? DEFAULT_JOB_APP,
+        name: spec.name,
+        nativeName: '',
+        spec: spec as unknown as Prisma.InputJsonValue,
+        status: 'pending',
       });
-      const ref = await this.operations.run(operation, () => driver.runJob(spec));
-      await this.prisma.jobRun.update({ where: { id: run.id }, data: { nativeName: ref.name, app: ref.app } });
-      await this.operations.afterCall(operation, { type: 'job', app: ref.app, name: ref.name, jobRunId: run.id }, { job: ref });
-    }
-    const final = caller.wait ? await this.operations.waitFor(operation.id, WAIT_MS) : operation;
-    const job = await this.prisma.jobRun.findFirstOrThrow({ where: { operationId: operation.id } });
-    return { job: this.view(job, cluster.name), operation: operationView(final) };
+      const ref = await driver.runJob(spec);
+      await this.store.nameJobRun(run.id, ref);
+      return { value: ref, follow: { type: 'job', app: ref.app, name: ref.name, jobRunId: run.id }, result: { job: ref } };
+    });
+    const job = await this.store.jobRunOf(operation.id);
+    return { job: this.view(job, cluster.name), operation: operationView(operation) };
   }
 
   async get(clusterRef: string, id: string): Promise<JobRunView> {

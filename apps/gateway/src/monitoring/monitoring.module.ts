@@ -1,7 +1,7 @@
 import { type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { ClustersModule } from '../clusters/clusters.module.js';
-import { OperationsModule } from '../operations/operations.module.js';
+import { ChangesModule } from '../changes/changes.module.js';
 import { ClusterEventBus } from './events/cluster-event-bus.js';
 import { EventStore } from './events/event-store.service.js';
 import { EventWatcherService } from './events/event-watcher.service.js';
@@ -31,7 +31,7 @@ import { PrometheusController } from './prometheus/prometheus.controller.js';
  * out of it while it still serves the history.
  */
 @Module({
-  imports: [ClustersModule, OperationsModule],
+  imports: [ClustersModule, ChangesModule],
   providers: [
     LeaseService,
     GatewayMetrics,

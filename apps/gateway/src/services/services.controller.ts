@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { type Caller, CallerOf } from '../common/caller.js';
 import { ApiContract, IdempotencyKeyHeader, WaitQuery } from '../common/openapi.js';
 import { ChangeResultSchema } from '../apps/app.schemas.js';
-import { answer } from '../apps/apps.controller.js';
+import { answer } from '../common/answer.js';
 import { RollbackRequest, ScaleRequest, ServicesService, UpdateServiceRequest } from './services.service.js';
 
 const Endpoint = z.object({

@@ -4,7 +4,8 @@ import type { ServiceStatus } from '@berth/driver';
 import { type AppSpec, Resources, ServiceSpec, UpdatePolicyPatch, parseOrThrow, patchUpdatePolicy, specHash } from '@berth/model';
 import { BerthError } from '../common/errors.js';
 import type { Caller } from '../common/caller.js';
-import { type AppContext, AppsService, type ChangeResult } from '../apps/apps.service.js';
+import { type AppContext, AppsService } from '../apps/apps.service.js';
+import type { ChangeResult } from '../changes/change-pipeline.service.js';
 
 export const ScaleRequest = z.strictObject({
   replicas: z.number().int('expected a whole number of replicas').min(0).max(10_000),

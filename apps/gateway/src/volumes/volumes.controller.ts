@@ -3,7 +3,7 @@ import { ApiQuery, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { type Caller, CallerOf } from '../common/caller.js';
 import { ApiContract } from '../common/openapi.js';
-import { OperationViewSchema } from '../operations/operation.views.js';
+import { OperationViewSchema } from '../changes/operation.views.js';
 import { CreateVolumeRequest, VolumesService } from './volumes.service.js';
 
 export const VolumeSchema = z.object({

@@ -5,8 +5,9 @@ import { DnsLabel, VolumeDefinition, parseOrThrow } from '@berth/model';
 import { ClustersService } from '../clusters/clusters.service.js';
 import { requestContext } from '../common/request-context.js';
 import { visibleApps } from '../auth/access.js';
-import { type OperationView, operationView } from '../operations/operation.views.js';
-import { OperationsService } from '../operations/operations.service.js';
+import { type OperationView, operationView } from '../changes/operation.views.js';
+import { ChangePipeline } from '../changes/change-pipeline.service.js';
+import { BerthError } from '../common/errors.js';
 import type { Caller } from '../common/caller.js';
 
 export const CreateVolumeRequest = VolumeDefinition.extend({
@@ -20,7 +21,7 @@ export const CreateVolumeRequest = VolumeDefinition.extend({
 export class VolumesService {
   constructor(
     private readonly clusters: ClustersService,
-    private readonly operations: OperationsService,
+    private readonly pipeline: ChangePipeline,
   ) {}
 
   async list(clusterRef: string, app?: string): Promise<VolumeInfo[]> {
@@ -33,28 +34,26 @@ export class VolumesService {
   async create(clusterRef: string, raw: unknown, caller: Caller): Promise<{ volume: VolumeInfo; operation: OperationView }> {
     const { app, name, ...definition } = parseOrThrow(CreateVolumeRequest, raw, 'volume');
     const { cluster, driver } = await this.clusters.driverFor(clusterRef);
-    const { operation } = await this.operations.begin({
-      clusterId: cluster.id,
-      kind: 'volume_create',
-      requester: caller.requester,
-      idempotencyKey: caller.idempotencyKey,
-      request: { app, name, ...definition },
-    });
-    const volume = await this.operations.run(operation, () => driver.createVolume(app, name, definition));
-    const closed = await this.operations.afterCall(operation, { type: 'none' }, { volume: volume.nativeName });
-    return { volume, operation: operationView(closed) };
+    const { operation, value } = await this.pipeline.execute(
+      { clusterId: cluster.id, kind: 'volume_create', request: { app, name, ...definition } },
+      caller,
+      async () => {
+        const volume = await driver.createVolume(app, name, definition);
+        return { value: volume, follow: { type: 'none' }, result: { volume: volume.nativeName } };
+      },
+    );
+    // a replayed request reads back the volume the first one created
+    const volume = value ?? (await driver.listVolumes(app)).find((v) => v.name === name);
+    if (!volume) throw BerthError.notFound(`volume "${name}" of app "${app}" (created by operation ${operation.id}, since removed)`);
+    return { volume, operation: operationView(operation) };
   }
 
   async remove(clusterRef: string, app: string, name: string, caller: Caller): Promise<{ operation: OperationView }> {
     const { cluster, driver } = await this.clusters.driverFor(clusterRef);
-    const { operation } = await this.operations.begin({
-      clusterId: cluster.id,
-      kind: 'volume_remove',
-      requester: caller.requester,
-      idempotencyKey: caller.idempotencyKey,
-      request: { app, name },
+    const { operation } = await this.pipeline.execute({ clusterId: cluster.id, kind: 'volume_remove', request: { app, name } }, caller, async () => {
+      await driver.removeVolume(app, name);
+      return { value: undefined, follow: { type: 'none' } };
     });
-    await this.operations.run(operation, () => driver.removeVolume(app, name));
-    return { operation: operationView(await this.operations.afterCall(operation, { type: 'none' })) };
+    return { operation: operationView(operation) };
   }
 }

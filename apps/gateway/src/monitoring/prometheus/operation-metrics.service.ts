@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { PrismaClient } from '@berth/db';
 import { LOGGER } from '../../common/logger.js';
 import { PRISMA } from '../../database/database.module.js';
-import { OperationEvents } from '../../operations/operation-events.js';
+import { OperationEvents } from '../../changes/operation-events.js';
 import { GatewayMetrics } from './gateway-metrics.js';
 
 /**

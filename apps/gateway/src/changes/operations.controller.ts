@@ -8,7 +8,7 @@ import { ApiContract } from '../common/openapi.js';
 import { writeSse } from '../common/sse-response.js';
 import { OperationEvents } from './operation-events.js';
 import { OperationKindSchema, OperationStatusSchema, OperationViewSchema, operationView } from './operation.views.js';
-import { OperationsService } from './operations.service.js';
+import { OperationHistory } from './operation-history.service.js';
 
 export const OperationFilterSchema = z.strictObject({
   cluster: z.string().optional(),
@@ -27,7 +27,7 @@ export const OperationFilterSchema = z.strictObject({
 @Controller('v1/operations')
 export class OperationsController {
   constructor(
-    private readonly operations: OperationsService,
+    private readonly operations: OperationHistory,
     private readonly events: OperationEvents,
   ) {}
 

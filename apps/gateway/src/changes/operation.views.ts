@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { type OutcomeCode, OutcomeCodeSchema } from './operation-outcome.js';
 import type { Operation } from '@berth/db';
 
 export const OperationStatusSchema = z.enum(['pending', 'running', 'succeeded', 'failed', 'rolled_back', 'paused', 'cancelled']);
@@ -39,7 +40,7 @@ export const OperationViewSchema = z.object({
   idempotencyKey: z.string().optional(),
   fromRevision: z.number().int().optional().describe('revision that ran before'),
   toRevision: z.number().int().optional().describe('revision this operation deploys'),
-  errorCode: z.string().optional(),
+  errorCode: OutcomeCodeSchema.optional(),
   error: z.string().optional().describe('why it failed, rolled back or paused'),
   result: z.record(z.string(), z.unknown()).optional(),
   createdAt: z.string(),
@@ -66,7 +67,7 @@ export function operationView(op: OperationRow, appName?: string): OperationView
     idempotencyKey: opt(op.idempotencyKey),
     fromRevision: opt(op.fromRevision),
     toRevision: opt(op.toRevision),
-    errorCode: opt(op.errorCode),
+    errorCode: opt(op.errorCode) as OutcomeCode | undefined,
     error: opt(op.error),
     result: op.result ? result : undefined,
     createdAt: op.createdAt.toISOString(),

@@ -52,6 +52,19 @@ async function composeSecretValues(text: string, file: string, env: Io['env']): 
   return values;
 }
 
+/**
+ * The app name of a Compose file, as `docker compose` names its project: `--name`, else the file's
+ * top-level `name` (left to the gateway), else the name of the folder the file is in (the current
+ * folder for stdin).
+ */
+export function composeAppName(text: string, file: string, explicit: string | undefined, cwd = process.cwd()): string | undefined {
+  if (explicit) return explicit;
+  const doc = parseYaml(text) as { name?: unknown } | null;
+  if (typeof doc?.name === 'string' && doc.name) return undefined;
+  const folder = file === '-' ? cwd : path.dirname(path.resolve(cwd, file));
+  return toDnsLabel(path.basename(folder)) || undefined;
+}
+
 async function readStdin(): Promise<string> {
   let text = '';
   for await (const chunk of process.stdin) text += String(chunk);
@@ -113,20 +126,21 @@ export async function main(argv: string[], io: Io): Promise<number> {
     .argument('<cluster>')
     .argument('<file>')
     .option('--compose', 'the file is a Compose file')
-    .option('--name <app>', 'app name for a Compose file without one')
+    .option('--name <app>', 'app name (a Compose file without a top-level "name" is named after its folder, as docker compose does)')
     .option('--wait', 'follow the operation to its end')
     .option('--idempotency-key <key>', 'make a retried apply act once')
     .action(async (cluster: string, file: string, o: { compose?: boolean; name?: string; wait?: boolean; idempotencyKey?: string }) => {
       let spec = await specFile(file, !!o.compose || (/\.ya?ml$/.test(file) && /(^|\/)(docker-)?compose/.test(file)));
+      const name = typeof spec === 'string' ? composeAppName(spec, file, o.name) : o.name;
       const secrets = typeof spec === 'string' ? await composeSecretValues(spec, file, io.env) : new Map<string, string>();
       if (typeof spec === 'string' && secrets.size) {
         // the values travel in a JSON spec: converted by the gateway, then given the values read here
-        const converted = await client().convertCompose(spec, o.name);
+        const converted = await client().convertCompose(spec, name);
         for (const w of converted.warnings) io.err(`warning: ${w.path}: ${w.message}`);
         const values = Object.fromEntries([...secrets].map(([name, value]) => [toDnsLabel(name), { value }]));
         spec = { ...converted.spec, secrets: { ...converted.spec.secrets, ...values } };
       }
-      await finish(await client().apply(cluster, spec, { name: o.name, idempotencyKey: o.idempotencyKey }), !!o.wait);
+      await finish(await client().apply(cluster, spec, { name, idempotencyKey: o.idempotencyKey }), !!o.wait);
     });
 
   program
@@ -135,9 +149,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
     .argument('<cluster>')
     .argument('<file>')
     .option('--compose', 'the file is a Compose file')
-    .option('--name <app>')
+    .option('--name <app>', 'app name (a Compose file without a top-level "name" is named after its folder)')
     .action(async (cluster: string, file: string, o: { compose?: boolean; name?: string }) => {
-      const plan = await client().plan(cluster, await specFile(file, !!o.compose), o.name);
+      const spec = await specFile(file, !!o.compose);
+      const plan = await client().plan(cluster, spec, typeof spec === 'string' ? composeAppName(spec, file, o.name) : o.name);
       print(plan, () =>
         [
           `${plan.app}: ${plan.changed ? 'changes' : 'no change'}`,

@@ -543,7 +543,11 @@ export function importCompose(yamlText: string, options: ComposeImportOptions = 
   }
   const secrets = importer.topSecrets(top.secrets);
   const name = options.name ?? (typeof top.name === 'string' ? top.name : undefined);
-  if (!name) importer.error(['name'], 'required: give the app a name (the file has no top-level "name")');
+  if (!name)
+    importer.error(
+      ['name'],
+      'required: the file has no top-level "name"; add `name: <app>` to it, or name the app with ?name=<app> (REST), the name argument (GraphQL) or --name (CLI)',
+    );
   if (!isObj(top.services) || Object.keys(top.services).length === 0) importer.error(['services'], 'expected at least one service');
   const services: Record<string, ServiceSpecInput> = {};
   for (const [svcName, raw] of Object.entries(isObj(top.services) ? top.services : {})) {

@@ -169,7 +169,7 @@ services:
       mode: replicated-job
 `),
     ).toEqual([
-      'name: required: give the app a name (the file has no top-level "name")',
+      'name: required: the file has no top-level "name"; add `name: <app>` to it, or name the app with ?name=<app> (REST), the name argument (GraphQL) or --name (CLI)',
       'services.api.image: required: Berth deploys images and does not build them',
       'services.web.deploy.mode: "replicated-job" is a job: run it through the jobs API; an app\'s services are "replicated" or "global"',
       'services.web.volumes[0]: volume "undeclared" is not declared under the top-level "volumes"',

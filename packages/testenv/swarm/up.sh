@@ -34,6 +34,9 @@ unset DOCKER_HOST DOCKER_CONTEXT DOCKER_TLS_VERIFY DOCKER_CERT_PATH || true
 need_pkgs=()
 command -v dockerd >/dev/null 2>&1 && [ -x /usr/bin/docker ] || need_pkgs+=(docker.io)
 [ -x /bin/busybox ] && dpkg -s busybox-static >/dev/null 2>&1 || need_pkgs+=(busybox-static)
+# the test of the README's examples runs them as written, with curl and jq
+command -v curl >/dev/null 2>&1 || need_pkgs+=(curl)
+command -v jq >/dev/null 2>&1 || need_pkgs+=(jq)
 if [ "${#need_pkgs[@]}" -gt 0 ]; then
   log "installing ${need_pkgs[*]} (apt-get update first)"
   # Keep the package's init script from starting its own dockerd (no systemd here);

@@ -1,0 +1,101 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { execFile } from 'node:child_process';
+import { copyFile, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { createScratchDatabase } from '@berth/db';
+import { ADMIN_TOKEN, type RunningGateway, startGateway } from './harness.js';
+
+/**
+ * Runs every command of the README's "Try it" section, as written, with bash and curl against a
+ * real gateway, the local swarm and the Kubernetes test cluster. Only what cannot exist here is
+ * replaced, each replacement checked to still match the README: the address, images that no
+ * registry serves here, and the operation id the reader pastes in.
+ */
+const run = promisify(execFile);
+const README = path.resolve(import.meta.dirname, '../../../README.md');
+const enabled = process.env.BERTH_SKIP_SWARM !== '1' && process.env.BERTH_SKIP_KUBERNETES !== '1' && !!process.env.BERTH_KUBECONFIG;
+
+/** The commands of the first sh block after `heading`, continuation lines joined. */
+export function commandsOf(markdown: string, heading: string): string[] {
+  const section = markdown.slice(markdown.indexOf(heading));
+  const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
+  const commands: string[] = [];
+  let current = '';
+  for (const line of block.split('\n')) {
+    if (!current && (line.trim() === '' || line.trim().startsWith('#'))) continue;
+    current += (current ? '\n' : '') + line;
+    if (/(\\|\|)\s*$/.test(line)) continue;
+    commands.push(current);
+    current = '';
+  }
+  return commands;
+}
+
+const COMPOSE = `name: blog
+services:
+  web:
+    image: berth-test/http:1
+    ports: ["80"]
+    deploy:
+      replicas: 2
+      update_config: { parallelism: 1, monitor: 2s }
+`;
+
+(enabled ? describe : describe.skip)('the README examples', () => {
+  let gw: RunningGateway;
+  let work: string;
+  let drop: () => Promise<void>;
+  const outputs: string[] = [];
+
+  beforeAll(async () => {
+    const db = await createScratchDatabase(process.env.DATABASE_URL!, 'berth_readme');
+    drop = db.drop;
+    work = await mkdtemp(path.join(tmpdir(), 'berth-readme-'));
+    gw = await startGateway({ DATABASE_URL: db.url, BERTH_DATA_DIR: work });
+    await writeFile(path.join(work, 'docker-compose.yml'), COMPOSE);
+    await mkdir(path.join(work, '.kube'));
+    await copyFile(process.env.BERTH_KUBECONFIG!, path.join(work, '.kube', 'config'));
+  }, 60_000);
+
+  afterAll(async () => {
+    await gw?.call('DELETE', '/v1/clusters/local/apps/blog?volumes=true&wait=true').catch(() => undefined);
+    await gw?.close();
+    await drop?.();
+  });
+
+  it('every command of "Try it" succeeds as written', async () => {
+    const commands = commandsOf(await readFile(README, 'utf8'), '## Try it');
+    expect(commands.length).toBeGreaterThan(15);
+    const address = new URL(gw.url).host;
+    // images the README names that no registry serves here, replaced by the test images
+    const replacements: [string, string][] = [
+      ['"image":"nginx:1.27"', '"image":"berth-test/http:2"'],
+      ['"image":"blog:1.4","command":["./migrate"]', '"image":"berth-test/job:ok"'],
+    ];
+    for (const [from] of replacements) expect(commands.some((c) => c.includes(from))).toBe(true);
+    let lastOperation = '';
+    for (const written of commands) {
+      if (written.startsWith('export TOKEN=')) continue;
+      let command = written.replaceAll('localhost:8080', address).replace('<operation id>', lastOperation);
+      for (const [from, to] of replacements) command = command.replace(from, to);
+      // the README's alias, as a function (aliases do not expand in a script); fail on any HTTP error
+      const script = `set -eo pipefail\nbcurl() { curl -s --fail-with-body -H "authorization: Bearer $TOKEN" "$@"; }\n${command.replace(/^alias bcurl=.*$/m, ':')}`;
+      const { stdout } = await run('bash', ['-c', script], { cwd: work, env: { ...process.env, HOME: work, TOKEN: ADMIN_TOKEN }, timeout: 180_000 }).catch(
+        (e: { stdout?: string; stderr?: string; message: string }) => {
+          throw new Error(`README command failed:\n${written}\n${e.message}\n${e.stdout ?? ''}${e.stderr ?? ''}`);
+        },
+      );
+      outputs.push(stdout);
+      const id = /"operation":\{"id":"([0-9a-f-]{36})"/.exec(stdout)?.[1];
+      if (id) lastOperation = id;
+    }
+    const joined = outputs.join('\n');
+    // the deploy converged, the rollback ran, the job succeeded, the history has the app
+    expect(joined).toMatch(/"kind":"apply","status":"succeeded"/);
+    expect(joined).toMatch(/"kind":"rollback","status":"succeeded"/);
+    expect(joined).toMatch(/"kind":"job","status":"succeeded"/);
+    expect(joined).toMatch(/event: end\ndata: \{"status":"succeeded"/);
+  }, 600_000);
+});

@@ -10,6 +10,7 @@ import { ClusterDrivers } from '../../drivers/cluster-drivers.service.js';
 import { clusterLease, LeaseLostError } from '../leases/lease.service.js';
 import { GatewayMetrics } from '../prometheus/gateway-metrics.js';
 import { ClusterEventBus } from './cluster-event-bus.js';
+import { ClusterWorkers } from '../cluster-workers.js';
 import { EventStore } from './event-store.service.js';
 
 /** A batch is written as soon as it is this large, without waiting for the flush interval. */
@@ -166,7 +167,7 @@ class EventWatcher {
 /** The event watchers this replica runs: one per cluster whose lease it holds. */
 @Injectable()
 export class EventWatcherService implements OnApplicationShutdown {
-  private readonly watchers = new Map<string, EventWatcher>();
+  private readonly watchers = new ClusterWorkers<EventWatcher>();
 
   constructor(
     @Inject(PRISMA) private readonly prisma: PrismaClient,
@@ -179,29 +180,28 @@ export class EventWatcherService implements OnApplicationShutdown {
   ) {}
 
   start(cluster: ClusterRef, onLeaseLost: () => void): void {
-    if (this.watchers.has(cluster.id)) return;
-    const watcher = new EventWatcher(cluster, {
-      prisma: this.prisma,
-      drivers: this.drivers,
-      store: this.store,
-      bus: this.bus,
-      metrics: this.metrics,
-      logger: this.logger,
-      flushMs: this.config.monitoring.events.flushMs,
-      onLeaseLost,
-    });
-    this.watchers.set(cluster.id, watcher);
-    watcher.start();
+    this.watchers.start(
+      cluster.id,
+      () =>
+        new EventWatcher(cluster, {
+          prisma: this.prisma,
+          drivers: this.drivers,
+          store: this.store,
+          bus: this.bus,
+          metrics: this.metrics,
+          logger: this.logger,
+          flushMs: this.config.monitoring.events.flushMs,
+          onLeaseLost,
+        }),
+    );
   }
 
-  async stop(clusterId: string): Promise<void> {
-    const watcher = this.watchers.get(clusterId);
-    this.watchers.delete(clusterId);
-    await watcher?.stop();
+  stop(clusterId: string): Promise<void> {
+    return this.watchers.stop(clusterId);
   }
 
   running(clusterId: string): boolean {
-    return this.watchers.has(clusterId);
+    return this.watchers.running(clusterId);
   }
 
   status(clusterId: string): WatcherStatus | undefined {
@@ -216,6 +216,6 @@ export class EventWatcherService implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown() {
-    await Promise.allSettled([...this.watchers.keys()].map((id) => this.stop(id)));
+    await this.watchers.stopAll();
   }
 }

@@ -10,6 +10,7 @@ import { ClusterDrivers } from '../../drivers/cluster-drivers.service.js';
 import { SecretBox } from '../../secrets/secret-box.js';
 import { GatewayMetrics } from '../prometheus/gateway-metrics.js';
 import { LatestSamples } from './latest-samples.js';
+import { ClusterWorkers } from '../cluster-workers.js';
 import { nodeEngineConnections } from './node-engines.js';
 
 /** A cluster that serves no metrics is asked again this rarely (it may get metrics-server later). */
@@ -191,7 +192,7 @@ function connectionKey(connections: ClusterConnection[]): string {
 /** The metrics collectors this replica runs: one per cluster whose lease it holds. */
 @Injectable()
 export class MetricsCollectorService implements OnApplicationShutdown {
-  private readonly collectors = new Map<string, MetricsCollector>();
+  private readonly collectors = new ClusterWorkers<MetricsCollector>();
 
   constructor(
     @Inject(PRISMA) private readonly prisma: PrismaClient,
@@ -204,24 +205,23 @@ export class MetricsCollectorService implements OnApplicationShutdown {
   ) {}
 
   start(cluster: ClusterRef): void {
-    if (this.collectors.has(cluster.id)) return;
-    const collector = new MetricsCollector(cluster, {
-      prisma: this.prisma,
-      drivers: this.drivers,
-      box: this.box,
-      metrics: this.metrics,
-      latest: this.latest,
-      logger: this.logger,
-      intervalMs: this.config.monitoring.metrics.intervalMs,
-    });
-    this.collectors.set(cluster.id, collector);
-    collector.start();
+    this.collectors.start(
+      cluster.id,
+      () =>
+        new MetricsCollector(cluster, {
+          prisma: this.prisma,
+          drivers: this.drivers,
+          box: this.box,
+          metrics: this.metrics,
+          latest: this.latest,
+          logger: this.logger,
+          intervalMs: this.config.monitoring.metrics.intervalMs,
+        }),
+    );
   }
 
-  async stop(clusterId: string): Promise<void> {
-    const collector = this.collectors.get(clusterId);
-    this.collectors.delete(clusterId);
-    await collector?.stop();
+  stop(clusterId: string): Promise<void> {
+    return this.collectors.stop(clusterId);
   }
 
   status(clusterId: string): CollectorStatus | undefined {
@@ -229,6 +229,6 @@ export class MetricsCollectorService implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown() {
-    await Promise.allSettled([...this.collectors.keys()].map((id) => this.stop(id)));
+    await this.collectors.stopAll();
   }
 }

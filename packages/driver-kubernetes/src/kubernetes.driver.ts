@@ -2,16 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type KubernetesObject, type V1Namespace, type V1PersistentVolumeClaim, type V1Pod, type V1Service } from '@kubernetes/client-node';
-import { canonicalJson, type AppSpec, type JobSpec, type ServiceSpec } from '@berth/model';
+import { type AppSpec, type JobSpec, type ServiceSpec } from '@berth/model';
 import {
   DriverError,
   DriverErrorCode,
   LABEL,
   MANAGER,
-  TERMINAL_ROLLOUT_STATES,
   fieldChanges,
   isDriverError,
-  pollUntil,
   type AppSummary,
   type ApplyResult,
   type ClusterEvent,
@@ -39,6 +37,7 @@ import { KubernetesClient, plain, type KubernetesConnection } from './kubernetes
 import { toDriverError } from './kubernetes-errors.js';
 import { watchEvents } from './kubernetes-events.js';
 import { readLogs } from './kubernetes-logs.js';
+import { type LiveWorkload, RolloutFailureController, appliedSpec, startsRollout } from './kubernetes-rollout.controller.js';
 import {
   JOBS_NAMESPACE,
   JOB_CONTAINER,
@@ -70,10 +69,7 @@ import {
   replicaSetsNeeded,
   serviceStatus,
   volumeInfo,
-  type RolloutAssessment,
   type ServiceSnapshot,
-  type Workload,
-  type WorkloadSnapshot,
 } from './kubernetes-status.mapper.js';
 
 const API_VERSION: Record<WorkloadKind, string> = { Deployment: 'apps/v1', StatefulSet: 'apps/v1', DaemonSet: 'apps/v1' };
@@ -103,10 +99,6 @@ function annotation(obj: KubernetesObject | undefined, key: string): string | un
   return obj?.metadata?.annotations?.[key];
 }
 
-function template(obj: KubeObject): string {
-  return canonicalJson((obj.spec as { template?: unknown } | undefined)?.template);
-}
-
 function terminatingNamespace(ns: V1Namespace | undefined): boolean {
   return Boolean(ns?.metadata?.deletionTimestamp) || ns?.status?.phase === 'Terminating';
 }
@@ -116,11 +108,6 @@ interface Step {
   planned: PlannedObject;
   rendered?: RenderedObject;
   live?: KubernetesObject;
-}
-
-interface LiveWorkload {
-  kind: WorkloadKind;
-  workload: Workload;
 }
 
 function shortId(): string {
@@ -137,8 +124,11 @@ export class KubernetesDriver implements OrchestratorDriver {
   readonly kind = 'kubernetes' as const;
   private readonly client: KubernetesClient;
 
+  private readonly rollouts: RolloutFailureController;
+
   constructor(conn: KubernetesConnection) {
     this.client = new KubernetesClient(conn);
+    this.rollouts = new RolloutFailureController(this.client, (ref) => this.snapshot(ref, false));
   }
 
   // ------------------------------------------------------------------ cluster
@@ -370,17 +360,15 @@ export class KubernetesDriver implements OrchestratorDriver {
     const rolling: string[] = [];
     for (const [name, render] of first.services) {
       const live = liveWorkloads.get(name);
-      if (!live || live.kind !== render.workload.object.kind) {
+      if (!live) {
         rolling.push(name);
-        states.set(name, startRollout(live ? readSpec(live.workload) : undefined));
+        states.set(name, startRollout(undefined));
         continue;
       }
       if (annotation(live.workload, LABEL.specHash) === render.workload.hash) continue;
-      const liveSpec = readSpec(live.workload);
-      const liveTemplate = liveSpec ? template(renderService(ns, name, liveSpec, readContext(live.workload)).workload.object) : undefined;
-      if (liveTemplate !== template(render.workload.object)) {
+      if (startsRollout(ns, name, live, render.workload.object)) {
         rolling.push(name);
-        states.set(name, startRollout(liveSpec));
+        states.set(name, startRollout(readSpec(live.workload)));
       } else {
         states.set(name, readState(live.workload));
       }
@@ -571,23 +559,12 @@ export class KubernetesDriver implements OrchestratorDriver {
         `service "${ref.service}" is global (one replica per node) and cannot be scaled; change its mode to "replicated" first`,
       );
     }
-    const spec = this.specOf(ref, workload);
+    const spec = appliedSpec(ref, workload);
     // Scaling rewrites the applied spec with the new count, so a later apply of the old spec is a change again.
     const render = renderService(ref.app, ref.service, { ...spec, replicas }, readContext(workload), readState(workload));
     if (annotation(workload, LABEL.specHash) === render.workload.hash && workload.spec && 'replicas' in workload.spec && workload.spec.replicas === replicas)
       return;
     await this.client.apply(render.workload.object);
-  }
-
-  private specOf(ref: ServiceRef, workload: Workload): ServiceSpec {
-    const spec = readSpec(workload);
-    if (!spec) {
-      throw new DriverError(
-        DriverErrorCode.Conflict,
-        `service "${ref.service}" of app "${ref.app}" has no readable berth.io/spec annotation (edited outside Berth?); apply the app again`,
-      );
-    }
-    return spec;
   }
 
   /**
@@ -601,8 +578,7 @@ export class KubernetesDriver implements OrchestratorDriver {
     const probe = renderService(ref.app, ref.service, spec, ctx);
     if (live.kind === newKind && annotation(live.workload, LABEL.specHash) === probe.workload.hash) return { changed: false };
     const liveSpec = readSpec(live.workload);
-    const liveTemplate = liveSpec ? template(renderService(ref.app, ref.service, liveSpec, ctx).workload.object) : undefined;
-    const rolls = live.kind !== newKind || liveTemplate !== template(probe.workload.object);
+    const rolls = startsRollout(ref.app, ref.service, live, probe.workload.object);
     const state: WorkloadState = rolls
       ? { ...(liveSpec ? { previousSpec: liveSpec } : {}), rollout: { reason, startedAt: new Date().toISOString() } }
       : readState(live.workload);
@@ -653,75 +629,8 @@ export class KubernetesDriver implements OrchestratorDriver {
     return assessRollout(await this.snapshot(ref, false)).status;
   }
 
-  /**
-   * Carries out a failed rollout's failure action. The write is conditional on the workload's
-   * resourceVersion, so when two followers see the same failure only one acts; the other re-reads.
-   */
-  private async actOnFailure(ref: ServiceRef, snap: WorkloadSnapshot, assessment: RolloutAssessment): Promise<RolloutStatus> {
-    const w = snap.workload;
-    const spec = this.specOf(ref, w);
-    const state = readState(w);
-    const ctx = readContext(w);
-    const record = state.rollout ?? { reason: 'apply' as const, startedAt: iso(w.metadata?.creationTimestamp) ?? new Date().toISOString() };
-    const failure = assessment.failure ?? 'the rollout failed';
-    const rollback = assessment.action === 'rollback' && state.previousSpec !== undefined;
-    const message = rollback
-      ? `rollout of ${ref.service} failed: ${failure}; rolled back to the previous spec`
-      : `rollout of ${ref.service} paused: ${failure}`;
-    // A rollback re-applies the previous spec (rolled with its rollback policy) and keeps the failed
-    // one as "previous"; a pause re-applies the same spec, halted.
-    const target = rollback ? state.previousSpec! : spec;
-    const next: WorkloadState = rollback
-      ? { previousSpec: spec, rollout: { reason: 'auto-rollback', startedAt: new Date().toISOString(), message } }
-      : { ...state, paused: true, rollout: { ...record, outcome: 'paused', message } };
-    const result: RolloutStatus = { ...assessment.status, state: rollback ? 'rolling-back' : 'paused', message };
-    const render = renderService(ref.app, ref.service, target, ctx, next);
-    const object = { ...render.workload.object, metadata: { ...render.workload.object.metadata, resourceVersion: w.metadata?.resourceVersion } };
-    try {
-      await this.client.apply(object);
-    } catch (e) {
-      // Someone else (another follower, a new update) changed the workload first: the next poll
-      // judges it afresh, acting again only if it still has to.
-      if (isDriverError(e, DriverErrorCode.Conflict))
-        return { ...assessment.status, state: 'progressing', message: 'the service changed while Berth acted on its failed rollout; reading it again' };
-      throw e;
-    }
-    if (rollback && snap.kind === 'StatefulSet') await this.unstickStatefulSet(ref, snap);
-    return result;
-  }
-
-  /**
-   * A StatefulSet does not replace a pod of the failed revision that never became ready (it waits
-   * for it forever, kubernetes#67250); deleting those pods lets it recreate them from the restored
-   * template.
-   */
-  private async unstickStatefulSet(ref: ServiceRef, snap: WorkloadSnapshot): Promise<void> {
-    const failedRevision = (snap.workload.status as { updateRevision?: string } | undefined)?.updateRevision;
-    const stuck = snap.pods.filter(
-      (p) =>
-        p.metadata?.labels?.['controller-revision-hash'] === failedRevision && !p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
-    );
-    for (const pod of stuck) await this.client.remove({ apiVersion: 'v1', kind: 'Pod', metadata: { name: pod.metadata?.name ?? '', namespace: ref.app } });
-  }
-
   followRollout(ref: ServiceRef, options: FollowOptions = {}): AsyncIterable<RolloutStatus> {
-    // StatefulSets and DaemonSets have no progress deadline of their own: the follower times stalls.
-    let lastProgress = '';
-    let lastProgressAt = Date.now();
-    const read = async (): Promise<RolloutStatus> => {
-      const snap = await this.snapshot(ref, false);
-      const progress = JSON.stringify([snap.workload.metadata?.generation, snap.workload.status]);
-      if (progress !== lastProgress) {
-        lastProgress = progress;
-        lastProgressAt = Date.now();
-      }
-      const assessment = assessRollout(snap, Date.now() - lastProgressAt);
-      return assessment.action ? this.actOnFailure(ref, snap, assessment) : assessment.status;
-    };
-    return pollUntil(read, (s) => TERMINAL_ROLLOUT_STATES.has(s.state), {
-      ...(options.signal ? { signal: options.signal } : {}),
-      intervalMs: options.pollIntervalMs ?? 1000,
-    });
+    return this.rollouts.follow(ref, options);
   }
 
   // -------------------------------------------------------------------- jobs

@@ -1,0 +1,141 @@
+import { canonicalJson, type ServiceSpec } from '@berth/model';
+import {
+  DriverError,
+  DriverErrorCode,
+  TERMINAL_ROLLOUT_STATES,
+  isDriverError,
+  pollUntil,
+  type FollowOptions,
+  type RolloutStatus,
+  type ServiceRef,
+} from '@berth/driver';
+import type { KubernetesClient } from './kubernetes.client.js';
+import { renderService, type KubeObject, type WorkloadKind, type WorkloadState } from './kubernetes-objects.mapper.js';
+import {
+  assessRollout,
+  iso,
+  readContext,
+  readSpec,
+  readState,
+  type RolloutAssessment,
+  type Workload,
+  type WorkloadSnapshot,
+} from './kubernetes-status.mapper.js';
+
+export interface LiveWorkload {
+  kind: WorkloadKind;
+  workload: Workload;
+}
+
+function template(obj: KubeObject): string {
+  return canonicalJson((obj.spec as { template?: unknown } | undefined)?.template);
+}
+
+/**
+ * Whether writing `next` over the live workload starts a rollout: a new kind of workload, or a new
+ * pod template (a change of policy, replicas or labels alone replaces no pod). The one place this
+ * is decided, for a whole-app apply and for a one-service write alike.
+ */
+export function startsRollout(app: string, service: string, live: LiveWorkload, next: KubeObject): boolean {
+  if (live.kind !== next.kind) return true;
+  const liveSpec = readSpec(live.workload);
+  if (!liveSpec) return true;
+  return template(renderService(app, service, liveSpec, readContext(live.workload)).workload.object) !== template(next);
+}
+
+/** The Berth spec a workload was applied with, or a Conflict naming what to do when it cannot be read. */
+export function appliedSpec(ref: ServiceRef, workload: Workload): ServiceSpec {
+  const spec = readSpec(workload);
+  if (!spec) {
+    throw new DriverError(
+      DriverErrorCode.Conflict,
+      `service "${ref.service}" of app "${ref.app}" has no readable berth.io/spec annotation (edited outside Berth?); apply the app again`,
+    );
+  }
+  return spec;
+}
+
+/**
+ * Berth's rollout-failure controller on Kubernetes. Kubernetes itself only stops a stuck
+ * Deployment; failureAction (rollback, pause) and maxFailureRatio are Berth's, enforced here while a
+ * rollout is followed, from state kept in the workload's annotations, so that whichever gateway
+ * follows (or follows again after a restart) decides and acts the same way.
+ */
+export class RolloutFailureController {
+  constructor(
+    private readonly client: KubernetesClient,
+    private readonly snapshot: (ref: ServiceRef) => Promise<WorkloadSnapshot>,
+  ) {}
+
+  /**
+   * Carries out a failed rollout's failure action. The write is conditional on the workload's
+   * resourceVersion, so when two followers see the same failure only one acts; the other re-reads.
+   */
+  private async actOnFailure(ref: ServiceRef, snap: WorkloadSnapshot, assessment: RolloutAssessment): Promise<RolloutStatus> {
+    const w = snap.workload;
+    const spec = appliedSpec(ref, w);
+    const state = readState(w);
+    const ctx = readContext(w);
+    const record = state.rollout ?? { reason: 'apply' as const, startedAt: iso(w.metadata?.creationTimestamp) ?? new Date().toISOString() };
+    const failure = assessment.failure ?? 'the rollout failed';
+    const rollback = assessment.action === 'rollback' && state.previousSpec !== undefined;
+    const message = rollback
+      ? `rollout of ${ref.service} failed: ${failure}; rolled back to the previous spec`
+      : `rollout of ${ref.service} paused: ${failure}`;
+    // A rollback re-applies the previous spec (rolled with its rollback policy) and keeps the failed
+    // one as "previous"; a pause re-applies the same spec, halted.
+    const target = rollback ? state.previousSpec! : spec;
+    const next: WorkloadState = rollback
+      ? { previousSpec: spec, rollout: { reason: 'auto-rollback', startedAt: new Date().toISOString(), message } }
+      : { ...state, paused: true, rollout: { ...record, outcome: 'paused', message } };
+    const result: RolloutStatus = { ...assessment.status, state: rollback ? 'rolling-back' : 'paused', message };
+    const render = renderService(ref.app, ref.service, target, ctx, next);
+    const object = { ...render.workload.object, metadata: { ...render.workload.object.metadata, resourceVersion: w.metadata?.resourceVersion } };
+    try {
+      await this.client.apply(object);
+    } catch (e) {
+      // Someone else (another follower, a new update) changed the workload first: the next poll
+      // judges it afresh, acting again only if it still has to.
+      if (isDriverError(e, DriverErrorCode.Conflict))
+        return { ...assessment.status, state: 'progressing', message: 'the service changed while Berth acted on its failed rollout; reading it again' };
+      throw e;
+    }
+    if (rollback && snap.kind === 'StatefulSet') await this.unstickStatefulSet(ref, snap);
+    return result;
+  }
+
+  /**
+   * A StatefulSet does not replace a pod of the failed revision that never became ready (it waits
+   * for it forever, kubernetes#67250); deleting those pods lets it recreate them from the restored
+   * template.
+   */
+  private async unstickStatefulSet(ref: ServiceRef, snap: WorkloadSnapshot): Promise<void> {
+    const failedRevision = (snap.workload.status as { updateRevision?: string } | undefined)?.updateRevision;
+    const stuck = snap.pods.filter(
+      (p) =>
+        p.metadata?.labels?.['controller-revision-hash'] === failedRevision && !p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+    );
+    for (const pod of stuck) await this.client.remove({ apiVersion: 'v1', kind: 'Pod', metadata: { name: pod.metadata?.name ?? '', namespace: ref.app } });
+  }
+
+  /** Follows the rollout to a terminal state, acting on a failure as the policy says. */
+  follow(ref: ServiceRef, options: FollowOptions = {}): AsyncIterable<RolloutStatus> {
+    // StatefulSets and DaemonSets have no progress deadline of their own: the follower times stalls.
+    let lastProgress = '';
+    let lastProgressAt = Date.now();
+    const read = async (): Promise<RolloutStatus> => {
+      const snap = await this.snapshot(ref);
+      const progress = JSON.stringify([snap.workload.metadata?.generation, snap.workload.status]);
+      if (progress !== lastProgress) {
+        lastProgress = progress;
+        lastProgressAt = Date.now();
+      }
+      const assessment = assessRollout(snap, Date.now() - lastProgressAt);
+      return assessment.action ? this.actOnFailure(ref, snap, assessment) : assessment.status;
+    };
+    return pollUntil(read, (s) => TERMINAL_ROLLOUT_STATES.has(s.state), {
+      ...(options.signal ? { signal: options.signal } : {}),
+      intervalMs: options.pollIntervalMs ?? 1000,
+    });
+  }
+}

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Stop the test cluster started by up.sh (by pid files). Keeps the build cache.
+# Stop the test cluster started by up.sh and the real node of node-up.sh (by pid files). Keeps the build cache.
 # Cluster state (etcd data, certificates) is kept too, so up.sh resumes it;
 # `down.sh --purge` also deletes the run directory for a fresh cluster next time.
 set -euo pipefail
@@ -18,6 +18,28 @@ esac
 mkdir -p "$RUN_DIR"
 exec 8>"$RUN_DIR/up.lock"
 flock 8
+
+# The real node (node-up.sh) first. Its APIService goes too: an aggregated API that does not answer
+# keeps namespaces from being deleted.
+if [[ -d "$RUN_DIR/node/pids" ]]; then
+  if cluster_healthy; then
+    "$BIN_DIR/kubectl" --kubeconfig="$KUBECONFIG_PATH" delete apiservice v1beta1.metrics.k8s.io --ignore-not-found >/dev/null 2>&1 || true
+  fi
+  rm -f "$RUN_DIR/node/node-objects.applied"
+  for name in metrics-server coredns kube-proxy kubelet containerd; do
+    pidf="$RUN_DIR/node/pids/$name.pid"
+    [[ -f "$pidf" ]] || continue
+    pid="$(cut -d' ' -f1 "$pidf")"
+    exe="$( (tr '\0' '\n' <"/proc/$pid/cmdline") 2>/dev/null | head -n1 || true)"
+    if [[ "$exe" == */"$name" ]]; then
+      log "stopping $name (pid $pid)"
+      kill -TERM "$pid" 2>/dev/null || true
+      for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+    rm -f "$pidf"
+  done
+fi
 stop_all
 if $purge; then
   log "purging cluster state in $RUN_DIR, $PV_ROOT and /tmp/hostpath_pv"

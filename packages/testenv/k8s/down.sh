@@ -21,24 +21,18 @@ flock 8
 
 # The real node (node-up.sh) first. Its APIService goes too: an aggregated API that does not answer
 # keeps namespaces from being deleted.
-if [[ -d "$RUN_DIR/node/pids" ]]; then
-  if cluster_healthy; then
-    "$BIN_DIR/kubectl" --kubeconfig="$KUBECONFIG_PATH" delete apiservice v1beta1.metrics.k8s.io --ignore-not-found >/dev/null 2>&1 || true
-  fi
-  rm -f "$RUN_DIR/node/node-objects.applied"
+if [[ -d "$NODE_PIDS" ]]; then
   for name in metrics-server coredns kube-proxy kubelet containerd; do
-    pidf="$RUN_DIR/node/pids/$name.pid"
-    [[ -f "$pidf" ]] || continue
-    pid="$(cut -d' ' -f1 "$pidf")"
-    exe="$( (tr '\0' '\n' <"/proc/$pid/cmdline") 2>/dev/null | head -n1 || true)"
-    if [[ "$exe" == */"$name" ]]; then
+    exe="$NODE_BIN_DIR/$name"; [[ "$name" == containerd ]] && exe=/usr/bin/containerd
+    if pid="$(node_pid "$name" "$exe")"; then
       log "stopping $name (pid $pid)"
       kill -TERM "$pid" 2>/dev/null || true
-      for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      for _ in $(seq 1 100); do node_pid "$name" "$exe" >/dev/null || break; sleep 0.1; done
       kill -KILL "$pid" 2>/dev/null || true
     fi
-    rm -f "$pidf"
+    rm -f "$NODE_PIDS/$name.pid"
   done
+  if cluster_healthy; then drop_dead_metrics_api; fi
 fi
 stop_all
 if $purge; then

@@ -48,6 +48,9 @@ KUBE_PROXY_HEALTHZ_PORT=10356
 KUBE_PROXY_METRICS_PORT=10349
 COREDNS_READY_PORT=10353
 METRICS_SERVER_PORT=10351
+NODE_RUN="$RUN_DIR/node"
+NODE_PIDS="$NODE_RUN/pids"
+NODE_LOGS="$LOG_DIR/node"
 
 # Start order; stop runs in reverse.
 COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
@@ -68,6 +71,26 @@ component_pid() { # NAME -> pid on stdout if that component is running, else non
   echo "$pid"
 }
 component_alive() { component_pid "$1" >/dev/null; }
+
+# node_pid NAME EXE -> pid of a live process started by node-up.sh running EXE
+node_pid() {
+  local pidf="$NODE_PIDS/$1.pid" pid exe
+  [[ -f "$pidf" ]] || return 1
+  pid="$(cut -d' ' -f1 "$pidf" 2>/dev/null)" || return 1
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  exe="$( (tr '\0' '\n' <"/proc/$pid/cmdline") 2>/dev/null | head -n1)" || return 1
+  [[ "$exe" == "$2" ]] || return 1
+  [[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != "Z" ]] || return 1
+  echo "$pid"
+}
+
+# The node's metrics APIService, unless its metrics-server runs: an aggregated API that does not
+# answer keeps every namespace from being deleted (node-up.sh registers it again).
+drop_dead_metrics_api() {
+  node_pid metrics-server "$NODE_BIN_DIR/metrics-server" >/dev/null && return 0
+  rm -f "$NODE_RUN/node-objects.applied"
+  "$BIN_DIR/kubectl" --kubeconfig="$KUBECONFIG_PATH" delete apiservice v1beta1.metrics.k8s.io --ignore-not-found >/dev/null 2>&1 || true
+}
 
 cluster_healthy() {
   [[ -f "$KUBECONFIG_PATH" && -f "$PKI_DIR/ca.crt" ]] || return 1

@@ -32,9 +32,6 @@ bash "$HERE/../swarm/up.sh" >/dev/null
 export KUBECONFIG="$KUBECONFIG_PATH"
 KUBECTL="$BIN_DIR/kubectl"
 
-NODE_RUN="$RUN_DIR/node"
-NODE_PIDS="$NODE_RUN/pids"
-NODE_LOGS="$LOG_DIR/node"
 CTR_ROOT=/var/lib/berth-containerd
 CTR_STATE=/run/berth-containerd
 CTR_SOCK="$CTR_STATE/containerd.sock"
@@ -50,18 +47,6 @@ exec 7>"$NODE_RUN/up.lock"
 flock 7
 
 # ------------------------------------------------------------- helpers
-# node_pid NAME EXE -> pid of a live process started by this script running EXE
-node_pid() {
-  local pidf="$NODE_PIDS/$1.pid" pid exe
-  [[ -f "$pidf" ]] || return 1
-  pid="$(cut -d' ' -f1 "$pidf" 2>/dev/null)" || return 1
-  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-  exe="$( (tr '\0' '\n' <"/proc/$pid/cmdline") 2>/dev/null | head -n1)" || return 1
-  [[ "$exe" == "$2" ]] || return 1
-  [[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != "Z" ]] || return 1
-  echo "$pid"
-}
-
 stop_node_component() { # NAME EXE
   local pid
   if pid="$(node_pid "$1" "$2")"; then

@@ -106,7 +106,7 @@ wait_until() {
 need=()
 [[ -x /usr/lib/cni/bridge && -x /usr/lib/cni/portmap && -x /usr/lib/cni/host-local && -x /usr/lib/cni/loopback ]] || need+=(containernetworking-plugins)
 command -v conntrack >/dev/null 2>&1 || need+=(conntrack)   # kube-proxy clears stale UDP entries with it
-[[ -x /usr/bin/containerd && -x /usr/sbin/runc || -x /usr/bin/runc ]] || need+=(containerd runc)
+if [[ ! -x /usr/bin/containerd ]] || { [[ ! -x /usr/sbin/runc ]] && [[ ! -x /usr/bin/runc ]]; }; then need+=(containerd runc); fi
 if (( ${#need[@]} )); then
   log "installing ${need[*]} (apt-get update first)"
   export DEBIAN_FRONTEND=noninteractive
@@ -133,6 +133,11 @@ bridge_addrs="$(ip -4 -o addr show dev "$NODE_BRIDGE")"
 [[ "$bridge_addrs" == *"inet $NODE_IP/"* ]] || ip addr add "$NODE_IP/${NODE_SUBNET#*/}" dev "$NODE_BRIDGE"
 ip link set "$NODE_BRIDGE" up
 sysctl -qw net.ipv4.ip_forward=1
+# Bridged traffic through iptables: a pod reaching a ClusterIP whose endpoint shares its bridge gets
+# the reply un-NATed only so (Docker usually loads br_netfilter already).
+[[ -e /proc/sys/net/bridge/bridge-nf-call-iptables ]] || modprobe br_netfilter 2>/dev/null || true
+[[ -e /proc/sys/net/bridge/bridge-nf-call-iptables ]] || die "br_netfilter is not available (modprobe br_netfilter failed): ClusterIPs would not answer between pods"
+sysctl -qw net.bridge.bridge-nf-call-iptables=1
 # Docker sets the FORWARD policy to DROP: without these, pods on the bridge cannot reach each other.
 for dir in -i -o; do
   iptables -C FORWARD "$dir" "$NODE_BRIDGE" -j ACCEPT 2>/dev/null || iptables -I FORWARD 1 "$dir" "$NODE_BRIDGE" -j ACCEPT

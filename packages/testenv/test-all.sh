@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Sets up and runs the whole test suite on a fresh machine: installs what it needs (Debian
 # packages, the pinned pnpm, schemathesis from PyPI), builds, starts every backend (Postgres,
-# dockerd in swarm mode, a Kubernetes control plane built from Go modules), then runs lint,
-# typecheck and every jest test.
+# dockerd in swarm mode, a Kubernetes control plane built from Go modules, a real node beside its
+# kwok nodes), then runs lint, typecheck and every jest test.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source packages/testenv/pnpm.sh
@@ -24,6 +24,10 @@ if [ "${BERTH_SKIP_KUBERNETES:-0}" != 1 ]; then
   log "starting the Kubernetes control plane (first run builds it from Go modules)"
   kubeconfig_line=$(bash packages/testenv/k8s/up.sh | tail -n 1)
   export BERTH_KUBECONFIG="${kubeconfig_line#KUBECONFIG=}"
+  # A real node beside the kwok ones (first run builds kubelet, kube-proxy, CoreDNS and
+  # metrics-server); it runs the Swarm testenv's images, so node-up.sh starts Docker too.
+  log "starting the real Kubernetes node"
+  bash packages/testenv/k8s/node-up.sh >/dev/null
 fi
 
 log "installing schemathesis (fuzzing)"

@@ -3,16 +3,29 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import parsePrometheus from 'parse-prometheus-text-format';
 import { createScratchDatabase } from '@berth/db';
-import { type RunningGateway, startGateway } from './harness.js';
+import { ADMIN_TOKEN, type RunningGateway, startGateway } from './harness.js';
+import { sseEvents } from './sse.js';
 
 /**
- * Monitoring of a Kubernetes cluster that serves no metrics.k8s.io (the test control plane has no
- * metrics-server): events are recorded and linked like on Swarm; metrics say clearly why there are none.
+ * Monitoring of the test Kubernetes cluster, with the app on its real node (packages/testenv/k8s/
+ * node-up.sh; chosen by a placement constraint, as a user picks nodes): CPU and memory history
+ * from metrics.k8s.io (metrics-server), events linked to the operation, logs over REST.
  */
 const enabled = process.env.BERTH_SKIP_KUBERNETES !== '1' && !!process.env.BERTH_KUBECONFIG;
 if (!enabled) console.warn('\n*** monitoring tests on kubernetes are SKIPPED (BERTH_SKIP_KUBERNETES=1 or no BERTH_KUBECONFIG) ***\n');
+const ON_REAL_NODE = { placement: { constraints: ['node.labels.berth-runtime == containers'] } };
+
+async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 60_000, everyMs = 500): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T;
+  do {
+    last = await read();
+    if (ok(last)) return last;
+    await sleep(everyMs);
+  } while (Date.now() < deadline);
+  throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last).slice(0, 2000)}`);
+}
 
 (enabled ? describe : describe.skip)('monitoring on kubernetes', () => {
   let gw: RunningGateway;
@@ -40,31 +53,18 @@ if (!enabled) console.warn('\n*** monitoring tests on kubernetes are SKIPPED (BE
     await dropDb();
   }, 60_000);
 
-  it('says why no metrics are collected, on REST, GraphQL and /metrics', async () => {
-    let k1: any;
-    for (let i = 0; i < 60; i++) {
-      k1 = (await gw.call('GET', '/v1/monitoring')).body.clusters.find((c: any) => c.cluster === 'k1');
-      if (k1?.events?.state === 'streaming' && k1?.metrics?.state === 'unsupported') break;
-      await sleep(250);
-    }
-    expect(k1).toMatchObject({ kind: 'kubernetes', local: true, events: { state: 'streaming' }, metrics: { state: 'unsupported' } });
-    expect(k1.metrics.message).toMatch(/metrics\.k8s\.io/);
-
-    const rest = await gw.call('GET', '/v1/metrics?cluster=k1');
-    expect(rest.status).toBe(200);
-    expect(rest.body).toMatchObject({ series: [], collection: { state: 'unsupported', owner: k1.owner } });
-    expect(rest.body.collection.message).toMatch(/metrics-server/);
-    const gql = await gw.graphql('{ metricsHistory(cluster: "k1") { resolution collection { state message } } }');
-    expect(gql.data.metricsHistory.collection.state).toBe('unsupported');
-
-    const families = parsePrometheus(await (await fetch(`${gw.url}/metrics`)).text());
-    expect(families.find((f) => f.name === 'berth_metrics_collector_up')!.metrics).toContainEqual({ labels: { cluster: 'k1' }, value: '0' });
-    const errors = families.find((f) => f.name === 'berth_metrics_collector_errors_total')!.metrics;
-    expect(errors).toContainEqual(expect.objectContaining({ labels: { cluster: 'k1', code: 'UNSUPPORTED' } }));
-  }, 30_000);
-
   it('records the events of a deployment, linked to the operation that made them', async () => {
-    const applied = await gw.call('POST', '/v1/clusters/k1/apps?wait=true', { name: app, services: { web: { image: 'berth-test/http:1', replicas: 2 } } });
+    const applied = await gw.call('POST', '/v1/clusters/k1/apps?wait=true', {
+      name: app,
+      services: {
+        ticker: {
+          image: 'berth-test/busybox:1',
+          replicas: 2,
+          command: ['sh', '-c', 'trap "exit 0" TERM; i=0; while true; do echo "tick $i from $(hostname)"; i=$((i+1)); sleep 0.5; done'],
+          ...ON_REAL_NODE,
+        },
+      },
+    });
     expect(applied.body.operation).toMatchObject({ kind: 'apply', status: 'succeeded' });
     let items: any[] = [];
     for (let i = 0; i < 60; i++) {
@@ -73,9 +73,72 @@ if (!enabled) console.warn('\n*** monitoring tests on kubernetes are SKIPPED (BE
       await sleep(250);
     }
     const deployment = items.find((e) => e.kind === 'Deployment' && e.action === 'ScalingReplicaSet');
-    expect(deployment).toMatchObject({ cluster: 'k1', app, service: 'web', operationId: applied.body.operation.id });
+    expect(deployment).toMatchObject({ cluster: 'k1', app, service: 'ticker', operationId: applied.body.operation.id });
     const pods = items.filter((e) => e.kind === 'Pod');
     expect(pods.length).toBeGreaterThanOrEqual(2);
     expect(pods.every((e) => e.app === app && e.operationId === applied.body.operation.id)).toBe(true);
+  }, 60_000);
+
+  it('collects CPU and memory history of the service from metrics.k8s.io, on REST and GraphQL', async () => {
+    const k1 = await until(
+      'metrics collection on k1',
+      async () => (await gw.call('GET', '/v1/monitoring')).body.clusters.find((c: any) => c.cluster === 'k1'),
+      (c: any) => c?.metrics?.state === 'collecting',
+    );
+    expect(k1).toMatchObject({ kind: 'kubernetes', events: { state: 'streaming' }, metrics: { state: 'collecting' } });
+    const from = new Date(Date.now() - 10 * 60_000).toISOString();
+    const history = await until(
+      'CPU and memory history of both ticker replicas',
+      async () => (await gw.call('GET', `/v1/metrics?cluster=k1&app=${app}&service=ticker&by=replica&from=${from}`)).body,
+      (b: any) => b.series?.length === 2 && b.series.every((x: any) => x.points.length > 0),
+      90_000,
+      1000,
+    );
+    expect(history.collection.state).toBe('collecting');
+    for (const series of history.series) {
+      expect(series).toMatchObject({ app, service: 'ticker' });
+      expect(series.replica).toMatch(/^ticker-/);
+      expect(series.points.every((p: any) => p.memoryBytes > 0 && p.cpuCores >= 0)).toBe(true);
+    }
+    const gql = await gw.graphql(
+      `{ metricsHistory(cluster: "k1", app: "${app}", service: "ticker", from: "${from}") { collection { state } series { service points { memoryBytes } } } }`,
+    );
+    expect(gql.data.metricsHistory.collection.state).toBe('collecting');
+    expect(gql.data.metricsHistory.series[0].points[0].memoryBytes).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('streams the logs of both replicas over REST, and follows them', async () => {
+    const res = await fetch(`${gw.url}/v1/clusters/k1/apps/${app}/services/ticker/logs?tail=3`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('application/x-ndjson');
+    const lines = (await res.text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(new Set(lines.map((l) => l.replica)).size).toBe(2);
+    expect(lines.every((l) => /^tick \d+ from ticker-/.test(l.line) && !Number.isNaN(Date.parse(l.time)))).toBe(true);
+
+    const abort = new AbortController();
+    const followed: any[] = [];
+    const reading = fetch(`${gw.url}/v1/clusters/k1/apps/${app}/services/ticker/logs?follow=true&tail=0&format=sse`, {
+      signal: abort.signal,
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, accept: 'text/event-stream' },
+    })
+      .then(async (r) => {
+        for await (const e of sseEvents(r)) followed.push(e.data);
+      })
+      .catch((e: unknown) => {
+        if (!abort.signal.aborted) throw e;
+      });
+    await until(
+      'followed lines of both replicas',
+      async () => new Set(followed.map((l) => l.replica)).size,
+      (n) => n === 2,
+      30_000,
+      250,
+    );
+    expect(followed.every((l) => l.line.startsWith('tick '))).toBe(true);
+    abort.abort();
+    await reading;
   }, 60_000);
 });

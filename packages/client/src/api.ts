@@ -5946,6 +5946,11 @@ export interface operations {
                                     /** @default false */
                                     readOnly: boolean;
                                 })[];
+                                placement?: {
+                                    /** @default [] */
+                                    constraints: string[];
+                                    maxReplicasPerNode?: number;
+                                };
                             };
                         }[];
                         nextCursor?: string;
@@ -6100,6 +6105,11 @@ export interface operations {
                         /** @default false */
                         readOnly?: boolean;
                     })[];
+                    placement?: {
+                        /** @default [] */
+                        constraints?: string[];
+                        maxReplicasPerNode?: number;
+                    };
                 };
             };
         };
@@ -6201,6 +6211,11 @@ export interface operations {
                                     /** @default false */
                                     readOnly: boolean;
                                 })[];
+                                placement?: {
+                                    /** @default [] */
+                                    constraints: string[];
+                                    maxReplicasPerNode?: number;
+                                };
                             };
                         };
                         operation: {
@@ -6448,6 +6463,11 @@ export interface operations {
                                 /** @default false */
                                 readOnly: boolean;
                             })[];
+                            placement?: {
+                                /** @default [] */
+                                constraints: string[];
+                                maxReplicasPerNode?: number;
+                            };
                         };
                     };
                 };

@@ -281,7 +281,7 @@ export function namespaceObject(app: string, appLabels: Record<string, string> =
 function placement(
   app: string,
   name: string,
-  spec: ServiceSpec,
+  spec: Pick<ServiceSpec, 'placement'>,
   path: string,
   warnings: DriverWarning[],
 ): { nodeSelector?: Record<string, string>; affinity?: V1Affinity } {
@@ -699,6 +699,10 @@ export function renderJob(spec: JobSpec, namespace: string, nativeName: string):
   const warnings: DriverWarning[] = [];
   const { volumes, mounts } = podVolumes(spec.volumes, false);
   const labels = { ...spec.labels, [LABEL.managedBy]: MANAGER, [LABEL.job]: spec.name, ...(spec.app ? { [LABEL.app]: spec.app } : {}) };
+  // Constraints only: a job's pods carry no service labels for a per-node anti-affinity to select.
+  const place = placement(namespace, spec.name, { placement: { constraints: spec.placement?.constraints ?? [] } }, 'job', warnings);
+  if (spec.placement?.maxReplicasPerNode !== undefined)
+    warnings.push({ path: 'job.placement.maxReplicasPerNode', message: 'a Kubernetes job cannot cap its replicas per node; ignored' });
   const job: V1Job & KubeObject = {
     apiVersion: 'batch/v1',
     kind: 'Job',
@@ -714,6 +718,7 @@ export function renderJob(spec: JobSpec, namespace: string, nativeName: string):
           restartPolicy: 'Never',
           containers: [container(JOB_CONTAINER, spec, mounts, 'job', warnings)],
           ...(volumes.length ? { volumes } : {}),
+          ...(place.nodeSelector ? { nodeSelector: place.nodeSelector } : {}),
         },
       },
     },

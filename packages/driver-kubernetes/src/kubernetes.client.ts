@@ -250,6 +250,10 @@ export class KubernetesClient {
     signal?: AbortSignal,
   ): AsyncGenerator<{ time?: string; line: string }> {
     const sink = new PassThrough();
+    // client-node pipes the response body into the sink without an error listener: aborting the
+    // request (or a dropped connection) would then throw from the body's 'error' event. Listen on
+    // it; the log just ends.
+    sink.on('pipe', (body: NodeJS.ReadableStream) => body.on('error', () => sink.end()));
     const controller = await this.call(`reading the log of pod ${pod} in namespace ${namespace}`, () =>
       this.logReader.log(namespace, pod, container, sink, { ...options, timestamps: true }),
     );

@@ -778,11 +778,18 @@ export class KubernetesDriver implements OrchestratorDriver {
     // Resolve the target first, so a missing service or job is NotFound rather than an empty log.
     if ('service' in target) {
       await this.requireWorkload(target);
-      const pods = await this.listPods(`${MANAGED},${LABEL.service}=${target.service}`, namespace);
+      const pods = () => this.listPods(`${MANAGED},${LABEL.service}=${target.service}`, namespace).then((p) => ({ pods: p, final: false }));
       yield* readLogs(this.client, namespace, pods, target.service, options);
     } else {
-      await this.client.call(`job "${target.name}" of app "${target.app}"`, () => this.client.batch.readNamespacedJob({ name: target.name, namespace }));
-      const pods = await this.listPods(`job-name=${target.name}`, namespace);
+      const readJob = () =>
+        this.client.call(`job "${target.name}" of app "${target.app}"`, () => this.client.batch.readNamespacedJob({ name: target.name, namespace }));
+      await readJob();
+      // The job is read before its pods: once it has ended, that pod list is the last one.
+      const pods = async () => {
+        const job = await readJob();
+        const final = job.status?.conditions?.some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True') ?? false;
+        return { pods: await this.listPods(`job-name=${target.name}`, namespace), final };
+      };
       yield* readLogs(this.client, namespace, pods, JOB_CONTAINER, options);
     }
   }

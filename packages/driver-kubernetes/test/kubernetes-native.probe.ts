@@ -1,21 +1,25 @@
+import { PassThrough } from 'node:stream';
 import {
   AppsV1Api,
   BatchV1Api,
   CoreV1Api,
   DiscoveryV1Api,
+  Exec,
   KubeConfig,
   StorageV1Api,
   type V1Pod,
   type V1PodTemplateSpec,
   type V1StatefulSet,
+  type V1Status,
 } from '@kubernetes/client-node';
 import type { NativeMount, NativeProbe } from '@berth/testkit';
 import type { ServiceRef } from '@berth/driver';
 
 /**
  * Reads the Kubernetes API directly with client-node, never through the driver, so the conformance
- * suite checks what the cluster really holds. On kwok no container runs: discovery and per-replica
- * storage are proven from the API objects (Service, EndpointSlices, claims), not from inside pods.
+ * suite checks what the cluster really holds. The suite's pods run on the test cluster's real node
+ * (packages/testenv/k8s/node-up.sh): discovery, volume data and secret files are proven from inside
+ * the running containers (exec through the API server), as on Swarm, besides the API objects.
  */
 export class KubernetesNativeProbe implements NativeProbe {
   readonly hostPath = '/tmp';
@@ -23,6 +27,7 @@ export class KubernetesNativeProbe implements NativeProbe {
   readonly apps: AppsV1Api;
   readonly batch: BatchV1Api;
   readonly discovery: DiscoveryV1Api;
+  readonly execer: Exec;
 
   constructor(
     kc: KubeConfig,
@@ -32,6 +37,31 @@ export class KubernetesNativeProbe implements NativeProbe {
     this.apps = kc.makeApiClient(AppsV1Api);
     this.batch = kc.makeApiClient(BatchV1Api);
     this.discovery = kc.makeApiClient(DiscoveryV1Api);
+    this.execer = new Exec(kc);
+  }
+
+  /** Runs a command in the pod's first container; resolves with its output, rejects on a non-zero exit. */
+  async exec(namespace: string, pod: string, cmd: string[]): Promise<string> {
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (c: Buffer) => (text += c.toString()));
+    const status = await new Promise<V1Status | undefined>((resolve, reject) => {
+      this.execer
+        .exec(namespace, pod, '', cmd, out, out, null, false, (s) => resolve(s))
+        .then((ws) => ws.on('close', () => setTimeout(() => resolve(undefined), 200)))
+        .catch(reject);
+    });
+    if (status?.status !== 'Success') throw new Error(`\`${cmd.join(' ')}\` in pod ${namespace}/${pod} failed (${status?.message ?? 'no status'}): ${text}`);
+    return text;
+  }
+
+  /** A ready pod of the service (the newest first), to run commands in. */
+  private async readyPod(ref: ServiceRef): Promise<string> {
+    const pods = (await this.pods(ref)).filter(KubernetesNativeProbe.ready);
+    pods.sort((a, b) => String(b.metadata?.creationTimestamp ?? '').localeCompare(String(a.metadata?.creationTimestamp ?? '')));
+    const name = pods[0]?.metadata?.name;
+    if (!name) throw new Error(`no ready pod of ${ref.app}/${ref.service} to run a command in`);
+    return name;
   }
 
   static async connect(kubeconfig: string): Promise<KubernetesNativeProbe> {
@@ -89,16 +119,19 @@ export class KubernetesNativeProbe implements NativeProbe {
     });
   }
 
+  /** IPv4 answers of busybox nslookup (the resolver's own "Address: 10.88.0.1:53" line excluded). */
+  private static addresses(output: string): string[] {
+    return [...output.matchAll(/^Address(?: \d+)?:\s*(\d+\.\d+\.\d+\.\d+)\s*$/gm)].map((m) => m[1]!).sort();
+  }
+
   /**
-   * API-level discovery (no container runs on kwok to resolve a name from): `dnsName` must be the
-   * cluster DNS name of a Service `to` in the app's namespace, which `from` shares (so its search
-   * path resolves the short name too), and the Service's EndpointSlices must list every ready pod
-   * of `to` as a ready address.
+   * `dnsName` must be the cluster DNS name of a Service `to` in the app's namespace; its
+   * EndpointSlices must list every ready pod of `to`; and from inside a pod of `from` the name must
+   * resolve to the Service's ClusterIP and answer HTTP there and at every pod address.
    */
   async checkDiscovery(app: string, from: string, to: string, dnsName: string): Promise<void> {
     if (dnsName !== `${to}.${app}.svc.cluster.local`) throw new Error(`expected the DNS name ${to}.${app}.svc.cluster.local, got ${dnsName}`);
-    await this.core.readNamespacedService({ name: to, namespace: app });
-    if ((await this.pods({ app, service: from })).length === 0) throw new Error(`no pod of "${from}" runs in namespace ${app}`);
+    const service = await this.core.readNamespacedService({ name: to, namespace: app });
     const targets = (await this.pods({ app, service: to })).filter(KubernetesNativeProbe.ready);
     if (targets.length === 0) throw new Error(`no ready pod of "${to}"`);
     const slices = await this.discovery.listNamespacedEndpointSlice({ namespace: app, labelSelector: `kubernetes.io/service-name=${to}` });
@@ -106,6 +139,25 @@ export class KubernetesNativeProbe implements NativeProbe {
     const missing = targets.filter((p) => !p.status?.podIP || !readyAddresses.has(p.status.podIP));
     if (missing.length)
       throw new Error(`EndpointSlices of ${to} lack ready addresses for ${missing.map((p) => `${p.metadata?.name} (${p.status?.podIP})`).join(', ')}`);
+
+    const source = await this.readyPod({ app, service: from });
+    const clusterIp = service.spec?.clusterIP;
+    const byName = KubernetesNativeProbe.addresses(await this.exec(app, source, ['nslookup', dnsName]).catch((e: Error) => e.message));
+    if (!clusterIp || byName.join() !== clusterIp)
+      throw new Error(`"${dnsName}" resolved to [${byName}] from ${from}; the Service's ClusterIP is ${clusterIp}`);
+    for (const address of [to, ...targets.map((p) => p.status!.podIP!)]) {
+      const answer = await this.exec(app, source, ['sh', '-c', `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 ${address} 80`]);
+      if (!/^HTTP\/1\.[01] 200/.test(answer)) throw new Error(`HTTP GET to ${to} at ${address} from ${from} answered: ${JSON.stringify(answer)}`);
+    }
+  }
+
+  /** Replica 1 of a stateful service is its pod with ordinal 0. */
+  async writeFile(ref: ServiceRef, path: string, content: string): Promise<void> {
+    await this.exec(ref.app, `${ref.service}-0`, ['sh', '-c', 'printf %s "$1" > "$2"', 'sh', content, path]);
+  }
+
+  async readFile(ref: ServiceRef, path: string): Promise<string> {
+    return this.exec(ref.app, `${ref.service}-0`, ['cat', path]);
   }
 
   async checkPerReplicaStorage(ref: ServiceRef, volume: string): Promise<void> {
@@ -125,17 +177,16 @@ export class KubernetesNativeProbe implements NativeProbe {
     if (claims.size !== replicas) throw new Error(`expected ${replicas} distinct volumes, got ${claims.size}`);
   }
 
-  /** API-level: the Secret the pod template projects to /run/secrets/<file>, decoded (no kubelet mounts it on kwok). */
+  /** Read inside a ready replica, where the kubelet mounts the Secret; it must be immutable. */
   async secretFile(ref: ServiceRef, file: string): Promise<string> {
     const { template } = await this.template(ref);
     const mount = template.spec?.containers[0]?.volumeMounts?.find((m) => m.mountPath === '/run/secrets');
     const volume = template.spec?.volumes?.find((v) => v.name === mount?.name);
     const source = volume?.projected?.sources?.find((s) => s.secret?.items?.some((i) => i.path === file))?.secret;
     if (!source?.name) throw new Error(`the pod template of ${ref.app}/${ref.service} mounts no secret file "${file}" under /run/secrets`);
-    const key = source.items!.find((i) => i.path === file)!.key;
     const secret = await this.core.readNamespacedSecret({ name: source.name, namespace: ref.app });
     if (!secret.immutable) throw new Error(`Secret ${source.name} is not immutable`);
-    return Buffer.from(secret.data?.[key] ?? '', 'base64').toString('utf8');
+    return this.exec(ref.app, await this.readyPod(ref), ['cat', `/run/secrets/${file}`]);
   }
 
   /** A namespace being deleted with nothing left in it counts as gone: deletion finishes asynchronously. */

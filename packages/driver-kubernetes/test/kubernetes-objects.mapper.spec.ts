@@ -266,5 +266,14 @@ describe('jobs', () => {
     expect(job.spec).toMatchObject({ parallelism: 2, completions: 4, backoffLimit: 1, activeDeadlineSeconds: 91 });
     expect(job.spec?.template.spec?.restartPolicy).toBe('Never');
     expect(job.spec?.template.spec?.containers[0]?.args).toEqual(['migrate']);
+    expect(job.spec?.template.spec?.nodeSelector).toBeUndefined();
+  });
+
+  it("places a job's pods by its constraints, as a service's", () => {
+    const spec = JobSpec.parse({ name: 'm', app: 'shop', image: 'x', placement: { constraints: ['node.labels.disk == ssd', 'node.hostname==n1'] } });
+    const job = renderJob(spec, 'shop', 'job-m-1').object as V1Job & KubeObject;
+    expect(job.spec?.template.spec?.nodeSelector).toEqual({ disk: 'ssd', 'kubernetes.io/hostname': 'n1' });
+    const capped = renderJob(JobSpec.parse({ name: 'm', image: 'x', placement: { maxReplicasPerNode: 1 } }), 'berth-jobs', 'job-m-2');
+    expect(capped.warnings).toEqual([expect.objectContaining({ path: 'job.placement.maxReplicasPerNode' })]);
   });
 });

@@ -4,8 +4,8 @@ import { runConformanceSuite } from '@berth/testkit';
 import { createKubernetesDriver } from '@berth/driver-kubernetes';
 import { KubernetesNativeProbe } from './kubernetes-native.probe.js';
 
-// No image is pulled on kwok; these names only steer the kwok stages of packages/testenv/k8s/stages:
-// pods of berth-test/unhealthy:1 never become ready, job pods of berth-test/job:fail fail with exit 3.
+// The images packages/testenv/swarm/up.sh builds, imported into the real node's containerd by
+// packages/testenv/k8s/node-up.sh (no registry here: pulled IfNotPresent, never from a registry).
 const images = {
   http1: 'berth-test/http:1',
   http2: 'berth-test/http:2',
@@ -27,13 +27,19 @@ if (process.env.BERTH_SKIP_KUBERNETES === '1') {
   if (!path) throw new Error('BERTH_KUBECONFIG is not set: run packages/testenv/k8s/up.sh, or set BERTH_SKIP_KUBERNETES=1');
   const kubeconfig = readFileSync(path, 'utf8');
   const native = await KubernetesNativeProbe.connect(kubeconfig);
+  // The suite runs where containers run: the test cluster's real node (node-up.sh), chosen by a
+  // placement constraint on its label, as a user would pick nodes. No fallback onto kwok nodes.
+  const realNodes = await native.core.listNode({ labelSelector: 'berth-runtime=containers' });
+  if (!realNodes.items.some((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))) {
+    throw new Error('the test cluster has no Ready node labelled berth-runtime=containers: run packages/testenv/k8s/node-up.sh');
+  }
   runConformanceSuite({
     name: 'kubernetes',
     createDriver: async () => createKubernetesDriver({ kind: 'kubernetes', kubeconfig }),
     images,
     native,
-    // kwok simulates kubelets: pods become Ready and jobs complete, but no container runs.
-    runsContainers: false,
-    timeoutMs: 90_000,
+    runsContainers: true,
+    constraints: ['node.labels.berth-runtime == containers'],
+    timeoutMs: 120_000,
   });
 }

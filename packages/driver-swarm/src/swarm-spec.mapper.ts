@@ -353,6 +353,13 @@ export function renderJob(app: string, runName: string, job: JobSpec, ctx: AppCo
       // Swarm counts restarts per replica slot; Kubernetes' backoffLimit counts them per job.
       RestartPolicy: job.backoffLimit > 0 ? { Condition: 'on-failure' as const, MaxAttempts: job.backoffLimit } : { Condition: 'none' as const },
       Networks: [{ Target: networkName(app), Aliases: [runName] }],
+      Placement:
+        job.placement && (job.placement.constraints.length || job.placement.maxReplicasPerNode)
+          ? defined({
+              Constraints: job.placement.constraints.length ? job.placement.constraints : undefined,
+              MaxReplicas: job.placement.maxReplicasPerNode,
+            })
+          : undefined,
     }),
     Mode: { ReplicatedJob: { MaxConcurrent: job.parallelism, TotalCompletions: job.completions } },
   });

@@ -243,6 +243,12 @@ describe('renderJob', () => {
     expect(spec.TaskTemplate.RestartPolicy).toEqual({ Condition: 'none' });
   });
 
+  it("places a job's tasks by its constraints", () => {
+    const job = JobSpec.parse({ name: 'm', image: 'x', placement: { constraints: ['node.labels.disk == ssd'] } });
+    expect(renderJob('default', 'job-m-1', job, ctx).TaskTemplate.Placement).toEqual({ Constraints: ['node.labels.disk == ssd'] });
+    expect(renderJob('default', 'job-m-1', JobSpec.parse({ name: 'm', image: 'x' }), ctx).TaskTemplate.Placement).toBeUndefined();
+  });
+
   it('retries failed runs on failure up to backoffLimit', () => {
     const job = JobSpec.parse({ name: 'm', image: 'x', backoffLimit: 3 });
     expect(renderJob('default', 'job-m-1', job, ctx).TaskTemplate.RestartPolicy).toEqual({ Condition: 'on-failure', MaxAttempts: 3 });

@@ -320,6 +320,8 @@ export const JobSpec = z.strictObject({
   /** The job fails when it runs longer than this. */
   timeout: Duration.optional(),
   volumes: z.array(VolumeMount).default([]),
+  /** Where the job's replicas may run, as for a service (constraints on node labels and hostnames). */
+  placement: Placement.optional(),
 });
 
 export type AppSpec = z.output<typeof AppSpec>;

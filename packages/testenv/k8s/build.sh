@@ -29,9 +29,6 @@ if is_complete; then
   exit 0
 fi
 
-GO="${GO:-$(command -v go || echo /usr/local/go/bin/go)}"
-[[ -x "$GO" ]] || die "go not found (set GO=/path/to/go)"
-
 mkdir -p "$K8S_CACHE"
 # Serialise concurrent builds (e.g. two test runs starting at once).
 exec 9>"$K8S_CACHE/build.lock"
@@ -39,66 +36,16 @@ log "waiting for build lock $K8S_CACHE/build.lock"
 flock 9
 if is_complete; then log "built by another process: $BIN_DIR"; exit 0; fi
 
-# Go environment: everything under the berth cache, no toolchain downloads.
-export GOMODCACHE="${BERTH_GOMODCACHE:-$BERTH_CACHE/go/mod}"
-export GOCACHE="${BERTH_GOCACHE:-$BERTH_CACHE/go/build}"
-export GOTOOLCHAIN=local
-export CGO_ENABLED=0
-export GOFLAGS="-trimpath -buildvcs=false -mod=mod"
-export GOPROXY="${GOPROXY:-https://proxy.golang.org,direct}"
-export GOWORK=off
-mkdir -p "$GOMODCACHE" "$GOCACHE"
-
-go_ver="$("$GO" env GOVERSION)"
+go_env
 log "using $go_ver ($GO); GOMODCACHE=$GOMODCACHE GOCACHE=$GOCACHE"
-
-# Refuse early when a module asks for a newer Go than the installed one.
-check_go_directive() { # module version
-  local mod="$1" ver="$2" gomod need
-  gomod="$(cd / && GOFLAGS='' "$GO" mod download -json "$mod@$ver" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')"
-  [[ -n "$gomod" && -f "$gomod" ]] || die "cannot download go.mod of $mod@$ver"
-  need="$(awk '$1=="go"{print $2; exit}' "$gomod")"
-  log "$mod@$ver: go directive ${need:-none}"
-  if [[ -n "$need" ]] && [[ "$(printf '%s\n%s\n' "go$need" "$go_ver" | sort -V | tail -1)" != "$go_ver" ]]; then
-    die "$mod@$ver needs go $need but $go_ver is installed (GOTOOLCHAIN=local)"
-  fi
-  printf '%s\n' "$gomod"
-}
 
 rm -f "$STAMP"
 mkdir -p "$BIN_DIR"
 start=$(date +%s)
 
 # ---------------------------------------------------------------- kubernetes
-K8S_GOMOD="$(check_go_directive k8s.io/kubernetes "$K8S_VERSION")"
-STAGING_VERSION="v0.${K8S_VERSION#v1.}"
 WORK="$K8S_CACHE/work/kubernetes-$K8S_VERSION"
-rm -rf "$WORK"; mkdir -p "$WORK"
-{
-  echo "module berth.local/k8s-build"
-  echo
-  echo "go 1.26.0"
-  echo
-  echo "require k8s.io/kubernetes $K8S_VERSION"
-  echo
-  echo "replace ("
-  # Every k8s.io/* staging module (replaced with ./staging/... in k8s's go.mod)
-  # is replaced by its published release.
-  sed -n '/^replace (/,/^)/p' "$K8S_GOMOD" \
-    | awk -v v="$STAGING_VERSION" '$2=="=>" && $3 ~ /^\.\/staging\// {printf "\t%s => %s %s\n", $1, $1, v}'
-  echo ")"
-} > "$WORK/go.mod"
-n_repl=$(grep -c ' => ' "$WORK/go.mod")
-[[ "$n_repl" -gt 20 ]] || die "expected >20 staging replaces in $WORK/go.mod, got $n_repl"
-log "throwaway module $WORK/go.mod: require k8s.io/kubernetes $K8S_VERSION, $n_repl staging modules -> $STAGING_VERSION"
-
-k8s_minor="${K8S_VERSION#v1.}"; k8s_minor="${k8s_minor%%.*}"
-build_date="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-K8S_LDFLAGS="-s -w"
-for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-  K8S_LDFLAGS+=" -X $p.gitVersion=$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$k8s_minor"
-  K8S_LDFLAGS+=" -X $p.gitTreeState=clean -X $p.buildDate=$build_date -X $p.gitCommit=0000000000000000000000000000000000000000"
-done
+write_k8s_module "$WORK"
 
 K8S_CMDS=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
 pkgs=(); for c in "${K8S_CMDS[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$c"); done

@@ -339,6 +339,9 @@ until "$BIN_DIR/kubectl" -n default get serviceaccount default >/dev/null 2>&1; 
   sleep 0.5
 done
 
+# State kept from an earlier run may register the real node's metrics API (node-up.sh).
+drop_dead_metrics_api
+
 if ! cluster_healthy; then die "components started but the health check fails; see $LOG_DIR"; fi
 log "cluster up in $(( $(date +%s) - up_start ))s: $("$BIN_DIR/kubectl" get nodes --no-headers | wc -l) nodes; kubectl: $BIN_DIR/kubectl"
 echo "KUBECONFIG=$KUBECONFIG_PATH"

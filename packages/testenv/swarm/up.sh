@@ -204,6 +204,10 @@ build_image berth-test/job:fail job-fail \
 build_image berth-test/busybox:1 busybox \
   '["sh","-c","trap \"exit 0\" TERM INT; sleep 1000000 & wait"]'
 
+# The pod sandbox ("pause") image of the real Kubernetes node (packages/testenv/k8s/node-up.sh
+# imports it into the node's containerd): only holds the pod's namespaces open.
+build_image berth-test/pause:1 pause '["/bin/sleep","2147483647"]'
+
 # ---------------------------------------------------------------- summary
 elapsed=$(awk -v s="$START_TS" -v e="$(date +%s.%N)" 'BEGIN{printf "%.1f", e-s}')
 [ "${#built[@]}" -gt 0 ] && log "built: ${built[*]}"
@@ -224,5 +228,5 @@ DOCKER_API_VERSION=$api
 SWARM_NODE_ID=$node
 DOCKERD_PID=${pid:-not-started-by-up.sh}
 DOCKERD_LOG=$DOCKERD_LOG
-IMAGES=berth-test/http:1 berth-test/http:2 berth-test/unhealthy:1 berth-test/job:ok berth-test/job:fail berth-test/busybox:1
+IMAGES=berth-test/http:1 berth-test/http:2 berth-test/unhealthy:1 berth-test/job:ok berth-test/job:fail berth-test/busybox:1 berth-test/pause:1
 EOF

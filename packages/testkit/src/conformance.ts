@@ -73,6 +73,11 @@ export interface ConformanceFixture {
   simulates?: { exitCodes?: boolean; logs?: boolean; stats?: boolean };
   /** Upper bound for one rollout or job to end. */
   timeoutMs?: number;
+  /**
+   * Placement constraints every service and job of the suite gets, through the spec like a user's
+   * (e.g. onto the nodes where containers run, on a cluster that also has simulated ones).
+   */
+  constraints?: string[];
 }
 
 async function lastOf<T>(items: AsyncIterable<T>): Promise<T | undefined> {
@@ -107,6 +112,7 @@ export function runConformanceSuite(fixture: ConformanceFixture): void {
     logs: fixture.simulates?.logs ?? fixture.runsContainers,
     stats: fixture.simulates?.stats ?? fixture.runsContainers,
   };
+  const placement = fixture.constraints?.length ? { placement: { constraints: fixture.constraints } } : {};
   let driver: OrchestratorDriver;
 
   const appInput: AppSpecInput = {
@@ -122,6 +128,7 @@ export function runConformanceSuite(fixture: ConformanceFixture): void {
           { type: 'hostPath', source: native.hostPath, target: '/host', readOnly: true },
         ],
         update: { parallelism: 1, order: 'stop-first', monitor: '2s' },
+        ...placement,
       },
       db: {
         image: images.shell,
@@ -130,6 +137,7 @@ export function runConformanceSuite(fixture: ConformanceFixture): void {
         hostname: 'db',
         volumes: [{ type: 'named', source: 'data', target: '/data' }],
         update: { parallelism: 1, monitor: '1s' },
+        ...placement,
       },
     },
   };
@@ -337,8 +345,8 @@ export function runConformanceSuite(fixture: ConformanceFixture): void {
     it(
       'runs a job to completion and a failing job to failure',
       async () => {
-        const ok = await driver.runJob(JobSpec.parse({ name: 'ok', app, image: images.jobOk, completions: 2, parallelism: 1 }));
-        const bad = await driver.runJob(JobSpec.parse({ name: 'bad', app, image: images.jobFail }));
+        const ok = await driver.runJob(JobSpec.parse({ name: 'ok', app, image: images.jobOk, completions: 2, parallelism: 1, ...placement }));
+        const bad = await driver.runJob(JobSpec.parse({ name: 'bad', app, image: images.jobFail, ...placement }));
         const done = (ref: JobRef) =>
           waitFor(
             `job ${ref.name} to end`,
@@ -392,13 +400,70 @@ export function runConformanceSuite(fixture: ConformanceFixture): void {
 
     it('samples resource stats, or says plainly that the cluster serves none', async () => {
       if (reports.stats) {
-        const samples = await driver.stats(app);
-        expect(samples.length).toBeGreaterThan(0);
+        // A metrics pipeline may need a sampling period or two before a new replica shows up.
+        const samples = await waitFor(
+          'stats of the app',
+          () => driver.stats(app),
+          (s) => s.length > 0,
+          50_000,
+        );
         expect(samples.every((s) => s.app === app && s.memoryBytes > 0)).toBe(true);
       } else {
         await expect(driver.stats(app)).rejects.toMatchObject({ code: DriverErrorCode.Unsupported });
       }
     }, 60_000);
+
+    it(
+      'follows the logs of every replica, including one started after the stream began',
+      async () => {
+        if (!reports.logs) return; // nothing writes a log where no container runs
+        const logApp = `${app}-l`;
+        const talk: ServiceRef = { app: logApp, service: 'talk' };
+        const talkSpec = AppSpec.parse({
+          name: logApp,
+          services: {
+            talk: {
+              image: images.shell,
+              command: ['sh', '-c', 'trap "exit 0" TERM INT; echo "hello from $(hostname)"; while true; do sleep 1; done'],
+              update: { monitor: '1s' },
+              ...placement,
+            },
+          },
+        });
+        const controller = new AbortController();
+        try {
+          await driver.apply(talkSpec);
+          expect((await follow(talk)).state).toBe('completed');
+          const lines: { replica: string; line: string }[] = [];
+          const reading = (async () => {
+            for await (const l of driver.logs(talk, { follow: true, signal: controller.signal })) lines.push(l);
+          })().catch((e: unknown) => {
+            if (!controller.signal.aborted) throw e;
+          });
+          // Any line counts (a simulated backend writes its own); where containers run, the greeting.
+          const replicas = () => new Set(lines.filter((l) => !fixture.runsContainers || /hello from/.test(l.line)).map((l) => l.replica));
+          await waitFor(
+            'the first replica greeting',
+            async () => replicas().size,
+            (n) => n >= 1,
+            timeout,
+          );
+          await driver.scale(talk, 2);
+          await waitFor(
+            'a greeting from the replica started after the stream began',
+            async () => replicas().size,
+            (n) => n >= 2,
+            timeout,
+          );
+          controller.abort();
+          await reading;
+        } finally {
+          controller.abort();
+          await driver.remove(logApp);
+        }
+      },
+      timeout * 3,
+    );
 
     it('maps a missing service to NotFound', async () => {
       const missing = { app, service: 'nope' };
@@ -420,7 +485,12 @@ export function runConformanceSuite(fixture: ConformanceFixture): void {
             name: secretApp,
             secrets: { 'api-key': { version } },
             services: {
-              reader: { image: images.shell, secrets: [{ source: 'api-key', target: 'key.txt', mode: 0o400, version }], update: { monitor: '1s' } },
+              reader: {
+                image: images.shell,
+                secrets: [{ source: 'api-key', target: 'key.txt', mode: 0o400, version }],
+                update: { monitor: '1s' },
+                ...placement,
+              },
             },
           });
         try {

@@ -10,7 +10,7 @@ import { ApiContract, IdempotencyKeyHeader, WaitQuery } from '../common/openapi.
 import { AppViewSchema, ChangeResultSchema, PlanSchema, RevisionDiffSchema, RevisionViewSchema } from './app.schemas.js';
 import { type ApplyInput, AppsService } from './apps.service.js';
 import { answer } from '../common/answer.js';
-import { RollbackRequest } from '../services/services.service.js';
+import { RollbackRequest } from '../common/change-requests.js';
 
 /** A JSON body is an AppSpec; a YAML body (application/yaml) is a Compose file. */
 function applyInput(body: unknown, name?: string): ApplyInput {

@@ -6,7 +6,8 @@ import { type Caller, CallerOf } from '../common/caller.js';
 import { ApiContract, IdempotencyKeyHeader, WaitQuery } from '../common/openapi.js';
 import { ChangeResultSchema } from '../apps/app.schemas.js';
 import { answer } from '../common/answer.js';
-import { RollbackRequest, ScaleRequest, ServicesService, UpdateServiceRequest } from './services.service.js';
+import { RollbackRequest, ScaleRequest, UpdateServiceRequest } from '../common/change-requests.js';
+import { ServicesService } from './services.service.js';
 
 const Endpoint = z.object({
   id: z.string(),

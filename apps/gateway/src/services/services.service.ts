@@ -1,34 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { z } from 'zod';
 import type { ServiceStatus } from '@berth/driver';
-import { type AppSpec, Resources, ServiceSpec, UpdatePolicyPatch, parseOrThrow, patchUpdatePolicy, specHash } from '@berth/model';
+import { type AppSpec, ServiceSpec, parseOrThrow, patchUpdatePolicy, specHash } from '@berth/model';
+import { RollbackRequest, ScaleRequest, UpdateServiceRequest } from '../common/change-requests.js';
 import { BerthError } from '../common/errors.js';
 import type { Caller } from '../common/caller.js';
 import { type AppContext, AppsService } from '../apps/apps.service.js';
 import type { ChangeResult } from '../changes/change-pipeline.service.js';
-
-export const ScaleRequest = z.strictObject({
-  replicas: z.number().int('expected a whole number of replicas').min(0).max(10_000),
-});
-
-export const UpdateServiceRequest = z.strictObject({
-  image: z.string().min(1).optional(),
-  command: z.array(z.string()).optional(),
-  env: z.record(z.string(), z.string()).optional().describe('replaces the environment'),
-  resources: Resources.optional(),
-  replicas: z.number().int().min(0).max(10_000).optional(),
-  /** Overrides fields of the service's update policy for this and later rollouts. */
-  update: UpdatePolicyPatch.optional(),
-  /** The revision the caller based the change on; refused with 409 when the app has moved on. */
-  expectedRevision: z.number().int().min(1).optional(),
-  /** Apply even when the app moved on or the service was changed outside Berth. */
-  force: z.boolean().default(false),
-});
-
-export const RollbackRequest = z.strictObject({
-  /** Revision to go back to; the one before the current by default. */
-  revision: z.number().int().min(1).optional(),
-});
 
 export interface DiscoveryView {
   service: string;

@@ -97,6 +97,15 @@ function podReady(pod: V1Pod): boolean {
   return pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 }
 
+/** How much longer the newest ready pod must stay ready to have been watched for `monitorMs`. */
+function monitorLeftMs(pods: V1Pod[], monitorMs: number, now: number): number {
+  const since = pods
+    .filter((p) => !terminating(p))
+    .map((p) => p.status?.conditions?.find((c) => c.type === 'Ready' && c.status === 'True')?.lastTransitionTime)
+    .map((t) => (t ? new Date(t).getTime() : 0));
+  return since.length ? monitorMs - (now - Math.max(...since)) : 0;
+}
+
 /** Container states that mean a replica failed, not merely that it is still starting. */
 const CRASH_REASONS = new Set([
   'CrashLoopBackOff',
@@ -270,7 +279,7 @@ function progressOf(snap: WorkloadSnapshot): Progress {
  * `stalledForMs` is how long the follower has seen no progress (StatefulSets and DaemonSets have
  * no deadline of their own).
  */
-export function assessRollout(snap: WorkloadSnapshot, stalledForMs = 0): RolloutAssessment {
+export function assessRollout(snap: WorkloadSnapshot, stalledForMs = 0, now = Date.now()): RolloutAssessment {
   const { kind, workload: w } = snap;
   const spec = readSpec(w);
   const state = readState(w);
@@ -302,11 +311,18 @@ export function assessRollout(snap: WorkloadSnapshot, stalledForMs = 0): Rollout
   if (record.outcome === 'paused' || (kind === 'Deployment' && (w as V1Deployment).spec?.paused)) {
     return { status: status('paused', record.message ?? 'the rollout is paused; apply or update the service to resume it') };
   }
+  const inProgress = status(rollingBack ? 'rolling-back' : 'progressing', rollingBack ? record.message : undefined);
+  const tooManyFailed = progress.desired > 0 && failures.length / progress.desired > policy.maxFailureRatio;
   if (progress.complete) {
     const completedAt = progress.completedAt ? { completedAt: progress.completedAt } : {};
-    return rollingBack ? { status: status('rolled-back', record.message, completedAt) } : { status: status('completed', undefined, completedAt) };
+    if (rollingBack) return { status: status('rolled-back', record.message, completedAt) };
+    // Swarm watches each new replica for `monitor` after it starts; Kubernetes calls a rollout
+    // complete the moment every new pod is ready, even one about to crash. An update (there is a
+    // spec to go back to) is therefore complete only once its newest pod has stayed ready that long.
+    const watching = state.previousSpec !== undefined ? monitorLeftMs(progress.newPods, policy.monitor, now) : 0;
+    if (!tooManyFailed && watching <= 0) return { status: status('completed', undefined, completedAt) };
+    if (!tooManyFailed) return { status: { ...inProgress, message: `new replicas ready; watching them for failures for ${policy.monitor / 1000}s (monitor)` } };
   }
-  const inProgress = status(rollingBack ? 'rolling-back' : 'progressing', rollingBack ? record.message : undefined);
   if (!progress.observed) return { status: inProgress };
 
   const deadlineSeconds = progressDeadlineSeconds(policy, spec?.healthCheck);
@@ -318,7 +334,7 @@ export function assessRollout(snap: WorkloadSnapshot, stalledForMs = 0): Rollout
     const unready = progress.newPods.filter((p) => !terminating(p) && !podReady(p)).map((p) => p.metadata?.name ?? '');
     if (failures.length) failure += `; ${failures.slice(0, 3).join('; ')}`;
     else if (unready.length) failure += `; new replicas never became ready: ${unready.slice(0, 3).join(', ')}`;
-  } else if (progress.desired > 0 && failures.length / progress.desired > policy.maxFailureRatio) {
+  } else if (tooManyFailed) {
     failure = `${failures.length} of ${progress.desired} new replicas failed, more than the allowed ratio ${policy.maxFailureRatio}: ${failures.slice(0, 3).join('; ')}`;
   }
   if (!failure) return { status: inProgress };

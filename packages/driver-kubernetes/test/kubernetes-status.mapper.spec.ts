@@ -87,6 +87,28 @@ describe('rollout assessment', () => {
     expect(action).toBeUndefined();
   });
 
+  it('an update whose new pods are all ready is complete only once the newest has stayed ready for the monitor window', () => {
+    const readyAt = (name: string, at: number): V1Pod => {
+      const p = pod(name, 'new', 'ready');
+      p.status!.conditions = [{ type: 'Ready', status: 'True', lastTransitionTime: new Date(at) }];
+      return p;
+    };
+    const now = Date.parse('2026-12-01T12:00:00Z');
+    const d = deployment({
+      spec: { image: 'v2', replicas: 2, update: { ...rollbackPolicy, monitor: '4s' } },
+      previous: { image: 'v1', replicas: 2 },
+      status: { replicas: 2, updatedReplicas: 2, readyReplicas: 2, availableReplicas: 2 },
+      replicas: 2,
+    });
+    const watching = assessRollout(snap(d, [readyAt('web-new-a', now - 10_000), readyAt('web-new-b', now - 1000)]), 0, now);
+    expect(watching.status.state).toBe('progressing');
+    expect(watching.status.message).toMatch(/watching them for failures for 4s/);
+    expect(assessRollout(snap(d, [readyAt('web-new-a', now - 10_000), readyAt('web-new-b', now - 4001)]), 0, now).status.state).toBe('completed');
+    // a new pod that crashes within the window fails the rollout though Kubernetes calls it complete
+    const crashed = assessRollout(snap(d, [readyAt('web-new-a', now - 1000), pod('web-new-b', 'new', 'crash')]), 0, now);
+    expect(crashed.action).toBe('rollback');
+  });
+
   it('is progressing while old replicas remain', () => {
     const d = deployment({ spec: { image: 'v2' }, status: { replicas: 4, updatedReplicas: 3, readyReplicas: 4, availableReplicas: 4 } });
     expect(assessRollout(snap(d)).status.state).toBe('progressing');

@@ -199,6 +199,24 @@ export const Placement = z.strictObject({
   maxReplicasPerNode: z.number().int().min(1).optional(),
 });
 
+/**
+ * A Linux capability as Docker and Kubernetes name it, with or without "CAP_": stored without the
+ * prefix, upper case ("NET_ADMIN"); "ALL" is every capability.
+ */
+export const Capability = z
+  .string()
+  .regex(/^(CAP_)?[A-Za-z_]{2,40}$/i, 'expected a capability name like "NET_ADMIN" (or "ALL")')
+  .transform((c) => c.toUpperCase().replace(/^CAP_/, ''));
+
+/** A device of the node made available in the container (Compose `devices`). */
+export const DeviceMapping = z.strictObject({
+  source: z.string().startsWith('/', 'expected an absolute path on the node, like "/dev/fuse"'),
+  /** Where it appears in the container (default: the same path). */
+  target: ContainerPath.optional(),
+  /** Cgroup permissions: r(ead), w(rite), m(knod). */
+  permissions: z.string().regex(/^[rwm]{1,3}$/, 'expected some of "r", "w", "m"').default('rwm'),
+});
+
 export const RestartPolicy = z.strictObject({
   condition: z.enum(['none', 'on-failure', 'any']).default('any'),
   maxAttempts: z.number().int().min(0).optional(),
@@ -231,6 +249,22 @@ export const ServiceSpec = z
     stopGracePeriod: Duration.optional(),
     workingDir: ContainerPath.optional(),
     user: z.string().min(1).optional(),
+    // Node-level powers. Each is refused by a cluster's workload policy unless an admin allows it;
+    // they are optional (no defaults) so that specs written before they existed keep their hash.
+    /** Every capability and the node's devices (Kubernetes securityContext.privileged; Swarm services cannot). */
+    privileged: z.boolean().optional(),
+    /** Capabilities added to the runtime's default set. */
+    capAdd: z.array(Capability).optional(),
+    /** Capabilities removed from it (always allowed). */
+    capDrop: z.array(Capability).optional(),
+    /** Use the node's network stack instead of the app network. */
+    hostNetwork: z.boolean().optional(),
+    /** See the node's processes (Kubernetes hostPID; Swarm services cannot). */
+    hostPid: z.boolean().optional(),
+    /** Share the node's IPC namespace (Kubernetes hostIPC; Swarm services cannot). */
+    hostIpc: z.boolean().optional(),
+    /** Devices of the node (Kubernetes: a hostPath mount of the device; Swarm services cannot). */
+    devices: z.array(DeviceMapping).optional(),
   })
   .superRefine((svc, ctx) => {
     if (svc.mode === 'global' && svc.stateful) {
@@ -343,6 +377,7 @@ export type JobSpec = z.output<typeof JobSpec>;
 export type SecretDefinition = z.output<typeof SecretDefinition>;
 export type SecretMount = z.output<typeof SecretMount>;
 export type JobSpecInput = z.input<typeof JobSpec>;
+export type DeviceMapping = z.output<typeof DeviceMapping>;
 
 /** Policy defaults, applied where a service gives none. */
 export const DEFAULT_UPDATE_POLICY: UpdatePolicy = UpdatePolicy.parse({});

@@ -57,6 +57,13 @@ const SERVICE_KEYS = new Set([
   'x-berth',
   'container_name',
   'tmpfs',
+  'privileged',
+  'cap_add',
+  'cap_drop',
+  'network_mode',
+  'pid',
+  'ipc',
+  'devices',
 ]);
 const DEPLOY_KEYS = new Set(['mode', 'replicas', 'resources', 'placement', 'update_config', 'rollback_config', 'restart_policy', 'labels', 'endpoint_mode']);
 const TOP_KEYS = new Set(['version', 'name', 'services', 'volumes', 'networks', 'secrets', 'configs']);
@@ -403,7 +410,53 @@ class Importer {
       stopGracePeriod: this.duration(s.stop_grace_period, [...path, 'stop_grace_period']),
       workingDir: s.working_dir === undefined ? undefined : String(s.working_dir),
       user: s.user === undefined ? undefined : String(s.user),
+      ...this.nodeAccess(s, path),
     };
+  }
+
+  /**
+   * privileged, capabilities, the node's namespaces and devices: carried as they are, so that a
+   * cluster's workload policy can refuse or allow them; never dropped silently.
+   */
+  nodeAccess(s: Obj, path: Path): Partial<ServiceSpecInput> {
+    const out: Partial<ServiceSpecInput> = {};
+    if (s.privileged !== undefined) out.privileged = s.privileged === true || s.privileged === 'true';
+    const list = (key: string): string[] | undefined => {
+      const v = s[key];
+      if (v === undefined) return undefined;
+      if (!Array.isArray(v)) {
+        this.error([...path, key], 'expected a list');
+        return undefined;
+      }
+      return v.map(String);
+    };
+    const capAdd = list('cap_add');
+    if (capAdd) out.capAdd = capAdd;
+    const capDrop = list('cap_drop');
+    if (capDrop) out.capDrop = capDrop;
+    const hostOnly = (key: 'network_mode' | 'pid' | 'ipc', field: 'hostNetwork' | 'hostPid' | 'hostIpc', what: string) => {
+      const v = s[key];
+      if (v === undefined) return;
+      if (v === 'host') out[field] = true;
+      else this.warn([...path, key], `only "host" is carried (${what}); "${String(v)}" is dropped`);
+    };
+    hostOnly('network_mode', 'hostNetwork', 'the node\'s network; otherwise every service joins the app network');
+    hostOnly('pid', 'hostPid', "the node's process namespace");
+    hostOnly('ipc', 'hostIpc', "the node's IPC namespace");
+    const devices = list('devices');
+    if (devices) {
+      out.devices = [];
+      devices.forEach((d, i) => {
+        // "/dev/fuse", "/dev/sda:/dev/xvda", "/dev/sda:/dev/xvda:rwm"
+        const [source = '', target, permissions] = d.split(':');
+        if (!source.startsWith('/')) {
+          this.error([...path, 'devices', i], `expected "/dev/NODE[:/dev/CONTAINER[:rwm]]", got "${d}"`);
+          return;
+        }
+        out.devices!.push({ source, ...(target ? { target } : {}), ...(permissions ? { permissions } : {}) });
+      });
+    }
+    return out;
   }
 
   restart(plain: unknown, policy: unknown, path: Path): ServiceSpecInput['restart'] {

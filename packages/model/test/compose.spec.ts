@@ -121,6 +121,9 @@ describe('Compose import', () => {
     expect(api.env).toEqual({ NODE_ENV: 'production' });
     expect(api.stopGracePeriod).toBe(90_000);
     expect(api.user).toBe('1000:1000');
+    // carried, so that the cluster's workload policy decides about it
+    expect(api.capAdd).toEqual(['NET_ADMIN']);
+    expect(pathsOf(warnings)).not.toContain('services.api.cap_add');
     expect(spec.services.cache!.volumes).toEqual([{ type: 'implicit', target: '/tmp' }]);
     expect(spec.services.cache!.restart).toEqual({ condition: 'on-failure', maxAttempts: 5 });
     expect(pathsOf(warnings)).toEqual(
@@ -129,7 +132,6 @@ describe('Compose import', () => {
         'services.api.container_name',
         'services.api.env_file',
         'services.api.logging',
-        'services.api.cap_add',
         'services.api.environment.API_KEY',
         'services.api.ports[0]',
         'x-common',

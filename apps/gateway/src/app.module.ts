@@ -16,6 +16,7 @@ import { JobsModule } from './jobs/jobs.module.js';
 import { ChangesModule } from './changes/changes.module.js';
 import { ServicesModule } from './services/services.module.js';
 import { VolumesModule } from './volumes/volumes.module.js';
+import { WorkloadPolicyModule } from './policy/workload-policy.module.js';
 import { CoreModule, type GatewayOverrides } from './core.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import { HealthController } from './health/health.controller.js';
@@ -52,6 +53,7 @@ export class AppModule {
         ServicesModule,
         JobsModule,
         VolumesModule,
+        WorkloadPolicyModule,
         LifecycleGraphqlModule,
         MonitoringModule,
       ],

@@ -20,8 +20,10 @@ import {
   rollbackPolicyOf,
   updatePolicyOf,
   canonicalJson,
+  podSecurityLevel,
   specHash,
   type AppSpec,
+  type PodSecurityLevel,
   type HealthCheck,
   type JobSpec,
   type Resources,
@@ -202,15 +204,30 @@ function envList(env: Record<string, string>): V1Container['env'] {
   return names.length ? names.map((name) => ({ name, value: env[name]! })) : undefined;
 }
 
-/** Kubernetes runs containers as numeric ids only: "1000" or "1000:1000". */
-function securityContext(user: string | undefined, path: string, warnings: DriverWarning[]): V1Container['securityContext'] {
-  if (user === undefined) return undefined;
-  const m = /^(\d+)(?::(\d+))?$/.exec(user);
-  if (!m) {
-    warnings.push({ path, message: `Kubernetes needs a numeric user id ("1000" or "1000:1000"); "${user}" is not applied, the image's user runs` });
-    return undefined;
+type ContainerPowers = Pick<ServiceSpec, 'privileged' | 'capAdd' | 'capDrop'>;
+
+/** Kubernetes runs containers as numeric ids only: "1000" or "1000:1000". Privileged mode and capabilities as given. */
+function securityContext(user: string | undefined, powers: ContainerPowers, path: string, warnings: DriverWarning[]): V1Container['securityContext'] {
+  const out: NonNullable<V1Container['securityContext']> = {};
+  if (user !== undefined) {
+    const m = /^(\d+)(?::(\d+))?$/.exec(user);
+    if (!m) {
+      warnings.push({ path, message: `Kubernetes needs a numeric user id ("1000" or "1000:1000"); "${user}" is not applied, the image's user runs` });
+    } else {
+      out.runAsUser = Number(m[1]);
+      if (m[2] !== undefined) out.runAsGroup = Number(m[2]);
+    }
   }
-  return { runAsUser: Number(m[1]), ...(m[2] !== undefined ? { runAsGroup: Number(m[2]) } : {}) };
+  if (powers.privileged) out.privileged = true;
+  if (powers.capAdd?.length || powers.capDrop?.length) {
+    out.capabilities = { ...(powers.capAdd?.length ? { add: powers.capAdd } : {}), ...(powers.capDrop?.length ? { drop: powers.capDrop } : {}) };
+  }
+  return Object.keys(out).length ? out : undefined;
+}
+
+/** The Pod Security Admission labels of an app's namespace: the cluster enforces what Berth's policy let through, and no more. */
+export function podSecurityLabels(level: PodSecurityLevel): Record<string, string> {
+  return { 'pod-security.kubernetes.io/enforce': level, 'pod-security.kubernetes.io/enforce-version': 'latest' };
 }
 
 function volumeName(mount: VolumeMount, index: number): string {
@@ -268,11 +285,12 @@ export function claimObject(
   return obj;
 }
 
-export function namespaceObject(app: string, appLabels: Record<string, string> = {}): KubeObject {
+export function namespaceObject(app: string, appLabels: Record<string, string> = {}, level: PodSecurityLevel = 'baseline'): KubeObject {
   const ns: V1Namespace & KubeObject = {
     apiVersion: 'v1',
     kind: 'Namespace',
-    metadata: { name: app, labels: { ...appLabels, [LABEL.managedBy]: MANAGER, [LABEL.app]: app } },
+    // Berth's labels last: an app label cannot loosen the namespace's Pod Security level
+    metadata: { name: app, labels: { ...appLabels, [LABEL.managedBy]: MANAGER, [LABEL.app]: app, ...podSecurityLabels(level) } },
   };
   return ns;
 }
@@ -330,7 +348,8 @@ function restartWarnings(spec: ServiceSpec, path: string, warnings: DriverWarnin
 
 function container(
   name: string,
-  spec: Pick<ServiceSpec, 'image' | 'entrypoint' | 'command' | 'env' | 'resources' | 'workingDir' | 'user'> & {
+  spec: Pick<ServiceSpec, 'image' | 'entrypoint' | 'command' | 'env' | 'resources' | 'workingDir' | 'user'> &
+    ContainerPowers & {
     ports?: ServiceSpec['ports'];
     healthCheck?: HealthCheck;
   },
@@ -345,7 +364,7 @@ function container(
     ...(p.mode === 'host' ? { hostPort: p.published ?? p.target } : {}),
   }));
   const resources = resourceRequirements(spec.resources);
-  const security = securityContext(spec.user, `${path}.user`, warnings);
+  const security = securityContext(spec.user, spec, `${path}.user`, warnings);
   const env = envList(spec.env);
   return {
     name,
@@ -430,6 +449,15 @@ function podTemplate(app: string, name: string, spec: ServiceSpec, ctx: RenderCo
     volumes.push(secrets.volume);
     mounts.push(secrets.mount);
   }
+  // Kubernetes has no device mapping: the device node is mounted from the host (access to it needs
+  // privileged mode or a device plugin, as on any cluster)
+  (spec.devices ?? []).forEach((d, i) => {
+    volumes.push({ name: `device-${i}`, hostPath: { path: d.source } });
+    mounts.push({ name: `device-${i}`, mountPath: d.target ?? d.source, ...(d.permissions.includes('w') ? {} : { readOnly: true }) });
+  });
+  if (spec.devices?.length && !spec.privileged) {
+    warnings.push({ path: `${path}.devices`, message: 'mounted from the node; without privileged mode or a device plugin the container may not be allowed to open them' });
+  }
   const place = placement(app, name, spec, path, warnings);
   if (spec.hostname && kind === 'StatefulSet' && spec.hostname !== name) {
     warnings.push({ path: `${path}.hostname`, message: `Kubernetes names stateful replicas "${name}-<ordinal>"; the hostname "${spec.hostname}" is not used` });
@@ -441,6 +469,9 @@ function podTemplate(app: string, name: string, spec: ServiceSpec, ctx: RenderCo
       ...(volumes.length ? { volumes } : {}),
       ...place,
       ...(spec.hostname && kind !== 'StatefulSet' ? { hostname: spec.hostname } : {}),
+      ...(spec.hostNetwork ? { hostNetwork: true, dnsPolicy: 'ClusterFirstWithHostNet' } : {}),
+      ...(spec.hostPid ? { hostPID: true } : {}),
+      ...(spec.hostIpc ? { hostIPC: true } : {}),
       ...(spec.stopGracePeriod !== undefined ? { terminationGracePeriodSeconds: seconds(spec.stopGracePeriod) } : {}),
     },
   };
@@ -691,7 +722,8 @@ export function renderApp(spec: AppSpec, states: ReadonlyMap<string, WorkloadSta
     const owner = kind === 'named' && users.size === 1 ? [...users][0] : undefined;
     return hashed(claimObject(spec.name, source, kind, spec.volumes[source], ctx, owner), owner);
   });
-  return { namespace: hashed(namespaceObject(spec.name, spec.labels), undefined), claims, services, warnings };
+  const level = podSecurityLevel(Object.values(spec.services));
+  return { namespace: hashed(namespaceObject(spec.name, spec.labels, level), undefined), claims, services, warnings };
 }
 
 /** A run-once job: never restarted in place (each retry is a new pod, counted by backoffLimit). */

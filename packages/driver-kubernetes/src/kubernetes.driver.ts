@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type KubernetesObject, type V1Namespace, type V1PersistentVolumeClaim, type V1Pod, type V1Service } from '@kubernetes/client-node';
-import { type AppSpec, type JobSpec, type ServiceSpec } from '@berth/model';
+import { podSecurityLevel, type AppSpec, type JobSpec, type PodSecurityLevel, type ServiceSpec } from '@berth/model';
+
+const PSA_ENFORCE = 'pod-security.kubernetes.io/enforce';
 import {
   DriverError,
   DriverErrorCode,
@@ -44,6 +46,7 @@ import {
   claimObject,
   jobClaims,
   namespaceObject,
+  podSecurityLabels,
   renderApp,
   renderJob,
   renderService,
@@ -304,13 +307,22 @@ export class KubernetesDriver implements OrchestratorDriver {
     return this.client.optional(`reading namespace ${name}`, () => this.client.core.readNamespace({ name }));
   }
 
-  /** Creates the namespace of an app (or the jobs namespace) when missing. */
-  private async ensureNamespace(name: string): Promise<void> {
+  /**
+   * Creates the namespace of an app (or the jobs namespace) when missing, at Pod Security level
+   * `level`; an existing one is raised to "privileged" when a job needs it (an apply of the app sets
+   * its own level again).
+   */
+  private async ensureNamespace(name: string, level: PodSecurityLevel = 'baseline'): Promise<void> {
     const live = await this.readNamespace(name);
     this.checkNamespace(live, name);
-    if (live) return;
+    if (live) {
+      if (level === 'privileged' && live.metadata?.labels?.[PSA_ENFORCE] !== 'privileged') await this.client.apply(namespaceObject(name, live.metadata?.labels, level));
+      return;
+    }
     const ns =
-      name === JOBS_NAMESPACE ? { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { [LABEL.managedBy]: MANAGER } } } : namespaceObject(name);
+      name === JOBS_NAMESPACE
+        ? { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { [LABEL.managedBy]: MANAGER, ...podSecurityLabels(level) } } }
+        : namespaceObject(name, {}, level);
     await this.client.apply(ns);
     await this.waitForServiceAccount(name);
   }
@@ -642,7 +654,7 @@ export class KubernetesDriver implements OrchestratorDriver {
       ]);
     }
     const namespace = spec.app ?? JOBS_NAMESPACE;
-    await this.ensureNamespace(namespace);
+    await this.ensureNamespace(namespace, podSecurityLevel([spec]));
     for (const claim of jobClaims(spec, namespace)) {
       const exists = await this.client.optional(`reading claim ${claim.metadata.name}`, () =>
         this.client.core.readNamespacedPersistentVolumeClaim({ name: claim.metadata.name, namespace }),

@@ -47,6 +47,9 @@ export interface EngineContainerSpec {
   /** Spelled so by the engine (the API reference says HealthCheck; the engine returns this). */
   Healthcheck?: EngineHealthConfig;
   TTY?: boolean;
+  /** Engine API 1.41+: capabilities added to / dropped from the default set ("CAP_NET_ADMIN"). */
+  CapabilityAdd?: string[];
+  CapabilityDrop?: string[];
   [engineDefault: string]: unknown;
 }
 

@@ -222,6 +222,25 @@ function withRenderHash(spec: EngineServiceSpec): EngineServiceSpec {
   return { ...spec, Labels: { ...spec.Labels, [SWARM_LABEL.renderHash]: specHash(spec) } };
 }
 
+/** The engine names capabilities with "CAP_"; Berth's model without it. */
+const engineCaps = (caps: string[] | undefined): string[] | undefined =>
+  caps?.length ? caps.map((c) => (c === 'ALL' ? c : `CAP_${c}`)) : undefined;
+
+/**
+ * Node-level powers a Swarm service cannot have: SwarmKit's service spec has no privileged mode,
+ * no host PID/IPC namespace and no device mapping. Refused by name rather than dropped, so that a
+ * workload the policy allowed never runs with less than it asked for without saying so.
+ */
+function refuseUnsupported(svc: ServiceSpec, path: string): void {
+  const causes = [
+    svc.privileged ? { path: `${path}.privileged`, message: 'Swarm services cannot run privileged: add the capabilities it needs (capAdd) instead' } : undefined,
+    svc.hostPid ? { path: `${path}.hostPid`, message: "Swarm services cannot share the node's process namespace" } : undefined,
+    svc.hostIpc ? { path: `${path}.hostIpc`, message: "Swarm services cannot share the node's IPC namespace" } : undefined,
+    svc.devices?.length ? { path: `${path}.devices`, message: 'Swarm services cannot map devices of the node' } : undefined,
+  ].filter((c) => c !== undefined);
+  if (causes.length) throw new DriverError(DriverErrorCode.Unsupported, `not possible on Swarm: ${causes.map((c) => c.path).join(', ')}`, causes);
+}
+
 /**
  * Renders one service of an app as the engine spec Berth writes: a pure function, so plans,
  * idempotency and unit tests all see exactly what apply sends.
@@ -230,6 +249,7 @@ export function renderService(app: string, name: string, svc: ServiceSpec, ctx: 
   const path = `services.${name}`;
   const native = serviceName(app, name);
   checkServiceName(native, path);
+  refuseUnsupported(svc, path);
   const warnings: DriverWarning[] = [];
   const userLabels = { ...ctx.labels, ...svc.labels };
 
@@ -245,7 +265,7 @@ export function renderService(app: string, name: string, svc: ServiceSpec, ctx: 
     }
     return defined({ Protocol: p.protocol, TargetPort: p.target, PublishedPort: p.published, PublishMode: mode });
   });
-  const endpoint: EngineEndpointSpec = defined({ Mode: svc.stateful ? ('dnsrr' as const) : ('vip' as const), Ports: ports.length ? ports : undefined });
+  const endpoint: EngineEndpointSpec = defined({ Mode: svc.stateful ? ('dnsrr' as const) : ('vip' as const), Ports: ports.length && !svc.hostNetwork ? ports : undefined });
 
   const mounts = svc.volumes.map((v, i) =>
     renderMount(v, { app, perReplica: svc.stateful, manyReplicas: svc.mode === 'global' || svc.replicas > 1, ctx, path, warnings }, i),
@@ -269,6 +289,8 @@ export function renderService(app: string, name: string, svc: ServiceSpec, ctx: 
     Secrets: renderSecrets(app, svc),
     StopGracePeriod: svc.stopGracePeriod === undefined ? undefined : nanos(svc.stopGracePeriod),
     Healthcheck: svc.healthCheck ? healthConfig(svc.healthCheck) : undefined,
+    CapabilityAdd: engineCaps(svc.capAdd),
+    CapabilityDrop: engineCaps(svc.capDrop),
   });
 
   const placement =
@@ -292,8 +314,12 @@ export function renderService(app: string, name: string, svc: ServiceSpec, ctx: 
     Resources: resources(svc.resources),
     RestartPolicy: restart,
     Placement: placement,
-    Networks: [{ Target: networkName(app), Aliases: [name] }],
+    // the node's network excludes every other one (and with it the app network's DNS names)
+    Networks: svc.hostNetwork ? [{ Target: 'host' }] : [{ Target: networkName(app), Aliases: [name] }],
   });
+  if (svc.hostNetwork && svc.ports.length) {
+    warnings.push({ path: `${path}.ports`, message: "on the node's network the container's ports are the node's ports: nothing is published" });
+  }
 
   const spec: EngineServiceSpec = defined({
     Name: native,

@@ -317,7 +317,7 @@ export type PodSecurityLevel = 'baseline' | 'privileged';
  * privileged mode, capabilities beyond the default set). Berth only writes such workloads when
  * the policy allowed them, so the namespace is "privileged" exactly when an admin said so.
  */
-export function podSecurityLevel(workloads: readonly (NodeAccess & { volumes: readonly VolumeMount[] })[]): PodSecurityLevel {
+export function podSecurityLevel(workloads: readonly (Partial<NodeAccess> & { volumes: readonly VolumeMount[] })[]): PodSecurityLevel {
   const baseline = new Set(BASELINE_CAPABILITIES);
   const beyond = workloads.some(
     (w) =>

@@ -27,6 +27,13 @@ export const PlanSchema = z.object({
   ),
   warnings: z.array(Warning).describe('where the orchestrator cannot honour a field exactly'),
   importWarnings: z.array(Warning),
+  policy: z
+    .object({
+      allowed: z.boolean().describe('an apply of this spec by this token would pass the workload policy'),
+      bypass: z.boolean().describe('it passes only because the token is an admin of the cluster (audited)'),
+      violations: z.array(z.object({ path: z.string(), rule: z.string(), message: z.string() })),
+    })
+    .describe("what the cluster's workload policy would refuse"),
 });
 
 export const AppViewSchema = z.object({

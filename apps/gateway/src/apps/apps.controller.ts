@@ -32,7 +32,7 @@ export class AppsController {
     response: ChangeResultSchema,
     status: 202,
     description: 'Applies an AppSpec (JSON) or a Compose file (YAML). 202 with the running operation; 200 when nothing changed or with ?wait=true',
-    errors: [400, 404, 409, 503],
+    errors: [400, 403, 404, 409, 503],
   })
   async apply(
     @Param('cluster') cluster: string,
@@ -92,7 +92,7 @@ export class AppsController {
     response: ChangeResultSchema,
     status: 202,
     description: 'Rolls every service back to an earlier revision (default: the previous one), as a new revision',
-    errors: [400, 404, 409, 503],
+    errors: [400, 403, 404, 409, 503],
   })
   async rollback(
     @Param('cluster') cluster: string,

@@ -10,6 +10,7 @@ import { PRISMA } from '../database/database.module.js';
 import { ClustersService } from '../clusters/clusters.service.js';
 import { type AppChange, ChangePipeline, type ChangeResult } from '../changes/change-pipeline.service.js';
 import { AppSecretsService } from '../secrets/app-secrets.service.js';
+import { type PolicyReview, WorkloadPolicyService } from '../policy/workload-policy.service.js';
 
 export interface ApplyInput {
   /** An AppSpec (JSON), or */
@@ -65,6 +66,7 @@ export class AppsService {
     private readonly clusters: ClustersService,
     private readonly pipeline: ChangePipeline,
     private readonly secrets: AppSecretsService,
+    private readonly policy: WorkloadPolicyService,
   ) {}
 
   private parseInput(input: ApplyInput): { spec: AppSpec; warnings: ComposeWarning[]; source: RevisionSource } {
@@ -76,19 +78,21 @@ export class AppsService {
   }
 
   /** The dry run: what the orchestrator would be given, and how it differs from what runs. */
-  async plan(clusterRef: string, input: ApplyInput): Promise<Plan & { importWarnings: ComposeWarning[] }> {
+  async plan(clusterRef: string, input: ApplyInput): Promise<Plan & { importWarnings: ComposeWarning[]; policy: PolicyReview }> {
     const { spec: sent, warnings } = this.parseInput(input);
     const { cluster, driver } = await this.clusters.driverFor(clusterRef);
+    const policy = await this.policy.review(cluster, { kind: 'app', spec: sent });
     const app = await this.prisma.app.findUnique({ where: { clusterId_name: { clusterId: cluster.id, name: sent.name } } });
     const current = app && !app.deletedAt ? await this.currentRevision(app) : undefined;
     const { spec } = await this.secrets.resolve(app?.id, sent, { current: current?.spec as AppSpec | undefined, dryRun: true });
-    return { ...(await driver.plan(spec)), importWarnings: warnings };
+    return { ...(await driver.plan(spec)), importWarnings: warnings, policy };
   }
 
   /** Declarative apply: a new revision and an operation when something changes, neither when not. */
   async apply(clusterRef: string, input: ApplyInput, caller: Caller): Promise<ChangeResult> {
     const { spec: sent, warnings, source } = this.parseInput(input);
     const { cluster, driver } = await this.clusters.driverFor(clusterRef);
+    await this.policy.enforce(cluster, { kind: 'app', spec: sent }, `app "${sent.name}"`);
     const replay = await this.pipeline.replay(caller);
     if (replay) return replay;
     const existing = await this.prisma.app.findUnique({ where: { clusterId_name: { clusterId: cluster.id, name: sent.name } } });
@@ -205,6 +209,7 @@ export class AppsService {
     const ctx = await this.context(clusterRef, appName);
     const revision = await this.targetRevision(ctx, target);
     const spec = revision.spec as AppSpec;
+    await this.policy.enforce(ctx.cluster, { kind: 'app', spec }, `a rollback to revision ${revision.number} of app "${appName}"`);
     const sameServices = ctx.spec && Object.keys(ctx.spec.services).sort().join() === Object.keys(spec.services).sort().join();
     return this.change(
       ctx,

@@ -20,7 +20,13 @@ export class AuditInterceptor implements NestInterceptor {
           const op = (value as { operation?: { id?: string; status?: string } } | undefined)?.operation;
           record('succeeded', op?.id ? { operationId: op.id, status: op.status } : {});
         },
-        error: (e: unknown) => record(`failed:${asBerthError(e)?.code ?? ErrorCode.Internal}`, { reason: asBerthError(e)?.message }),
+        error: (e: unknown) => {
+          const known = asBerthError(e);
+          // a refusal by the workload policy is a denial like the guard's, with each field and rule
+          const violations = known?.extra.violations;
+          if (known?.code === ErrorCode.Forbidden && violations) record(`denied:${known.code}`, { reason: known.message, violations });
+          else record(`failed:${known?.code ?? ErrorCode.Internal}`, { reason: known?.message });
+        },
       }),
     );
   }

@@ -35,3 +35,8 @@ export function visibleClusters(principal: Principal): 'all' | Set<string> {
 export function isGlobalAdmin(principal: Principal): boolean {
   return principal.grants.some((g) => g.role === 'admin' && g.clusterId === null && g.app === null);
 }
+
+/** Admin on the whole cluster (not one app of it): sets its workload policy and may go past it. */
+export function isClusterAdmin(principal: Principal, clusterId: string): boolean {
+  return principal.grants.some((g) => g.role === 'admin' && (g.clusterId === null || g.clusterId === clusterId) && g.app === null);
+}

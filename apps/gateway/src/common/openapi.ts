@@ -14,6 +14,10 @@ export const ErrorResponseSchema = z.object({
       .optional()
       .describe('one entry per invalid field'),
     correlationId: z.string().optional().describe('also in the x-request-id response header and the gateway log'),
+    violations: z
+      .array(z.object({ path: z.string(), rule: z.string(), message: z.string() }))
+      .optional()
+      .describe("403 from a cluster's workload policy: each offending field and the rule it breaks"),
   }),
 });
 
@@ -34,6 +38,7 @@ export function ApiContract(options: { body?: z.ZodType; response?: z.ZodType; s
   const error = (status: number, description: string) => ApiResponse({ status, description, content: { 'application/json': { schema: errorSchema } } });
   const errors = options.errors ?? [400, 404];
   if (errors.includes(400)) decorators.push(error(400, 'invalid input; `details` names each field'));
+  if (errors.includes(403)) decorators.push(error(403, "refused: no grant for this, or the cluster's workload policy forbids it (`violations`)"));
   if (errors.includes(404)) decorators.push(error(404, 'no such resource'));
   if (errors.includes(409)) decorators.push(error(409, 'conflicts with the current state or another operation in progress'));
   if (errors.includes(503)) decorators.push(error(503, 'the cluster is unreachable'));

@@ -41,7 +41,7 @@ export class JobsController {
     response: z.object({ job: JobRunSchema, operation: OperationViewSchema }),
     status: 202,
     description: 'Runs a run-once job and follows it to completion',
-    errors: [400, 404, 503],
+    errors: [400, 403, 404, 503],
   })
   async run(@Param('cluster') cluster: string, @Body() body: unknown, @CallerOf() caller: Caller, @Res({ passthrough: true }) res: Response) {
     const result = await this.jobs.run(cluster, body, caller);

@@ -10,6 +10,7 @@ import { type OperationView, operationView } from '../changes/operation.views.js
 import { ChangePipeline } from '../changes/change-pipeline.service.js';
 import { ChangeStore } from '../changes/change.store.js';
 import type { Caller } from '../common/caller.js';
+import { WorkloadPolicyService } from '../policy/workload-policy.service.js';
 
 export interface JobRunView {
   id: string;
@@ -39,12 +40,14 @@ export class JobsService {
     private readonly clusters: ClustersService,
     private readonly pipeline: ChangePipeline,
     private readonly store: ChangeStore,
+    private readonly policy: WorkloadPolicyService,
   ) {}
 
   /** Starts a run-once job; it is followed to completion and its runs, exit codes and log tail kept. */
   async run(clusterRef: string, raw: unknown, caller: Caller): Promise<{ job: JobRunView; operation: OperationView }> {
     const spec = parseOrThrow(JobSpec, raw, 'job spec');
     const { cluster, driver } = await this.clusters.driverFor(clusterRef);
+    await this.policy.enforce(cluster, { kind: 'job', spec }, `job "${spec.name}"`);
     const { operation } = await this.pipeline.execute({ clusterId: cluster.id, kind: 'job', request: { job: spec } }, caller, async (op) => {
       const run = await this.store.createJobRun({
         clusterId: cluster.id,

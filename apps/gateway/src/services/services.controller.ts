@@ -85,7 +85,7 @@ export class ServicesController {
     status: 202,
     description:
       'Changes image, command, env, resources or replicas and rolls the service with its update policy. 409 when another operation runs on it, or when it changed since expectedRevision (unless force)',
-    errors: [400, 404, 409, 503],
+    errors: [400, 403, 404, 409, 503],
   })
   async update(
     @Param('cluster') cluster: string,
@@ -106,7 +106,7 @@ export class ServicesController {
     response: ChangeResultSchema,
     status: 202,
     description: 'Rolls the service back to its spec in an earlier revision (default: the previous one)',
-    errors: [400, 404, 409, 503],
+    errors: [400, 403, 404, 409, 503],
   })
   async rollback(
     @Param('cluster') cluster: string,

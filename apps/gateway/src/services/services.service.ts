@@ -6,6 +6,7 @@ import { BerthError } from '../common/errors.js';
 import type { Caller } from '../common/caller.js';
 import { type AppContext, AppsService } from '../apps/apps.service.js';
 import type { ChangeResult } from '../changes/change-pipeline.service.js';
+import { WorkloadPolicyService } from '../policy/workload-policy.service.js';
 
 export interface DiscoveryView {
   service: string;
@@ -39,7 +40,10 @@ function discovery(s: ServiceStatus): DiscoveryView {
 
 @Injectable()
 export class ServicesService {
-  constructor(private readonly apps: AppsService) {}
+  constructor(
+    private readonly apps: AppsService,
+    private readonly policy: WorkloadPolicyService,
+  ) {}
 
   async list(clusterRef: string, app: string): Promise<DiscoveryView[]> {
     // the app row is enough to 404 on an unknown app: the current revision's spec is not needed here
@@ -117,13 +121,15 @@ export class ServicesService {
       };
     }
     const { expectedRevision: _e, force: _f, ...request } = patch;
+    const next = this.withService(ctx.spec!, service, updated);
+    await this.policy.enforce(ctx.cluster, { kind: 'app', spec: next, services: [service] }, `the update of service "${service}" of app "${app}"`);
     return this.apps.change(
       ctx,
       {
         kind: 'update',
         service,
         requestBody: { service, ...request },
-        next: this.withService(ctx.spec!, service, updated),
+        next,
         source: 'update',
         message: `update ${service}`,
         call: async () => {
@@ -143,13 +149,15 @@ export class ServicesService {
     const revision = await this.apps.targetRevision(ctx, target);
     const earlier = (revision.spec as AppSpec).services[service];
     if (!earlier) throw BerthError.invalid(`service "${service}" does not exist in revision ${revision.number}`);
+    const next = this.withService(ctx.spec!, service, earlier);
+    await this.policy.enforce(ctx.cluster, { kind: 'app', spec: next, services: [service] }, `a rollback of service "${service}" to revision ${revision.number}`);
     return this.apps.change(
       ctx,
       {
         kind: 'rollback',
         service,
         requestBody: { service, rollbackTo: revision.number },
-        next: this.withService(ctx.spec!, service, earlier),
+        next,
         source: 'rollback',
         message: `rollback ${service} to revision ${revision.number}`,
         call: async () => {

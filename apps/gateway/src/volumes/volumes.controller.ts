@@ -42,7 +42,7 @@ export class VolumesController {
     response: z.object({ volume: VolumeSchema, operation: OperationViewSchema }),
     status: 201,
     description: 'Creates a named or shared volume for an app',
-    errors: [400, 404, 409, 503],
+    errors: [400, 403, 404, 409, 503],
   })
   create(@Param('cluster') cluster: string, @Body() body: unknown, @CallerOf() caller: Caller) {
     return this.volumes.create(cluster, body, caller);

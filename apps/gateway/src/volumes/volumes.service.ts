@@ -9,6 +9,7 @@ import { type OperationView, operationView } from '../changes/operation.views.js
 import { ChangePipeline } from '../changes/change-pipeline.service.js';
 import { BerthError } from '../common/errors.js';
 import type { Caller } from '../common/caller.js';
+import { WorkloadPolicyService } from '../policy/workload-policy.service.js';
 
 export const CreateVolumeRequest = VolumeDefinition.extend({
   app: DnsLabel,
@@ -22,6 +23,7 @@ export class VolumesService {
   constructor(
     private readonly clusters: ClustersService,
     private readonly pipeline: ChangePipeline,
+    private readonly policy: WorkloadPolicyService,
   ) {}
 
   async list(clusterRef: string, app?: string): Promise<VolumeInfo[]> {
@@ -34,6 +36,7 @@ export class VolumesService {
   async create(clusterRef: string, raw: unknown, caller: Caller): Promise<{ volume: VolumeInfo; operation: OperationView }> {
     const { app, name, ...definition } = parseOrThrow(CreateVolumeRequest, raw, 'volume');
     const { cluster, driver } = await this.clusters.driverFor(clusterRef);
+    await this.policy.enforce(cluster, { kind: 'volume', app, definition }, `volume "${name}" of app "${app}"`);
     const { operation, value } = await this.pipeline.execute(
       { clusterId: cluster.id, kind: 'volume_create', request: { app, name, ...definition } },
       caller,

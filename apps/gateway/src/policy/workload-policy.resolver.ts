@@ -1,0 +1,33 @@
+import { Args, Field, Mutation, ObjectType, Query, Resolver } from '@nestjs/graphql';
+import { GraphQLJSONObject } from 'graphql-scalars';
+import { RequireAccess } from '../auth/auth.decorators.js';
+import { WorkloadPolicyService, type WorkloadPolicyView } from './workload-policy.service.js';
+
+@ObjectType('WorkloadPolicy', { description: 'What tokens below cluster admin may give a workload on one cluster' })
+export class WorkloadPolicyType {
+  @Field() cluster!: string;
+  @Field(() => GraphQLJSONObject, { description: 'hostPaths, privileged, capabilities, hostNetwork, hostPid, hostIpc, devices, lowHostPorts, images, apps' })
+  policy!: object;
+  @Field({ description: 'no admin has set a policy: the default applies' }) isDefault!: boolean;
+  @Field({ nullable: true }) updatedBy?: string;
+  @Field({ nullable: true }) updatedAt?: string;
+}
+
+const toGql = (view: WorkloadPolicyView): WorkloadPolicyType => ({ ...view, policy: view.policy });
+
+@Resolver(() => WorkloadPolicyType)
+export class WorkloadPolicyResolver {
+  constructor(private readonly policies: WorkloadPolicyService) {}
+
+  @Query(() => WorkloadPolicyType, { description: "The cluster's workload policy (admins of the cluster only)" })
+  @RequireAccess('admin')
+  async workloadPolicy(@Args('cluster') cluster: string) {
+    return toGql(await this.policies.get(cluster));
+  }
+
+  @Mutation(() => WorkloadPolicyType, { description: "Replaces the cluster's workload policy ({} restores the default); audited" })
+  @RequireAccess('admin')
+  async setWorkloadPolicy(@Args('cluster') cluster: string, @Args('policy', { type: () => GraphQLJSONObject }) policy: object) {
+    return toGql(await this.policies.set(cluster, policy));
+  }
+}

@@ -277,3 +277,40 @@ describe('jobs', () => {
     expect(capped.warnings).toEqual([expect.objectContaining({ path: 'job.placement.maxReplicasPerNode' })]);
   });
 });
+
+describe('node-level fields and Pod Security', () => {
+  it('carries privileged mode, capabilities, host namespaces and devices into the pod', () => {
+    const spec = app({
+      agent: {
+        image: 'agent:1',
+        user: '1000',
+        privileged: true,
+        capAdd: ['NET_ADMIN'],
+        capDrop: ['ALL'],
+        hostNetwork: true,
+        hostPid: true,
+        hostIpc: true,
+        devices: [{ source: '/dev/fuse', permissions: 'r' }],
+      },
+    });
+    const pod = find<V1Deployment>(allObjects(spec).objects, 'Deployment', 'agent').spec!.template.spec!;
+    expect(pod).toMatchObject({ hostNetwork: true, hostPID: true, hostIPC: true, dnsPolicy: 'ClusterFirstWithHostNet' });
+    expect(pod.containers[0]!.securityContext).toEqual({ runAsUser: 1000, privileged: true, capabilities: { add: ['NET_ADMIN'], drop: ['ALL'] } });
+    expect(pod.volumes).toContainEqual({ name: 'device-0', hostPath: { path: '/dev/fuse' } });
+    expect(pod.containers[0]!.volumeMounts).toContainEqual({ name: 'device-0', mountPath: '/dev/fuse', readOnly: true });
+  });
+
+  it('labels the namespace baseline, or privileged when a workload needs more, and app labels cannot override it', () => {
+    const enforce = (s: AppSpec) => renderApp(s).namespace.object.metadata.labels!['pod-security.kubernetes.io/enforce'];
+    const plain = app({ web: { image: 'x' } }, { labels: { 'pod-security.kubernetes.io/enforce': 'privileged' } });
+    expect(enforce(plain)).toBe('baseline');
+    expect(enforce(app({ web: { image: 'x' }, agent: { image: 'y', volumes: [{ type: 'hostPath', source: '/srv/data', target: '/d' }] } }))).toBe('privileged');
+    expect(enforce(app({ web: { image: 'x', capAdd: ['SYS_ADMIN'] } }))).toBe('privileged');
+  });
+
+  it('leaves a spec without them as it rendered before', () => {
+    const pod = find<V1Deployment>(allObjects(app({ web: { image: 'x' } })).objects, 'Deployment', 'web').spec!.template.spec!;
+    expect(pod.containers[0]!.securityContext).toBeUndefined();
+    expect(pod.hostNetwork).toBeUndefined();
+  });
+});

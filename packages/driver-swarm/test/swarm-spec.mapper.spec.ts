@@ -293,3 +293,27 @@ describe('readServiceSpec', () => {
     expect(readServiceSpec(undefined)).toBeUndefined();
   });
 });
+
+describe('node-level fields', () => {
+  it('carries capabilities (with the engine\'s CAP_ prefix) and the host network', () => {
+    const { spec, warnings } = render(
+      { name: 'ops', services: { agent: { image: 'a:1', capAdd: ['NET_ADMIN'], capDrop: ['ALL'], hostNetwork: true, ports: [{ target: 80, published: 8080 }] } } },
+      'agent',
+    );
+    expect(spec.TaskTemplate.ContainerSpec.CapabilityAdd).toEqual(['CAP_NET_ADMIN']);
+    expect(spec.TaskTemplate.ContainerSpec.CapabilityDrop).toEqual(['ALL']);
+    expect(spec.TaskTemplate.Networks).toEqual([{ Target: 'host' }]);
+    expect(spec.EndpointSpec?.Ports).toBeUndefined();
+    expect(warnings.map((w) => w.path)).toContain('services.agent.ports');
+  });
+
+  it('refuses, by field, what a Swarm service cannot have instead of dropping it', () => {
+    try {
+      render({ name: 'ops', services: { agent: { image: 'a:1', privileged: true, hostPid: true, devices: [{ source: '/dev/fuse' }] } } }, 'agent');
+      throw new Error('expected a refusal');
+    } catch (e) {
+      expect(isDriverError(e) && e.code).toBe(DriverErrorCode.Unsupported);
+      expect((e as { causes: { path: string }[] }).causes.map((c) => c.path)).toEqual(['services.agent.privileged', 'services.agent.hostPid', 'services.agent.devices']);
+    }
+  });
+});

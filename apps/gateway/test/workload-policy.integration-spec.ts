@@ -111,18 +111,36 @@ describe.each(backends.filter((b) => b.enabled))('workload policy on $kind', ({ 
         expect(res.body.error.details).toEqual([expect.objectContaining({ path: a.path })]);
       }
       // the same through Compose, a job and a volume
-      const compose = await asOperator('POST', '/v1/clusters/c1/apps', `name: ${app}\nservices:\n  web:\n    image: berth-test/busybox:1\n    network_mode: host\n    cap_add: [NET_ADMIN]\n`);
+      const compose = await asOperator(
+        'POST',
+        '/v1/clusters/c1/apps',
+        `name: ${app}\nservices:\n  web:\n    image: berth-test/busybox:1\n    network_mode: host\n    cap_add: [NET_ADMIN]\n`,
+      );
       expect(compose.status).toBe(403);
       expect(compose.body.error.violations.map((v: { rule: string }) => v.rule)).toEqual(['capabilities', 'hostNetwork']);
-      const job = await asOperator('POST', '/v1/clusters/c1/jobs', { name: 'peek', app, image: 'berth-test/job:ok', volumes: [{ type: 'hostPath', source: '/', target: '/host' }] });
+      const job = await asOperator('POST', '/v1/clusters/c1/jobs', {
+        name: 'peek',
+        app,
+        image: 'berth-test/job:ok',
+        volumes: [{ type: 'hostPath', source: '/', target: '/host' }],
+      });
       expect(job.status).toBe(403);
       expect(job.body.error.violations).toEqual([expect.objectContaining({ path: 'volumes[0].source', rule: 'hostPath.root' })]);
-      const volume = await asOperator('POST', '/v1/clusters/c1/volumes', { app, name: 'etc', kind: 'named', driverOptions: { type: 'none', o: 'bind', device: '/etc' } });
+      const volume = await asOperator('POST', '/v1/clusters/c1/volumes', {
+        app,
+        name: 'etc',
+        kind: 'named',
+        driverOptions: { type: 'none', o: 'bind', device: '/etc' },
+      });
       expect(volume.status).toBe(403);
       // the plan says what would be refused, and changes nothing
       const plan = await asOperator('POST', '/v1/clusters/c1/apps/plan', spec(hostMount('/')));
       expect(plan.status).toBe(200);
-      expect(plan.body.policy).toMatchObject({ allowed: false, bypass: false, violations: [{ path: 'services.web.volumes[0].source', rule: 'hostPath.root' }] });
+      expect(plan.body.policy).toMatchObject({
+        allowed: false,
+        bypass: false,
+        violations: [{ path: 'services.web.volumes[0].source', rule: 'hostPath.root' }],
+      });
 
       // nothing in Berth: no app, no revision, no operation, no job run
       expect((await gw.call('GET', `/v1/clusters/c1/apps/${app}`)).status).toBe(404);
@@ -149,7 +167,10 @@ describe.each(backends.filter((b) => b.enabled))('workload policy on $kind', ({ 
   it(
     'an allowed prefix holds on its cluster only; a tightened policy stops a rollback to a revision that used it',
     async () => {
-      const allow = await gw.call('PUT', '/v1/clusters/c1/policy', { hostPaths: [{ prefix: '/srv/data' }], apps: { [other]: { hostPaths: [{ prefix: plantedPath }] } } });
+      const allow = await gw.call('PUT', '/v1/clusters/c1/policy', {
+        hostPaths: [{ prefix: '/srv/data' }],
+        apps: { [other]: { hostPaths: [{ prefix: plantedPath }] } },
+      });
       expect(allow.status).toBe(200);
       expect(allow.body).toMatchObject({ cluster: 'c1', isDefault: false, updatedBy: expect.stringMatching(/^token:/) });
       const rev1 = await asOperator('POST', '/v1/clusters/c1/apps?wait=true', spec(hostMount('/srv/data/x')));

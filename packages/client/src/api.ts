@@ -420,6 +420,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/clusters/{cluster}/policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["WorkloadPolicyController_get"];
+        put: operations["WorkloadPolicyController_set"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/events": {
         parameters: {
             query?: never;
@@ -568,6 +584,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -622,6 +644,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -681,6 +709,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -754,6 +788,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -776,6 +816,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -835,6 +881,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -857,6 +909,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -879,6 +937,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -947,6 +1011,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -969,6 +1039,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -1056,6 +1132,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -1171,6 +1253,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -1193,6 +1281,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -1215,6 +1309,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -1302,6 +1402,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -1324,6 +1430,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -1346,6 +1458,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -1392,6 +1510,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -1414,6 +1538,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -1436,6 +1566,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -1541,6 +1677,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -1563,6 +1705,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -1585,6 +1733,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -1778,6 +1932,20 @@ export interface operations {
                                     /** Format: starts_with */
                                     workingDir?: string;
                                     user?: string;
+                                    privileged?: boolean;
+                                    capAdd?: unknown[];
+                                    capDrop?: unknown[];
+                                    hostNetwork?: boolean;
+                                    hostPid?: boolean;
+                                    hostIpc?: boolean;
+                                    devices?: {
+                                        /** Format: starts_with */
+                                        source: string;
+                                        /** Format: starts_with */
+                                        target?: string;
+                                        /** @default rwm */
+                                        permissions: string;
+                                    }[];
                                 };
                             };
                             /** @default {} */
@@ -1833,6 +2001,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -1855,6 +2029,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -1958,6 +2138,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -1980,6 +2166,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -2002,6 +2194,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -2089,6 +2287,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -2111,6 +2315,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -2133,6 +2343,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -2175,6 +2391,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -2197,6 +2419,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -2219,6 +2447,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -2409,6 +2643,20 @@ export interface operations {
                                         /** Format: starts_with */
                                         workingDir?: string;
                                         user?: string;
+                                        privileged?: boolean;
+                                        capAdd?: unknown[];
+                                        capDrop?: unknown[];
+                                        hostNetwork?: boolean;
+                                        hostPid?: boolean;
+                                        hostIpc?: boolean;
+                                        devices?: {
+                                            /** Format: starts_with */
+                                            source: string;
+                                            /** Format: starts_with */
+                                            target?: string;
+                                            /** @default rwm */
+                                            permissions: string;
+                                        }[];
                                     };
                                 };
                                 /** @default {} */
@@ -2476,6 +2724,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -2498,6 +2752,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -2520,6 +2780,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -2697,6 +2963,20 @@ export interface operations {
                             /** Format: starts_with */
                             workingDir?: string;
                             user?: string;
+                            privileged?: boolean;
+                            capAdd?: string[];
+                            capDrop?: string[];
+                            hostNetwork?: boolean;
+                            hostPid?: boolean;
+                            hostIpc?: boolean;
+                            devices?: {
+                                /** Format: starts_with */
+                                source: string;
+                                /** Format: starts_with */
+                                target?: string;
+                                /** @default rwm */
+                                permissions?: string;
+                            }[];
                         };
                     };
                     /** @default {} */
@@ -2878,6 +3158,20 @@ export interface operations {
                             /** Format: starts_with */
                             workingDir?: string;
                             user?: string;
+                            privileged?: boolean;
+                            capAdd?: string[];
+                            capDrop?: string[];
+                            hostNetwork?: boolean;
+                            hostPid?: boolean;
+                            hostIpc?: boolean;
+                            devices?: {
+                                /** Format: starts_with */
+                                source: string;
+                                /** Format: starts_with */
+                                target?: string;
+                                /** @default rwm */
+                                permissions?: string;
+                            }[];
                         };
                     };
                     /** @default {} */
@@ -2991,6 +3285,40 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description refused: no grant for this, or the cluster's workload policy forbids it (`violations`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
+                            message: string;
+                            /** @description one entry per invalid field */
+                            details?: {
+                                path: string;
+                                message: string;
+                            }[];
+                            /** @description also in the x-request-id response header and the gateway log */
+                            correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -3013,6 +3341,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -3035,6 +3369,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -3057,6 +3397,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -3079,6 +3425,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -3250,6 +3602,20 @@ export interface operations {
                             /** Format: starts_with */
                             workingDir?: string;
                             user?: string;
+                            privileged?: boolean;
+                            capAdd?: string[];
+                            capDrop?: string[];
+                            hostNetwork?: boolean;
+                            hostPid?: boolean;
+                            hostIpc?: boolean;
+                            devices?: {
+                                /** Format: starts_with */
+                                source: string;
+                                /** Format: starts_with */
+                                target?: string;
+                                /** @default rwm */
+                                permissions?: string;
+                            }[];
                         };
                     };
                     /** @default {} */
@@ -3431,6 +3797,20 @@ export interface operations {
                             /** Format: starts_with */
                             workingDir?: string;
                             user?: string;
+                            privileged?: boolean;
+                            capAdd?: string[];
+                            capDrop?: string[];
+                            hostNetwork?: boolean;
+                            hostPid?: boolean;
+                            hostIpc?: boolean;
+                            devices?: {
+                                /** Format: starts_with */
+                                source: string;
+                                /** Format: starts_with */
+                                target?: string;
+                                /** @default rwm */
+                                permissions?: string;
+                            }[];
                         };
                     };
                     /** @default {} */
@@ -3495,6 +3875,18 @@ export interface operations {
                             path: string;
                             message: string;
                         }[];
+                        /** @description what the cluster's workload policy would refuse */
+                        policy: {
+                            /** @description an apply of this spec by this token would pass the workload policy */
+                            allowed: boolean;
+                            /** @description it passes only because the token is an admin of the cluster (audited) */
+                            bypass: boolean;
+                            violations: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
+                        };
                     };
                 };
             };
@@ -3516,6 +3908,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -3538,6 +3936,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -3560,6 +3964,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -3582,6 +3992,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -3772,6 +4188,20 @@ export interface operations {
                                     /** Format: starts_with */
                                     workingDir?: string;
                                     user?: string;
+                                    privileged?: boolean;
+                                    capAdd?: unknown[];
+                                    capDrop?: unknown[];
+                                    hostNetwork?: boolean;
+                                    hostPid?: boolean;
+                                    hostIpc?: boolean;
+                                    devices?: {
+                                        /** Format: starts_with */
+                                        source: string;
+                                        /** Format: starts_with */
+                                        target?: string;
+                                        /** @default rwm */
+                                        permissions: string;
+                                    }[];
                                 };
                             };
                             /** @default {} */
@@ -3838,6 +4268,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -3860,6 +4296,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -3882,6 +4324,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -3987,6 +4435,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -4009,6 +4463,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -4031,6 +4491,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -4053,6 +4519,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -4164,6 +4636,40 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description refused: no grant for this, or the cluster's workload policy forbids it (`violations`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
+                            message: string;
+                            /** @description one entry per invalid field */
+                            details?: {
+                                path: string;
+                                message: string;
+                            }[];
+                            /** @description also in the x-request-id response header and the gateway log */
+                            correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -4186,6 +4692,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -4208,6 +4720,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -4230,6 +4748,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -4252,6 +4776,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -4453,6 +4983,20 @@ export interface operations {
                                         /** Format: starts_with */
                                         workingDir?: string;
                                         user?: string;
+                                        privileged?: boolean;
+                                        capAdd?: unknown[];
+                                        capDrop?: unknown[];
+                                        hostNetwork?: boolean;
+                                        hostPid?: boolean;
+                                        hostIpc?: boolean;
+                                        devices?: {
+                                            /** Format: starts_with */
+                                            source: string;
+                                            /** Format: starts_with */
+                                            target?: string;
+                                            /** @default rwm */
+                                            permissions: string;
+                                        }[];
                                     };
                                 };
                                 /** @default {} */
@@ -4505,6 +5049,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -4527,6 +5077,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -4549,6 +5105,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -4606,6 +5168,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -4628,6 +5196,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -4650,6 +5224,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -4847,6 +5427,20 @@ export interface operations {
                                     /** Format: starts_with */
                                     workingDir?: string;
                                     user?: string;
+                                    privileged?: boolean;
+                                    capAdd?: unknown[];
+                                    capDrop?: unknown[];
+                                    hostNetwork?: boolean;
+                                    hostPid?: boolean;
+                                    hostIpc?: boolean;
+                                    devices?: {
+                                        /** Format: starts_with */
+                                        source: string;
+                                        /** Format: starts_with */
+                                        target?: string;
+                                        /** @default rwm */
+                                        permissions: string;
+                                    }[];
                                 };
                             };
                             /** @default {} */
@@ -4897,6 +5491,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -4919,6 +5519,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -4941,6 +5547,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -5026,6 +5638,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -5048,6 +5666,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -5070,6 +5694,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -5154,6 +5784,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -5176,6 +5812,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -5198,6 +5840,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -5339,6 +5987,40 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description refused: no grant for this, or the cluster's workload policy forbids it (`violations`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
+                            message: string;
+                            /** @description one entry per invalid field */
+                            details?: {
+                                path: string;
+                                message: string;
+                            }[];
+                            /** @description also in the x-request-id response header and the gateway log */
+                            correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -5361,6 +6043,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -5383,6 +6071,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -5405,6 +6099,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -5427,6 +6127,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -5539,6 +6245,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -5561,6 +6273,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -5583,6 +6301,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -5605,6 +6329,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -5627,6 +6357,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -5739,6 +6475,40 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description refused: no grant for this, or the cluster's workload policy forbids it (`violations`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
+                            message: string;
+                            /** @description one entry per invalid field */
+                            details?: {
+                                path: string;
+                                message: string;
+                            }[];
+                            /** @description also in the x-request-id response header and the gateway log */
+                            correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -5761,6 +6531,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -5783,6 +6559,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -5805,6 +6587,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -5827,6 +6615,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -5975,6 +6769,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -5997,6 +6797,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -6019,6 +6825,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -6283,6 +7095,40 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description refused: no grant for this, or the cluster's workload policy forbids it (`violations`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
+                            message: string;
+                            /** @description one entry per invalid field */
+                            details?: {
+                                path: string;
+                                message: string;
+                            }[];
+                            /** @description also in the x-request-id response header and the gateway log */
+                            correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -6305,6 +7151,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -6327,6 +7179,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -6349,6 +7207,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -6490,6 +7354,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -6512,6 +7382,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -6534,6 +7410,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -6597,6 +7479,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -6619,6 +7507,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -6641,6 +7535,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -6765,6 +7665,40 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description refused: no grant for this, or the cluster's workload policy forbids it (`violations`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
+                            message: string;
+                            /** @description one entry per invalid field */
+                            details?: {
+                                path: string;
+                                message: string;
+                            }[];
+                            /** @description also in the x-request-id response header and the gateway log */
+                            correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -6787,6 +7721,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -6809,6 +7749,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -6831,6 +7777,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -6853,6 +7805,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -6944,6 +7902,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -6966,6 +7930,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -6988,6 +7958,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -7010,6 +7986,386 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+    };
+    WorkloadPolicyController_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                cluster: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The cluster's workload policy: what tokens below cluster admin may give a workload (admins of the cluster only) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        cluster: string;
+                        policy: {
+                            /** @default [] */
+                            hostPaths: {
+                                /** Format: starts_with */
+                                prefix: string;
+                                /** @default false */
+                                readOnly: boolean;
+                            }[];
+                            /** @default false */
+                            privileged: boolean;
+                            /** @default [] */
+                            capabilities: unknown[];
+                            /** @default false */
+                            hostNetwork: boolean;
+                            /** @default false */
+                            hostPid: boolean;
+                            /** @default false */
+                            hostIpc: boolean;
+                            /** @default false */
+                            devices: boolean;
+                            /** @default false */
+                            lowHostPorts: boolean;
+                            images?: string[];
+                            /** @default {} */
+                            apps: {
+                                [key: string]: {
+                                    /** @default [] */
+                                    hostPaths: {
+                                        /** Format: starts_with */
+                                        prefix: string;
+                                        /** @default false */
+                                        readOnly: boolean;
+                                    }[];
+                                    /** @default false */
+                                    privileged: boolean;
+                                    /** @default [] */
+                                    capabilities: unknown[];
+                                    /** @default false */
+                                    hostNetwork: boolean;
+                                    /** @default false */
+                                    hostPid: boolean;
+                                    /** @default false */
+                                    hostIpc: boolean;
+                                    /** @default false */
+                                    devices: boolean;
+                                    /** @default false */
+                                    lowHostPorts: boolean;
+                                };
+                            };
+                        };
+                        /** @description no admin has set a policy on this cluster: the default applies */
+                        isDefault: boolean;
+                        updatedBy?: string;
+                        updatedAt?: string;
+                    };
+                };
+            };
+            /** @description invalid input; `details` names each field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
+                            message: string;
+                            /** @description one entry per invalid field */
+                            details?: {
+                                path: string;
+                                message: string;
+                            }[];
+                            /** @description also in the x-request-id response header and the gateway log */
+                            correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description no such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
+                            message: string;
+                            /** @description one entry per invalid field */
+                            details?: {
+                                path: string;
+                                message: string;
+                            }[];
+                            /** @description also in the x-request-id response header and the gateway log */
+                            correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description internal error, with a correlation id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
+                            message: string;
+                            /** @description one entry per invalid field */
+                            details?: {
+                                path: string;
+                                message: string;
+                            }[];
+                            /** @description also in the x-request-id response header and the gateway log */
+                            correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+    };
+    WorkloadPolicyController_set: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                cluster: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @default [] */
+                    hostPaths?: {
+                        /** Format: starts_with */
+                        prefix: string;
+                        /** @default false */
+                        readOnly?: boolean;
+                    }[];
+                    /** @default false */
+                    privileged?: boolean;
+                    capabilities?: string[];
+                    /** @default false */
+                    hostNetwork?: boolean;
+                    /** @default false */
+                    hostPid?: boolean;
+                    /** @default false */
+                    hostIpc?: boolean;
+                    /** @default false */
+                    devices?: boolean;
+                    /** @default false */
+                    lowHostPorts?: boolean;
+                    images?: string[];
+                    apps?: {
+                        [key: string]: {
+                            /** @default [] */
+                            hostPaths?: {
+                                /** Format: starts_with */
+                                prefix: string;
+                                /** @default false */
+                                readOnly?: boolean;
+                            }[];
+                            /** @default false */
+                            privileged?: boolean;
+                            capabilities?: string[];
+                            /** @default false */
+                            hostNetwork?: boolean;
+                            /** @default false */
+                            hostPid?: boolean;
+                            /** @default false */
+                            hostIpc?: boolean;
+                            /** @default false */
+                            devices?: boolean;
+                            /** @default false */
+                            lowHostPorts?: boolean;
+                        };
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Replaces the cluster's workload policy (`{}` restores the default: no host paths, no privileged mode, no added capabilities beyond the baseline set, no host network/PID/IPC, no devices, no host-mode ports below 1024, any image). Applies to every later write, rollbacks included; audited with the policy before and after. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        cluster: string;
+                        policy: {
+                            /** @default [] */
+                            hostPaths: {
+                                /** Format: starts_with */
+                                prefix: string;
+                                /** @default false */
+                                readOnly: boolean;
+                            }[];
+                            /** @default false */
+                            privileged: boolean;
+                            /** @default [] */
+                            capabilities: unknown[];
+                            /** @default false */
+                            hostNetwork: boolean;
+                            /** @default false */
+                            hostPid: boolean;
+                            /** @default false */
+                            hostIpc: boolean;
+                            /** @default false */
+                            devices: boolean;
+                            /** @default false */
+                            lowHostPorts: boolean;
+                            images?: string[];
+                            /** @default {} */
+                            apps: {
+                                [key: string]: {
+                                    /** @default [] */
+                                    hostPaths: {
+                                        /** Format: starts_with */
+                                        prefix: string;
+                                        /** @default false */
+                                        readOnly: boolean;
+                                    }[];
+                                    /** @default false */
+                                    privileged: boolean;
+                                    /** @default [] */
+                                    capabilities: unknown[];
+                                    /** @default false */
+                                    hostNetwork: boolean;
+                                    /** @default false */
+                                    hostPid: boolean;
+                                    /** @default false */
+                                    hostIpc: boolean;
+                                    /** @default false */
+                                    devices: boolean;
+                                    /** @default false */
+                                    lowHostPorts: boolean;
+                                };
+                            };
+                        };
+                        /** @description no admin has set a policy on this cluster: the default applies */
+                        isDefault: boolean;
+                        updatedBy?: string;
+                        updatedAt?: string;
+                    };
+                };
+            };
+            /** @description invalid input; `details` names each field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
+                            message: string;
+                            /** @description one entry per invalid field */
+                            details?: {
+                                path: string;
+                                message: string;
+                            }[];
+                            /** @description also in the x-request-id response header and the gateway log */
+                            correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description no such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
+                            message: string;
+                            /** @description one entry per invalid field */
+                            details?: {
+                                path: string;
+                                message: string;
+                            }[];
+                            /** @description also in the x-request-id response header and the gateway log */
+                            correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description internal error, with a correlation id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
+                            message: string;
+                            /** @description one entry per invalid field */
+                            details?: {
+                                path: string;
+                                message: string;
+                            }[];
+                            /** @description also in the x-request-id response header and the gateway log */
+                            correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -7102,6 +8458,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -7124,6 +8486,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -7146,6 +8514,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -7199,6 +8573,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -7221,6 +8601,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -7243,6 +8629,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -7344,6 +8736,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -7366,6 +8764,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -7388,6 +8792,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -7459,6 +8869,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -7481,6 +8897,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -7503,6 +8925,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -7525,6 +8953,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -7613,6 +9047,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -7653,6 +9093,12 @@ export interface operations {
                             }[];
                             /** @description also in the x-request-id response header and the gateway log */
                             correlationId?: string;
+                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                            violations?: {
+                                path: string;
+                                rule: string;
+                                message: string;
+                            }[];
                         };
                     };
                 };

@@ -160,8 +160,31 @@ export async function main(argv: string[], io: Io): Promise<number> {
             (x) => `  ${x.action}\t${x.kind}\t${x.name}${x.changes.length && x.action === 'update' ? `\t${x.changes.map((c) => c.path).join(', ')}` : ''}`,
           ),
           ...[...plan.warnings, ...plan.importWarnings].map((w) => `  warning: ${w.path}: ${w.message}`),
+          ...plan.policy.violations.map((v) => `  ${plan.policy.bypass ? 'policy (admin bypass)' : 'REFUSED by policy'}: ${v.path}: ${v.message} [${v.rule}]`),
         ].join('\n'),
       );
+    });
+
+  const policy = program.command('policy').description("a cluster's workload policy: what tokens below cluster admin may give a workload");
+  policy
+    .command('get')
+    .argument('<cluster>')
+    .action(async (cluster: string) => {
+      const view = await client().policy(cluster);
+      print(
+        view,
+        () =>
+          `${view.cluster}: ${view.isDefault ? 'default policy' : `set by ${view.updatedBy} at ${view.updatedAt}`}\n${JSON.stringify(view.policy, null, 2)}`,
+      );
+    });
+  policy
+    .command('set')
+    .description('replace the policy with the one in <file> (JSON or YAML; "-" reads stdin; {} restores the default)')
+    .argument('<cluster>')
+    .argument('<file>')
+    .action(async (cluster: string, file: string) => {
+      const view = await client().setPolicy(cluster, (await specFile(file, false)) as object);
+      print(view, () => `${view.cluster}: policy set by ${view.updatedBy}`);
     });
 
   program

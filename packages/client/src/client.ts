@@ -31,6 +31,7 @@ type Ok<P extends keyof Paths, M extends keyof Paths[P]> = Paths[P][M] extends {
 export type ChangeResult = Ok<'/v1/clusters/{cluster}/apps', 'post'>;
 export type Operation = Ok<'/v1/operations/{id}', 'get'>;
 export type AppState = Ok<'/v1/clusters/{cluster}/apps/{app}', 'get'>;
+export type WorkloadPolicyView = Ok<'/v1/clusters/{cluster}/policy', 'get'>;
 export type ServiceDiscovery = Ok<'/v1/clusters/{cluster}/apps/{app}/services/{service}', 'get'>;
 
 export interface BerthClientOptions {
@@ -117,6 +118,16 @@ export class BerthClient {
         ...(isCompose ? { bodySerializer: (b: unknown) => b as string, headers: { 'content-type': 'application/yaml' } } : {}),
       }),
     );
+  }
+
+  /** The cluster's workload policy (admins of the cluster). */
+  async policy(cluster: string): Promise<WorkloadPolicyView> {
+    return unwrap(await this.http.GET('/v1/clusters/{cluster}/policy', { params: { path: { cluster } } }));
+  }
+
+  /** Replaces the cluster's workload policy; `{}` restores the default. */
+  async setPolicy(cluster: string, policy: object): Promise<WorkloadPolicyView> {
+    return unwrap(await this.http.PUT('/v1/clusters/{cluster}/policy', { params: { path: { cluster } }, body: policy as never }));
   }
 
   async app(cluster: string, app: string): Promise<AppState> {

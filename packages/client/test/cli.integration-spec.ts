@@ -13,12 +13,13 @@ if (!swarm) console.warn('\n*** CLI tests SKIPPED (BERTH_SKIP_SWARM=1) ***\n');
   let dir: string;
   const app = `cli-${Date.now().toString(36)}`;
 
-  const run = async (...args: string[]) => {
+  const runAs = async (token: string, args: string[]) => {
     const out: string[] = [];
     const err: string[] = [];
-    const code = await main(args, { out: (l) => out.push(l), err: (l) => err.push(l), env: { BERTH_URL: gw.url, BERTH_TOKEN: ADMIN_TOKEN } });
+    const code = await main(args, { out: (l) => out.push(l), err: (l) => err.push(l), env: { BERTH_URL: gw.url, BERTH_TOKEN: token } });
     return { code, out: out.join('\n'), err: err.join('\n') };
   };
+  const run = (...args: string[]) => runAs(ADMIN_TOKEN, args);
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'berth-cli-'));
@@ -38,6 +39,29 @@ if (!swarm) console.warn('\n*** CLI tests SKIPPED (BERTH_SKIP_SWARM=1) ***\n');
     await gw?.call('DELETE', `/v1/clusters/local/apps/${app}?wait=true`).catch(() => undefined);
     await gw?.close();
     await rm(dir, { recursive: true, force: true });
+  });
+
+  it("sets and reads a cluster's workload policy; an operator's refused mount names the field and the rule", async () => {
+    await writeFile(path.join(dir, 'policy.yml'), 'hostPaths:\n  - prefix: /srv/data\n    readOnly: true\n');
+    const set = await run('policy', 'set', 'local', path.join(dir, 'policy.yml'));
+    expect(set).toMatchObject({ code: 0, out: expect.stringMatching(/^local: policy set by token:/) });
+    const got = await run('--json', 'policy', 'get', 'local');
+    expect(JSON.parse(got.out)).toMatchObject({ isDefault: false, policy: { hostPaths: [{ prefix: '/srv/data', readOnly: true }] } });
+    const operator = (await gw.call('POST', '/v1/tokens', { name: 'cli-operator', grants: [{ role: 'operator', cluster: 'local', app: `${app}-p` }] })).body
+      .token as string;
+    await writeFile(
+      path.join(dir, 'mount.json'),
+      JSON.stringify({ name: `${app}-p`, services: { web: { image: 'x', volumes: [{ type: 'hostPath', source: '/srv/data/x', target: '/d' }] } } }),
+    );
+    const refused = await runAs(operator, ['apply', 'local', path.join(dir, 'mount.json')]);
+    expect(refused.code).toBe(2);
+    expect(refused.err).toMatch(/403 FORBIDDEN/);
+    expect(refused.err).toMatch(/services\.web\.volumes\[0\]\.source: .*read-only.*\[hostPath\.readOnly\]/);
+    const plan = await runAs(operator, ['plan', 'local', path.join(dir, 'mount.json')]);
+    expect(plan.out).toMatch(/REFUSED by policy: services\.web\.volumes\[0\]\.source/);
+    await writeFile(path.join(dir, 'default.json'), '{}');
+    expect((await run('policy', 'set', 'local', path.join(dir, 'default.json'))).code).toBe(0);
+    expect(JSON.parse((await run('--json', 'policy', 'get', 'local')).out).policy.hostPaths).toEqual([]);
   });
 
   it('lists clusters', async () => {

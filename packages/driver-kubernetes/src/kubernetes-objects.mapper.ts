@@ -226,8 +226,9 @@ function securityContext(user: string | undefined, powers: ContainerPowers, path
 }
 
 /** The Pod Security Admission labels of an app's namespace: the cluster enforces what Berth's policy let through, and no more. */
+export const POD_SECURITY_ENFORCE = 'pod-security.kubernetes.io/enforce';
 export function podSecurityLabels(level: PodSecurityLevel): Record<string, string> {
-  return { 'pod-security.kubernetes.io/enforce': level, 'pod-security.kubernetes.io/enforce-version': 'latest' };
+  return { [POD_SECURITY_ENFORCE]: level, 'pod-security.kubernetes.io/enforce-version': 'latest' };
 }
 
 function volumeName(mount: VolumeMount, index: number): string {
@@ -350,9 +351,9 @@ function container(
   name: string,
   spec: Pick<ServiceSpec, 'image' | 'entrypoint' | 'command' | 'env' | 'resources' | 'workingDir' | 'user'> &
     ContainerPowers & {
-    ports?: ServiceSpec['ports'];
-    healthCheck?: HealthCheck;
-  },
+      ports?: ServiceSpec['ports'];
+      healthCheck?: HealthCheck;
+    },
   mounts: V1VolumeMount[],
   path: string,
   warnings: DriverWarning[],
@@ -456,7 +457,10 @@ function podTemplate(app: string, name: string, spec: ServiceSpec, ctx: RenderCo
     mounts.push({ name: `device-${i}`, mountPath: d.target ?? d.source, ...(d.permissions.includes('w') ? {} : { readOnly: true }) });
   });
   if (spec.devices?.length && !spec.privileged) {
-    warnings.push({ path: `${path}.devices`, message: 'mounted from the node; without privileged mode or a device plugin the container may not be allowed to open them' });
+    warnings.push({
+      path: `${path}.devices`,
+      message: 'mounted from the node; without privileged mode or a device plugin the container may not be allowed to open them',
+    });
   }
   const place = placement(app, name, spec, path, warnings);
   if (spec.hostname && kind === 'StatefulSet' && spec.hostname !== name) {

@@ -3,8 +3,6 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type KubernetesObject, type V1Namespace, type V1PersistentVolumeClaim, type V1Pod, type V1Service } from '@kubernetes/client-node';
 import { podSecurityLevel, type AppSpec, type JobSpec, type PodSecurityLevel, type ServiceSpec } from '@berth/model';
-
-const PSA_ENFORCE = 'pod-security.kubernetes.io/enforce';
 import {
   DriverError,
   DriverErrorCode,
@@ -46,6 +44,7 @@ import {
   claimObject,
   jobClaims,
   namespaceObject,
+  POD_SECURITY_ENFORCE,
   podSecurityLabels,
   renderApp,
   renderJob,
@@ -316,7 +315,8 @@ export class KubernetesDriver implements OrchestratorDriver {
     const live = await this.readNamespace(name);
     this.checkNamespace(live, name);
     if (live) {
-      if (level === 'privileged' && live.metadata?.labels?.[PSA_ENFORCE] !== 'privileged') await this.client.apply(namespaceObject(name, live.metadata?.labels, level));
+      if (level === 'privileged' && live.metadata?.labels?.[POD_SECURITY_ENFORCE] !== 'privileged')
+        await this.client.apply(namespaceObject(name, live.metadata?.labels, level));
       return;
     }
     const ns =

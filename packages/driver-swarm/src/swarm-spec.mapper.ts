@@ -223,8 +223,7 @@ function withRenderHash(spec: EngineServiceSpec): EngineServiceSpec {
 }
 
 /** The engine names capabilities with "CAP_"; Berth's model without it. */
-const engineCaps = (caps: string[] | undefined): string[] | undefined =>
-  caps?.length ? caps.map((c) => (c === 'ALL' ? c : `CAP_${c}`)) : undefined;
+const engineCaps = (caps: string[] | undefined): string[] | undefined => (caps?.length ? caps.map((c) => (c === 'ALL' ? c : `CAP_${c}`)) : undefined);
 
 /**
  * Node-level powers a Swarm service cannot have: SwarmKit's service spec has no privileged mode,
@@ -233,7 +232,9 @@ const engineCaps = (caps: string[] | undefined): string[] | undefined =>
  */
 function refuseUnsupported(svc: ServiceSpec, path: string): void {
   const causes = [
-    svc.privileged ? { path: `${path}.privileged`, message: 'Swarm services cannot run privileged: add the capabilities it needs (capAdd) instead' } : undefined,
+    svc.privileged
+      ? { path: `${path}.privileged`, message: 'Swarm services cannot run privileged: add the capabilities it needs (capAdd) instead' }
+      : undefined,
     svc.hostPid ? { path: `${path}.hostPid`, message: "Swarm services cannot share the node's process namespace" } : undefined,
     svc.hostIpc ? { path: `${path}.hostIpc`, message: "Swarm services cannot share the node's IPC namespace" } : undefined,
     svc.devices?.length ? { path: `${path}.devices`, message: 'Swarm services cannot map devices of the node' } : undefined,
@@ -265,7 +266,10 @@ export function renderService(app: string, name: string, svc: ServiceSpec, ctx: 
     }
     return defined({ Protocol: p.protocol, TargetPort: p.target, PublishedPort: p.published, PublishMode: mode });
   });
-  const endpoint: EngineEndpointSpec = defined({ Mode: svc.stateful ? ('dnsrr' as const) : ('vip' as const), Ports: ports.length && !svc.hostNetwork ? ports : undefined });
+  const endpoint: EngineEndpointSpec = defined({
+    Mode: svc.stateful ? ('dnsrr' as const) : ('vip' as const),
+    Ports: ports.length && !svc.hostNetwork ? ports : undefined,
+  });
 
   const mounts = svc.volumes.map((v, i) =>
     renderMount(v, { app, perReplica: svc.stateful, manyReplicas: svc.mode === 'global' || svc.replicas > 1, ctx, path, warnings }, i),

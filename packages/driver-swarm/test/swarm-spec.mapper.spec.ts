@@ -295,9 +295,12 @@ describe('readServiceSpec', () => {
 });
 
 describe('node-level fields', () => {
-  it('carries capabilities (with the engine\'s CAP_ prefix) and the host network', () => {
+  it("carries capabilities (with the engine's CAP_ prefix) and the host network", () => {
     const { spec, warnings } = render(
-      { name: 'ops', services: { agent: { image: 'a:1', capAdd: ['NET_ADMIN'], capDrop: ['ALL'], hostNetwork: true, ports: [{ target: 80, published: 8080 }] } } },
+      {
+        name: 'ops',
+        services: { agent: { image: 'a:1', capAdd: ['NET_ADMIN'], capDrop: ['ALL'], hostNetwork: true, ports: [{ target: 80, published: 8080 }] } },
+      },
       'agent',
     );
     expect(spec.TaskTemplate.ContainerSpec.CapabilityAdd).toEqual(['CAP_NET_ADMIN']);
@@ -313,7 +316,11 @@ describe('node-level fields', () => {
       throw new Error('expected a refusal');
     } catch (e) {
       expect(isDriverError(e) && e.code).toBe(DriverErrorCode.Unsupported);
-      expect((e as { causes: { path: string }[] }).causes.map((c) => c.path)).toEqual(['services.agent.privileged', 'services.agent.hostPid', 'services.agent.devices']);
+      expect((e as { causes: { path: string }[] }).causes.map((c) => c.path)).toEqual([
+        'services.agent.privileged',
+        'services.agent.hostPid',
+        'services.agent.devices',
+      ]);
     }
   });
 });

@@ -214,7 +214,10 @@ export const DeviceMapping = z.strictObject({
   /** Where it appears in the container (default: the same path). */
   target: ContainerPath.optional(),
   /** Cgroup permissions: r(ead), w(rite), m(knod). */
-  permissions: z.string().regex(/^[rwm]{1,3}$/, 'expected some of "r", "w", "m"').default('rwm'),
+  permissions: z
+    .string()
+    .regex(/^[rwm]{1,3}$/, 'expected some of "r", "w", "m"')
+    .default('rwm'),
 });
 
 export const RestartPolicy = z.strictObject({

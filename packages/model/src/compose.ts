@@ -440,7 +440,7 @@ class Importer {
       if (v === 'host') out[field] = true;
       else this.warn([...path, key], `only "host" is carried (${what}); "${String(v)}" is dropped`);
     };
-    hostOnly('network_mode', 'hostNetwork', 'the node\'s network; otherwise every service joins the app network');
+    hostOnly('network_mode', 'hostNetwork', "the node's network; otherwise every service joins the app network");
     hostOnly('pid', 'hostPid', "the node's process namespace");
     hostOnly('ipc', 'hostIpc', "the node's IPC namespace");
     const devices = list('devices');

@@ -21,7 +21,9 @@ export const HostPathAllowance = z.strictObject({
 });
 
 /** An image repository or registry, compared after Docker's normalisation ("nginx" is "docker.io/library/nginx"). */
-const ImageSource = z.string().regex(/^[a-z0-9][a-z0-9._:/-]*$/i, 'expected a registry ("ghcr.io") or a repository prefix ("ghcr.io/acme", "docker.io/library/nginx")');
+const ImageSource = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._:/-]*$/i, 'expected a registry ("ghcr.io") or a repository prefix ("ghcr.io/acme", "docker.io/library/nginx")');
 
 /** What may be allowed: for the whole cluster, and additionally for single apps. */
 export const WorkloadAllowances = z.strictObject({
@@ -151,7 +153,7 @@ export function allowancesFor(policy: WorkloadPolicy, app: string | undefined): 
   };
 }
 
-const ASK = 'an admin can allow it in the cluster\'s workload policy (PUT /v1/clusters/{cluster}/policy)';
+const ASK = "an admin can allow it in the cluster's workload policy (PUT /v1/clusters/{cluster}/policy)";
 
 /** One host directory mounted into a workload, as the policy sees it. */
 function checkHostPath(source: string, readOnly: boolean, path: string, allow: WorkloadAllowances, out: PolicyViolation[]): void {

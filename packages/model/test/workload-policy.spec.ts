@@ -46,7 +46,10 @@ describe('workload policy: the default', () => {
       hostPid: true,
       hostIpc: true,
       devices: [{ source: '/dev/fuse' }],
-      ports: [{ target: 22, published: 22, mode: 'host' }, { target: 53, mode: 'host' }],
+      ports: [
+        { target: 22, published: 22, mode: 'host' },
+        { target: 53, mode: 'host' },
+      ],
     });
     expect(rules(spec)).toEqual([
       'services.web.privileged privileged',
@@ -109,7 +112,16 @@ describe('workload policy: host path allowances', () => {
     const wide = WorkloadPolicy.parse({ hostPaths: [{ prefix: '/' }] });
     expect(rules(app(hostMount('/')), wide)).toEqual(['services.web.volumes[0].source hostPath.root']);
     expect(rules(app(hostMount('//')), wide)).toEqual(['services.web.volumes[0].source hostPath.root']);
-    for (const p of ['/var/run/docker.sock', '/run/docker.sock', '/run/containerd/containerd.sock', '/var/lib/kubelet/pods', '/var/lib/docker/volumes/other_data/_data', '/var', '/run', '/proc/1/root']) {
+    for (const p of [
+      '/var/run/docker.sock',
+      '/run/docker.sock',
+      '/run/containerd/containerd.sock',
+      '/var/lib/kubelet/pods',
+      '/var/lib/docker/volumes/other_data/_data',
+      '/var',
+      '/run',
+      '/proc/1/root',
+    ]) {
       expect(rules(app(hostMount(p)), wide)).toEqual(['services.web.volumes[0].source hostPath.protected']);
     }
     expect(rules(app(hostMount('/srv/x')), wide)).toEqual([]);

@@ -6,5 +6,10 @@ import { AppsController } from './apps.controller.js';
 import { AppsService } from './apps.service.js';
 import { AppSecretsService } from '../secrets/app-secrets.service.js';
 
-@Module({ imports: [ClustersModule, ChangesModule, WorkloadPolicyModule], providers: [AppsService, AppSecretsService], controllers: [AppsController], exports: [AppsService] })
+@Module({
+  imports: [ClustersModule, ChangesModule, WorkloadPolicyModule],
+  providers: [AppsService, AppSecretsService],
+  controllers: [AppsController],
+  exports: [AppsService],
+})
 export class AppsModule {}

@@ -150,7 +150,11 @@ export class ServicesService {
     const earlier = (revision.spec as AppSpec).services[service];
     if (!earlier) throw BerthError.invalid(`service "${service}" does not exist in revision ${revision.number}`);
     const next = this.withService(ctx.spec!, service, earlier);
-    await this.policy.enforce(ctx.cluster, { kind: 'app', spec: next, services: [service] }, `a rollback of service "${service}" to revision ${revision.number}`);
+    await this.policy.enforce(
+      ctx.cluster,
+      { kind: 'app', spec: next, services: [service] },
+      `a rollback of service "${service}" to revision ${revision.number}`,
+    );
     return this.apps.change(
       ctx,
       {

@@ -249,6 +249,19 @@ describe.each(backends.filter((b) => b.enabled))('workload policy on $kind', ({ 
     expect((await asOperator('PUT', '/v1/clusters/c1/policy', { privileged: true })).status).toBe(403);
     const gql = await gw.graphql('{ workloadPolicy(cluster: "c1") { isDefault } }', {}, bearer(operator));
     expect(gql.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    // admins use GraphQL as REST
+    const set = await gw.graphql('mutation($p: JSONObject!) { setWorkloadPolicy(cluster: "c2", policy: $p) { cluster isDefault policy } }', {
+      p: { lowHostPorts: true },
+    });
+    expect(set.errors).toBeUndefined();
+    expect(set.data.setWorkloadPolicy).toMatchObject({ cluster: 'c2', isDefault: false, policy: { lowHostPorts: true, hostPaths: [] } });
+    const refused = await gw.graphql(
+      'mutation($s: JSONObject) { applyApp(cluster: "c2", spec: $s) { changed } }',
+      { s: spec({ privileged: true }) },
+      bearer(operator),
+    );
+    operatorSaw.push(JSON.stringify(refused));
+    expect(refused.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', violations: [{ path: 'services.web.privileged', rule: 'privileged' }] });
     expect(operatorSaw.length).toBeGreaterThan(15);
     const seen = operatorSaw.join('\n');
     for (const planted of [other, plantedPath, plantedEnv, plantedSecret]) expect(seen).not.toContain(planted);

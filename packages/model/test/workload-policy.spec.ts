@@ -142,6 +142,15 @@ describe('workload policy: host path allowances', () => {
   });
 });
 
+describe('workload policy: the document', () => {
+  it('accepts the README example and refuses unknown fields by name', () => {
+    const readme = WorkloadPolicy.parse({ hostPaths: [{ prefix: '/srv/data' }], apps: { metrics: { capabilities: ['NET_ADMIN'] } } });
+    expect(readme.apps.metrics).toMatchObject({ capabilities: ['NET_ADMIN'], privileged: false });
+    expect(WorkloadPolicy.safeParse({ hostpaths: [] }).success).toBe(false);
+    expect(WorkloadPolicy.safeParse({ hostPaths: [{ prefix: '/srv/../etc' }] }).success).toBe(false);
+  });
+});
+
 describe('workload policy: images', () => {
   it('normalises image names as Docker does', () => {
     expect(imageRepository('nginx:1.27')).toBe('docker.io/library/nginx');

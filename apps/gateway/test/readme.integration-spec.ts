@@ -98,4 +98,33 @@ services:
     expect(joined).toMatch(/"kind":"job","status":"succeeded"/);
     expect(joined).toMatch(/event: end\ndata: \{"status":"succeeded"/);
   }, 600_000);
+
+  it('the workload policy examples run as written', async () => {
+    // the cluster "Try it" registers, when this runs alone
+    await gw.call('POST', '/v1/clusters', { name: 'local', kind: 'swarm', socketPath: process.env.BERTH_DOCKER_SOCKET ?? '/var/run/docker.sock' });
+    const commands = commandsOf(await readFile(README, 'utf8'), '- **Workload policy**');
+    expect(commands.length).toBe(3);
+    await writeFile(path.join(work, 'policy.yml'), 'hostPaths:\n  - prefix: /srv/data\n    readOnly: true\n');
+    const cli = path.resolve(import.meta.dirname, '../../../packages/client/dist/cli.js');
+    const outs: string[] = [];
+    for (const written of commands) {
+      const command = written.replaceAll('localhost:8080', new URL(gw.url).host).replace('packages/client/dist/cli.js', cli);
+      const script = `set -eo pipefail\nbcurl() { curl -s --fail-with-body -H "authorization: Bearer $TOKEN" "$@"; }\n${command}`;
+      const env = { ...process.env, HOME: work, TOKEN: ADMIN_TOKEN, BERTH_URL: gw.url, BERTH_TOKEN: ADMIN_TOKEN };
+      const { stdout } = await run('bash', ['-c', script], { cwd: work, env, timeout: 60_000 }).catch(
+        (e: { stdout?: string; stderr?: string; message: string }) => {
+          throw new Error(`README command failed:\n${written}\n${e.message}\n${e.stdout ?? ''}${e.stderr ?? ''}`);
+        },
+      );
+      outs.push(stdout);
+    }
+    expect(JSON.parse(outs[1]!)).toMatchObject({
+      cluster: 'local',
+      isDefault: false,
+      policy: { hostPaths: [{ prefix: '/srv/data' }], apps: { metrics: { capabilities: ['NET_ADMIN'] } } },
+    });
+    expect(outs[2]).toMatch(/^local: policy set by token:/);
+    expect((await gw.call('GET', '/v1/clusters/local/policy')).body.policy.hostPaths).toEqual([{ prefix: '/srv/data', readOnly: true }]);
+    await gw.call('PUT', '/v1/clusters/local/policy', {});
+  }, 120_000);
 });

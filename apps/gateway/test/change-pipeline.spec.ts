@@ -137,6 +137,8 @@ describe('the change pipeline (in-memory orchestrator)', () => {
     const res = await gw.call('PATCH', `${APPS}/failing/services/web?wait=true`, { image: 'web:unhealthy' });
     expect(res.body.operation).toMatchObject({ status: 'rolled_back', errorCode: 'ROLLED_BACK', result: { restoredRevision: 1 } });
     expect(res.body.operation.error).toBeTruthy();
+    const gql = await gw.graphql(`{ operation(id: "${res.body.operation.id}") { status errorCode } }`);
+    expect(gql.data.operation).toEqual({ status: 'rolled_back', errorCode: 'ROLLED_BACK' });
     expect((await gw.call('GET', `${APPS}/failing`)).body.currentRevision).toBe(1);
     expect(gw.cluster.service('failing', 'web')!.spec.image).toBe('web:1');
   });

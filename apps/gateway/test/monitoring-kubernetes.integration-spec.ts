@@ -45,7 +45,13 @@ async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => bool
     });
     const kubeconfig = await readFile(process.env.BERTH_KUBECONFIG!, 'utf8');
     expect((await gw.call('POST', '/v1/clusters', { name: 'k1', kind: 'kubernetes', kubeconfig })).status).toBe(201);
-  }, 60_000);
+    // events before the watch starts are not history Berth can have: deploy once it streams
+    await until(
+      'the event watcher to stream',
+      async () => (await gw.call('GET', '/v1/monitoring')).body,
+      (m) => m.clusters?.[0]?.events?.state === 'streaming',
+    );
+  }, 120_000);
 
   afterAll(async () => {
     await gw?.call('DELETE', `/v1/clusters/k1/apps/${app}?wait=true`).catch(() => undefined);
@@ -67,9 +73,10 @@ async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => bool
     });
     expect(applied.body.operation).toMatchObject({ kind: 'apply', status: 'succeeded' });
     let items: any[] = [];
-    for (let i = 0; i < 60; i++) {
+    // the watcher stores events in batches; on a busy machine the last of them can take seconds
+    for (let i = 0; i < 120; i++) {
       items = (await gw.call('GET', `/v1/events?cluster=k1&app=${app}&order=asc&limit=500`)).body.items;
-      if (items.some((e) => e.kind === 'Pod') && items.some((e) => e.kind === 'Deployment')) break;
+      if (items.filter((e) => e.kind === 'Pod').length >= 2 && items.some((e) => e.kind === 'Deployment' && e.action === 'ScalingReplicaSet')) break;
       await sleep(250);
     }
     const deployment = items.find((e) => e.kind === 'Deployment' && e.action === 'ScalingReplicaSet');

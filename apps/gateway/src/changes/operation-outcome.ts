@@ -46,8 +46,11 @@ const values = Object.values(OutcomeCode) as [OutcomeCode, ...OutcomeCode[]];
 /** The same list for the OpenAPI document. */
 export const OutcomeCodeSchema = z.enum(values).describe(`Why the operation did not succeed: ${values.map((v) => `${v} (${DESCRIPTIONS[v]})`).join('; ')}`);
 
-registerEnumType(OutcomeCode, {
+/** The same codes as a GraphQL enum: its value names are the codes themselves (ROLLED_BACK), as on REST. */
+export const OutcomeCodeGraphql: Record<OutcomeCode, OutcomeCode> = Object.fromEntries(values.map((v) => [v, v])) as Record<OutcomeCode, OutcomeCode>;
+
+registerEnumType(OutcomeCodeGraphql, {
   name: 'OperationOutcomeCode',
   description: 'Why an operation did not succeed: an error code of the API when the orchestrator refused the call, or how its work ended',
-  valuesMap: Object.fromEntries(Object.entries(OutcomeCode).map(([key, value]) => [key, { description: DESCRIPTIONS[value] }])),
+  valuesMap: Object.fromEntries(values.map((v) => [v, { description: DESCRIPTIONS[v] }])),
 });

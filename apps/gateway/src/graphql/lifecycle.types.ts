@@ -1,6 +1,6 @@
 import { Field, Float, ID, Int, ObjectType } from '@nestjs/graphql';
 import { GraphQLJSONObject } from 'graphql-scalars';
-import { OutcomeCode } from '../changes/operation-outcome.js';
+import { type OutcomeCode, OutcomeCodeGraphql } from '../changes/operation-outcome.js';
 
 @ObjectType('Progress')
 export class ProgressType {
@@ -28,7 +28,7 @@ export class OperationType {
   @Field({ nullable: true }) idempotencyKey?: string;
   @Field(() => Int, { nullable: true }) fromRevision?: number;
   @Field(() => Int, { nullable: true }) toRevision?: number;
-  @Field(() => OutcomeCode, { nullable: true }) errorCode?: OutcomeCode;
+  @Field(() => OutcomeCodeGraphql, { nullable: true }) errorCode?: OutcomeCode;
   @Field({ nullable: true }) error?: string;
   @Field(() => GraphQLJSONObject, { nullable: true }) result?: object;
   @Field() createdAt!: string;

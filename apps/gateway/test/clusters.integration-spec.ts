@@ -196,14 +196,14 @@ describe.each([postgresBackend(), pgliteBackend()])('clusters resource on $name'
   );
 
   it('converts a Compose file, reporting what it cannot carry, and refuses it in strict mode', async () => {
-    const yaml = 'name: shop\nservices:\n  web:\n    image: nginx\n    container_name: web\n    cap_add: [NET_ADMIN]\n';
+    const yaml = 'name: shop\nservices:\n  web:\n    image: nginx\n    container_name: web\n    expose: ["80"]\n';
     const ok = await gw.call('POST', '/v1/compose/convert', yaml);
     expect(ok.status).toBe(200);
     expect(ok.body.spec.services.web.image).toBe('nginx');
-    expect(ok.body.warnings.map((w: { path: string }) => w.path)).toEqual(['services.web.cap_add', 'services.web.container_name']);
+    expect(ok.body.warnings.map((w: { path: string }) => w.path)).toEqual(['services.web.container_name', 'services.web.expose']);
     const strict = await gw.call('POST', '/v1/compose/convert?strict=true', yaml);
     expect(strict.status).toBe(400);
-    expect(strict.body.error.details.map((d: { path: string }) => d.path)).toEqual(['services.web.cap_add', 'services.web.container_name']);
+    expect(strict.body.error.details.map((d: { path: string }) => d.path)).toEqual(['services.web.container_name', 'services.web.expose']);
     const broken = await gw.call('POST', '/v1/compose/convert', 'services:\n  web:\n    build: .\n');
     expect(broken.status).toBe(400);
     expect(broken.body.error.details).toEqual(

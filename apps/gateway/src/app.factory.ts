@@ -52,5 +52,60 @@ export function openApiDocument(app: INestApplication) {
       .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'An API token: berth_<id>_<secret>' })
       .addSecurityRequirements('bearer')
       .build(),
+    { operationIdFactory: operationId },
   );
+}
+
+/** The operationId of each endpoint: the name a generated client gives its method. */
+const OPERATION_IDS: Record<string, string> = {
+  HealthController_health: 'getHealth',
+  HealthController_ready: 'getReadiness',
+  TokensController_create: 'createToken',
+  TokensController_list: 'listTokens',
+  TokensController_revoke: 'revokeToken',
+  AuditController_list: 'listAuditEntries',
+  ClustersController_register: 'registerCluster',
+  ClustersController_list: 'listClusters',
+  ClustersController_get: 'getCluster',
+  ClustersController_update: 'updateCluster',
+  ClustersController_remove: 'removeCluster',
+  ComposeController_convert: 'convertCompose',
+  OperationsController_list: 'listOperations',
+  OperationsController_get: 'getOperation',
+  OperationsController_stream: 'streamOperationEvents',
+  AppsController_apply: 'applyApp',
+  AppsController_list: 'listApps',
+  AppsController_plan: 'planApp',
+  AppsController_get: 'getApp',
+  AppsController_remove: 'removeApp',
+  AppsController_rollback: 'rollbackApp',
+  AppsController_revisions: 'listAppRevisions',
+  AppsController_diff: 'diffAppRevisions',
+  AppsController_revision: 'getAppRevision',
+  ServicesController_list: 'listServices',
+  ServicesController_get: 'getService',
+  ServicesController_update: 'updateService',
+  ServicesController_scale: 'scaleService',
+  ServicesController_rollback: 'rollbackService',
+  JobsController_run: 'runJob',
+  JobsController_list: 'listJobs',
+  JobsController_get: 'getJob',
+  VolumesController_list: 'listVolumes',
+  VolumesController_create: 'createVolume',
+  VolumesController_remove: 'removeVolume',
+  WorkloadPolicyController_get: 'getWorkloadPolicy',
+  WorkloadPolicyController_set: 'setWorkloadPolicy',
+  EventsController_list: 'listEvents',
+  EventsController_stream: 'streamEvents',
+  MetricsController_query: 'queryMetrics',
+  LogsController_stream: 'streamServiceLogs',
+  MonitoringController_status: 'getMonitoringStatus',
+  PrometheusController_scrape: 'scrapePrometheusMetrics',
+};
+
+function operationId(controllerKey: string, methodKey: string): string {
+  const id = OPERATION_IDS[`${controllerKey}_${methodKey}`];
+  // a new endpoint must be named here, or the document would carry a Nest-internal name
+  if (!id) throw new Error(`no operationId for ${controllerKey}.${methodKey}: add it to OPERATION_IDS in app.factory.ts`);
+  return id;
 }

@@ -11,7 +11,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get: operations["HealthController_health"];
+        get: operations["getHealth"];
         put?: never;
         post?: never;
         delete?: never;
@@ -27,7 +27,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get: operations["HealthController_ready"];
+        get: operations["getReadiness"];
         put?: never;
         post?: never;
         delete?: never;
@@ -43,9 +43,9 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get: operations["TokensController_list"];
+        get: operations["listTokens"];
         put?: never;
-        post: operations["TokensController_create"];
+        post: operations["createToken"];
         delete?: never;
         options?: never;
         head?: never;
@@ -62,7 +62,7 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        delete: operations["TokensController_revoke"];
+        delete: operations["revokeToken"];
         options?: never;
         head?: never;
         patch?: never;
@@ -75,7 +75,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get: operations["AuditController_list"];
+        get: operations["listAuditEntries"];
         put?: never;
         post?: never;
         delete?: never;
@@ -91,9 +91,9 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get: operations["ClustersController_list"];
+        get: operations["listClusters"];
         put?: never;
-        post: operations["ClustersController_register"];
+        post: operations["registerCluster"];
         delete?: never;
         options?: never;
         head?: never;
@@ -107,13 +107,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get: operations["ClustersController_get"];
+        get: operations["getCluster"];
         put?: never;
         post?: never;
-        delete: operations["ClustersController_remove"];
+        delete: operations["removeCluster"];
         options?: never;
         head?: never;
-        patch: operations["ClustersController_update"];
+        patch: operations["updateCluster"];
         trace?: never;
     };
     "/v1/compose/convert": {
@@ -125,7 +125,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        post: operations["ComposeController_convert"];
+        post: operations["convertCompose"];
         delete?: never;
         options?: never;
         head?: never;
@@ -139,7 +139,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get: operations["OperationsController_list"];
+        get: operations["listOperations"];
         put?: never;
         post?: never;
         delete?: never;
@@ -155,7 +155,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get: operations["OperationsController_get"];
+        get: operations["getOperation"];
         put?: never;
         post?: never;
         delete?: never;
@@ -171,7 +171,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get: operations["OperationsController_stream"];
+        get: operations["streamOperationEvents"];
         put?: never;
         post?: never;
         delete?: never;
@@ -187,9 +187,9 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get: operations["AppsController_list"];
+        get: operations["listApps"];
         put?: never;
-        post: operations["AppsController_apply"];
+        post: operations["applyApp"];
         delete?: never;
         options?: never;
         head?: never;
@@ -205,7 +205,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        post: operations["AppsController_plan"];
+        post: operations["planApp"];
         delete?: never;
         options?: never;
         head?: never;
@@ -219,10 +219,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get: operations["AppsController_get"];
+        get: operations["getApp"];
         put?: never;
         post?: never;
-        delete: operations["AppsController_remove"];
+        delete: operations["removeApp"];
         options?: never;
         head?: never;
         patch?: never;
@@ -237,7 +237,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        post: operations["AppsController_rollback"];
+        post: operations["rollbackApp"];
         delete?: never;
         options?: never;
         head?: never;
@@ -251,7 +251,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get: operations["AppsController_revisions"];
+        get: operations["listAppRevisions"];
         put?: never;
         post?: never;
         delete?: never;
@@ -267,7 +267,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get: operations["AppsController_diff"];
+        get: operations["diffAppRevisions"];
         put?: never;
         post?: never;
         delete?: never;
@@ -283,7 +283,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get: operations["AppsController_revision"];
+        get: operations["getAppRevision"];
         put?: never;
         post?: never;
         delete?: never;
@@ -299,7 +299,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get: operations["ServicesController_list"];
+        get: operations["listServices"];
         put?: never;
         post?: never;
         delete?: never;
@@ -315,13 +315,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get: operations["ServicesController_get"];
+        get: operations["getService"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
-        patch: operations["ServicesController_update"];
+        patch: operations["updateService"];
         trace?: never;
     };
     "/v1/clusters/{cluster}/apps/{app}/services/{service}/scale": {
@@ -333,7 +333,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        post: operations["ServicesController_scale"];
+        post: operations["scaleService"];
         delete?: never;
         options?: never;
         head?: never;
@@ -349,7 +349,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        post: operations["ServicesController_rollback"];
+        post: operations["rollbackService"];
         delete?: never;
         options?: never;
         head?: never;
@@ -363,9 +363,9 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get: operations["JobsController_list"];
+        get: operations["listJobs"];
         put?: never;
-        post: operations["JobsController_run"];
+        post: operations["runJob"];
         delete?: never;
         options?: never;
         head?: never;
@@ -379,7 +379,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get: operations["JobsController_get"];
+        get: operations["getJob"];
         put?: never;
         post?: never;
         delete?: never;
@@ -395,9 +395,9 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get: operations["VolumesController_list"];
+        get: operations["listVolumes"];
         put?: never;
-        post: operations["VolumesController_create"];
+        post: operations["createVolume"];
         delete?: never;
         options?: never;
         head?: never;
@@ -414,7 +414,7 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        delete: operations["VolumesController_remove"];
+        delete: operations["removeVolume"];
         options?: never;
         head?: never;
         patch?: never;
@@ -427,8 +427,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get: operations["WorkloadPolicyController_get"];
-        put: operations["WorkloadPolicyController_set"];
+        get: operations["getWorkloadPolicy"];
+        put: operations["setWorkloadPolicy"];
         post?: never;
         delete?: never;
         options?: never;
@@ -443,7 +443,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get: operations["EventsController_list"];
+        get: operations["listEvents"];
         put?: never;
         post?: never;
         delete?: never;
@@ -459,7 +459,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get: operations["EventsController_stream"];
+        get: operations["streamEvents"];
         put?: never;
         post?: never;
         delete?: never;
@@ -475,7 +475,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get: operations["MetricsController_query"];
+        get: operations["queryMetrics"];
         put?: never;
         post?: never;
         delete?: never;
@@ -491,7 +491,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get: operations["LogsController_stream"];
+        get: operations["streamServiceLogs"];
         put?: never;
         post?: never;
         delete?: never;
@@ -507,7 +507,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get: operations["MonitoringController_status"];
+        get: operations["getMonitoringStatus"];
         put?: never;
         post?: never;
         delete?: never;
@@ -523,7 +523,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get: operations["PrometheusController_scrape"];
+        get: operations["scrapePrometheusMetrics"];
         put?: never;
         post?: never;
         delete?: never;
@@ -544,7 +544,7 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    HealthController_health: {
+    getHealth: {
         parameters: {
             query?: never;
             header?: never;
@@ -596,7 +596,7 @@ export interface operations {
             };
         };
     };
-    HealthController_ready: {
+    getReadiness: {
         parameters: {
             query?: never;
             header?: never;
@@ -656,7 +656,7 @@ export interface operations {
             };
         };
     };
-    TokensController_list: {
+    listTokens: {
         parameters: {
             query?: never;
             header?: never;
@@ -721,7 +721,7 @@ export interface operations {
             };
         };
     };
-    TokensController_create: {
+    createToken: {
         parameters: {
             query?: never;
             header?: never;
@@ -828,7 +828,7 @@ export interface operations {
             };
         };
     };
-    TokensController_revoke: {
+    revokeToken: {
         parameters: {
             query?: never;
             header?: never;
@@ -949,7 +949,7 @@ export interface operations {
             };
         };
     };
-    AuditController_list: {
+    listAuditEntries: {
         parameters: {
             query?: {
                 limit?: unknown;
@@ -1051,7 +1051,7 @@ export interface operations {
             };
         };
     };
-    ClustersController_list: {
+    listClusters: {
         parameters: {
             query?: never;
             header?: never;
@@ -1144,7 +1144,7 @@ export interface operations {
             };
         };
     };
-    ClustersController_register: {
+    registerCluster: {
         parameters: {
             query?: never;
             header?: never;
@@ -1321,7 +1321,7 @@ export interface operations {
             };
         };
     };
-    ClustersController_get: {
+    getCluster: {
         parameters: {
             query?: never;
             header?: never;
@@ -1470,7 +1470,7 @@ export interface operations {
             };
         };
     };
-    ClustersController_remove: {
+    removeCluster: {
         parameters: {
             query?: never;
             header?: never;
@@ -1578,7 +1578,7 @@ export interface operations {
             };
         };
     };
-    ClustersController_update: {
+    updateCluster: {
         parameters: {
             query?: never;
             header?: never;
@@ -1745,7 +1745,7 @@ export interface operations {
             };
         };
     };
-    ComposeController_convert: {
+    convertCompose: {
         parameters: {
             query?: {
                 /** @description App name (default: the file's top-level "name") */
@@ -2041,7 +2041,7 @@ export interface operations {
             };
         };
     };
-    OperationsController_list: {
+    listOperations: {
         parameters: {
             query?: {
                 /** @description 1-200, default 50 */
@@ -2206,7 +2206,7 @@ export interface operations {
             };
         };
     };
-    OperationsController_get: {
+    getOperation: {
         parameters: {
             query?: never;
             header?: never;
@@ -2355,7 +2355,7 @@ export interface operations {
             };
         };
     };
-    OperationsController_stream: {
+    streamOperationEvents: {
         parameters: {
             query?: never;
             header?: never;
@@ -2459,7 +2459,7 @@ export interface operations {
             };
         };
     };
-    AppsController_list: {
+    listApps: {
         parameters: {
             query?: never;
             header?: never;
@@ -2792,7 +2792,7 @@ export interface operations {
             };
         };
     };
-    AppsController_apply: {
+    applyApp: {
         parameters: {
             query?: {
                 /** @description App name for a Compose file without a top-level "name" */
@@ -3437,7 +3437,7 @@ export interface operations {
             };
         };
     };
-    AppsController_plan: {
+    planApp: {
         parameters: {
             query: {
                 name: string;
@@ -4004,7 +4004,7 @@ export interface operations {
             };
         };
     };
-    AppsController_get: {
+    getApp: {
         parameters: {
             query?: never;
             header?: never;
@@ -4336,7 +4336,7 @@ export interface operations {
             };
         };
     };
-    AppsController_remove: {
+    removeApp: {
         parameters: {
             query?: {
                 /** @description true: also remove the app's named volumes (shared volumes are kept) */
@@ -4531,7 +4531,7 @@ export interface operations {
             };
         };
     };
-    AppsController_rollback: {
+    rollbackApp: {
         parameters: {
             query?: {
                 /** @description true: answer when the operation has ended (at most 10 minutes) */
@@ -4788,7 +4788,7 @@ export interface operations {
             };
         };
     };
-    AppsController_revisions: {
+    listAppRevisions: {
         parameters: {
             query?: {
                 limit?: unknown;
@@ -5117,7 +5117,7 @@ export interface operations {
             };
         };
     };
-    AppsController_diff: {
+    diffAppRevisions: {
         parameters: {
             query: {
                 from: number;
@@ -5236,7 +5236,7 @@ export interface operations {
             };
         };
     };
-    AppsController_revision: {
+    getAppRevision: {
         parameters: {
             query?: never;
             header?: never;
@@ -5559,7 +5559,7 @@ export interface operations {
             };
         };
     };
-    ServicesController_list: {
+    listServices: {
         parameters: {
             query?: never;
             header?: never;
@@ -5706,7 +5706,7 @@ export interface operations {
             };
         };
     };
-    ServicesController_get: {
+    getService: {
         parameters: {
             query?: never;
             header?: never;
@@ -5852,7 +5852,7 @@ export interface operations {
             };
         };
     };
-    ServicesController_update: {
+    updateService: {
         parameters: {
             query?: {
                 /** @description true: answer when the operation has ended (at most 10 minutes) */
@@ -6139,7 +6139,7 @@ export interface operations {
             };
         };
     };
-    ServicesController_scale: {
+    scaleService: {
         parameters: {
             query?: {
                 /** @description true: answer when the operation has ended (at most 10 minutes) */
@@ -6369,7 +6369,7 @@ export interface operations {
             };
         };
     };
-    ServicesController_rollback: {
+    rollbackService: {
         parameters: {
             query?: {
                 /** @description true: answer when the operation has ended (at most 10 minutes) */
@@ -6627,7 +6627,7 @@ export interface operations {
             };
         };
     };
-    JobsController_list: {
+    listJobs: {
         parameters: {
             query?: {
                 limit?: unknown;
@@ -6837,7 +6837,7 @@ export interface operations {
             };
         };
     };
-    JobsController_run: {
+    runJob: {
         parameters: {
             query?: {
                 /** @description true: answer when the job has ended */
@@ -7219,7 +7219,7 @@ export interface operations {
             };
         };
     };
-    JobsController_get: {
+    getJob: {
         parameters: {
             query?: never;
             header?: never;
@@ -7422,7 +7422,7 @@ export interface operations {
             };
         };
     };
-    VolumesController_list: {
+    listVolumes: {
         parameters: {
             query?: {
                 app?: string;
@@ -7547,7 +7547,7 @@ export interface operations {
             };
         };
     };
-    VolumesController_create: {
+    createVolume: {
         parameters: {
             query?: never;
             header?: never;
@@ -7817,7 +7817,7 @@ export interface operations {
             };
         };
     };
-    VolumesController_remove: {
+    removeVolume: {
         parameters: {
             query?: never;
             header?: never;
@@ -7998,7 +7998,7 @@ export interface operations {
             };
         };
     };
-    WorkloadPolicyController_get: {
+    getWorkloadPolicy: {
         parameters: {
             query?: never;
             header?: never;
@@ -8160,7 +8160,7 @@ export interface operations {
             };
         };
     };
-    WorkloadPolicyController_set: {
+    setWorkloadPolicy: {
         parameters: {
             query?: never;
             header?: never;
@@ -8372,7 +8372,7 @@ export interface operations {
             };
         };
     };
-    EventsController_list: {
+    listEvents: {
         parameters: {
             query?: {
                 /** @description 1-1000, default 100 */
@@ -8526,7 +8526,7 @@ export interface operations {
             };
         };
     };
-    EventsController_stream: {
+    streamEvents: {
         parameters: {
             query?: {
                 /** @description replay stored events after this event id first */
@@ -8641,7 +8641,7 @@ export interface operations {
             };
         };
     };
-    MetricsController_query: {
+    queryMetrics: {
         parameters: {
             query: {
                 by?: "service" | "replica";
@@ -8804,7 +8804,7 @@ export interface operations {
             };
         };
     };
-    LogsController_stream: {
+    streamServiceLogs: {
         parameters: {
             query?: {
                 format?: "ndjson" | "sse";
@@ -8965,7 +8965,7 @@ export interface operations {
             };
         };
     };
-    MonitoringController_status: {
+    getMonitoringStatus: {
         parameters: {
             query?: never;
             header?: never;
@@ -9059,7 +9059,7 @@ export interface operations {
             };
         };
     };
-    PrometheusController_scrape: {
+    scrapePrometheusMetrics: {
         parameters: {
             query?: never;
             header?: never;

@@ -1,4 +1,4 @@
-export { importCompose, toDnsLabel, type ComposeImport, type ComposeImportOptions } from './compose/importer.js';
+export { composeKeyOf, importCompose, toDnsLabel, withOrchestratorWarnings, type ComposeImport, type ComposeImportOptions } from './compose/importer.js';
 export { interpolateString, parseEnvFile } from './compose/interpolate.js';
 export { MAX_ALIAS_EXPANSION, fileKey } from './compose/load.js';
 export {

@@ -4,7 +4,7 @@ import { AppSpec, SECRETS_DIR, type AppSpecInput, type ServiceSpecInput } from '
 import { type SpecIssue, SpecValidationError, formatPath } from '../validation.js';
 import { parseEnvFile } from './interpolate.js';
 import { type Obj, fileKey, interpolateTree, isObj, loadYaml, mergeService } from './load.js';
-import { type ComposeReport, type ComposeWarning, type OrchestratorNote, type Path, ReportBuilder, warningsOf } from './report.js';
+import { type ComposeReport, type ComposeWarning, type Orchestrator, type OrchestratorNote, type Path, ReportBuilder, warningsOf } from './report.js';
 import { byteSize, goDurationMs } from './values.js';
 
 export interface ComposeImport {
@@ -31,6 +31,8 @@ export interface ComposeImportOptions {
   images?: Record<string, string>;
   /** Contents of other files the Compose file names (env_file, extends.file), by path relative to its folder. */
   files?: Record<string, string>;
+  /** Values of the file's secrets (by their Compose name), read by the client from their file or variable. */
+  secretValues?: Record<string, string>;
 }
 
 type SecretMountInput = NonNullable<ServiceSpecInput['secrets']>[number];
@@ -1114,16 +1116,32 @@ const TOP_KEYS = new Set(['version', 'name', 'services', 'volumes', 'networks', 
 /** Berth's limit on service and app names: the orchestrator's object names are prefixed with them. */
 const MAX_NAME = 40;
 
+/** The Compose key an AppSpec path came from (`services.web.healthCheck.retries` -> `services.web.healthcheck.retries`). */
+export function composeKeyOf(origins: Record<string, string>, specPath: string): string {
+  for (const [from, to] of Object.entries(origins).sort((a, b) => b[0].length - a[0].length)) {
+    if (specPath === from || specPath.startsWith(`${from}.`) || specPath.startsWith(`${from}[`)) return to + specPath.slice(from.length);
+  }
+  return specPath;
+}
+
+/**
+ * The import's report with what one orchestrator's plan said (its warnings, at AppSpec paths) added
+ * to the Compose keys they came from: what the file becomes on that orchestrator.
+ */
+export function withOrchestratorWarnings(
+  imported: Pick<ComposeImport, 'report' | 'origins'>,
+  orchestrator: Orchestrator,
+  warnings: { path: string; message: string }[],
+): ComposeReport {
+  const builder = new ReportBuilder();
+  builder.entries.push(...imported.report.entries.map((e) => ({ ...e, ...(e.orchestrators ? { orchestrators: { ...e.orchestrators } } : {}) })));
+  for (const w of warnings) builder.orchestratorNote(composeKeyOf(imported.origins, w.path), orchestrator, { status: 'approximated', note: w.message });
+  return builder.build(imported.report.profiles);
+}
+
 /** A zod issue in plain words, located at the Compose key it came from. */
 function plainIssue(issue: z.core.$ZodIssue, origins: Record<string, string>): SpecIssue {
-  const specPath = formatPath(issue.path as PropertyKey[]);
-  let key = specPath;
-  for (const [from, to] of Object.entries(origins).sort((a, b) => b[0].length - a[0].length)) {
-    if (specPath === from || specPath.startsWith(`${from}.`) || specPath.startsWith(`${from}[`)) {
-      key = to + specPath.slice(from.length);
-      break;
-    }
-  }
+  const key = composeKeyOf(origins, formatPath(issue.path as PropertyKey[]));
   let message = issue.message;
   const i = issue as { code: string; maximum?: unknown; minimum?: unknown; expected?: unknown; input?: unknown; keys?: string[] };
   if (i.code === 'too_big') message = `must be at most ${String(i.maximum)}`;
@@ -1252,7 +1270,9 @@ export function importCompose(yamlText: string, options: ComposeImportOptions = 
     );
   const volumes = importer.topVolumes(top.volumes);
   if (importer.errors.length > 0) throw new SpecValidationError('Compose file', importer.errors);
-  const result = AppSpec.safeParse({ name, services, volumes, secrets: Object.fromEntries([...new Set(secrets.values())].map((n) => [n, {}])) });
+  const values = options.secretValues ?? {};
+  const appSecrets = Object.fromEntries([...secrets].map(([composeName, n]) => [n, values[composeName] !== undefined ? { value: values[composeName] } : {}]));
+  const result = AppSpec.safeParse({ name, services, volumes, secrets: appSecrets });
   if (!result.success)
     throw new SpecValidationError(
       'Compose file',

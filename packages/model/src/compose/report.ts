@@ -62,11 +62,19 @@ export class ReportBuilder {
 
   /** Adds what an orchestrator's plan said about a key (in plan answers, for the cluster's orchestrator). */
   orchestratorNote(key: string, orchestrator: Orchestrator, note: OrchestratorNote): void {
-    const entry = this.entries.find((e) => e.key === key);
-    if (entry) {
-      const previous = entry.orchestrators?.[orchestrator];
-      entry.orchestrators = { ...entry.orchestrators, [orchestrator]: previous ? { status: note.status, note: `${previous.note}; ${note.note}` } : note };
-    } else this.entries.push({ key, status: 'carried', orchestrators: { [orchestrator]: note } });
+    // the entry of the key, or of the nearest key above it that the report names (a driver may name a field inside a mount)
+    const within = (e: ComposeReportEntry) => key === e.key || key.startsWith(`${e.key}.`) || key.startsWith(`${e.key}[`);
+    const entry = this.entries.filter(within).sort((a, b) => b.key.length - a.key.length)[0];
+    if (!entry) {
+      this.entries.push({ key, status: 'carried', orchestrators: { [orchestrator]: note } });
+      return;
+    }
+    const previous = entry.orchestrators?.[orchestrator];
+    const strength: Record<OrchestratorKeyStatus, number> = { carried: 0, approximated: 1, dropped: 2, refused: 3 };
+    const merged = previous
+      ? { status: strength[previous.status] >= strength[note.status] ? previous.status : note.status, note: `${previous.note}; ${note.note}` }
+      : note;
+    entry.orchestrators = { ...entry.orchestrators, [orchestrator]: merged };
   }
 
   build(profiles: ComposeReport['profiles']): ComposeReport {

@@ -99,10 +99,8 @@ services:
     expect(joined).toMatch(/event: end\ndata: \{"status":"succeeded"/);
   }, 600_000);
 
-  it('the Compose examples run as written, and report every key', async () => {
-    await gw.call('POST', '/v1/clusters', { name: 'local', kind: 'swarm', socketPath: process.env.BERTH_DOCKER_SOCKET ?? '/var/run/docker.sock' });
-    const commands = commandsOf(await readFile(README, 'utf8'), '## Compose files');
-    expect(commands.length).toBe(5);
+  /** Runs README commands as written, with bcurl and the built CLI against the test gateway; their outputs. */
+  const runWithCli = async (commands: string[]): Promise<string[]> => {
     const cli = path.resolve(import.meta.dirname, '../../../packages/client/dist/cli.js');
     const outs: string[] = [];
     for (const written of commands) {
@@ -116,6 +114,14 @@ services:
       );
       outs.push(stdout);
     }
+    return outs;
+  };
+
+  it('the Compose examples run as written, and report every key', async () => {
+    await gw.call('POST', '/v1/clusters', { name: 'local', kind: 'swarm', socketPath: process.env.BERTH_DOCKER_SOCKET ?? '/var/run/docker.sock' });
+    const commands = commandsOf(await readFile(README, 'utf8'), '## Compose files');
+    expect(commands.length).toBe(5);
+    const outs = await runWithCli(commands);
     expect(outs[0]).toMatch(/"carried": \d+/);
     expect(outs[1]).toMatch(/"active": \[\s*"debug"\s*\]/);
     expect(outs[2]).toMatch(/^services\.web\.deploy\.replicas +carried/m);
@@ -129,19 +135,7 @@ services:
     const commands = commandsOf(await readFile(README, 'utf8'), '- **Workload policy**');
     expect(commands.length).toBe(3);
     await writeFile(path.join(work, 'policy.yml'), 'hostPaths:\n  - prefix: /srv/data\n    readOnly: true\n');
-    const cli = path.resolve(import.meta.dirname, '../../../packages/client/dist/cli.js');
-    const outs: string[] = [];
-    for (const written of commands) {
-      const command = written.replaceAll('localhost:8080', new URL(gw.url).host).replace('packages/client/dist/cli.js', cli);
-      const script = `set -eo pipefail\nbcurl() { curl -s --fail-with-body -H "authorization: Bearer $TOKEN" "$@"; }\n${command}`;
-      const env = { ...process.env, HOME: work, TOKEN: ADMIN_TOKEN, BERTH_URL: gw.url, BERTH_TOKEN: ADMIN_TOKEN };
-      const { stdout } = await run('bash', ['-c', script], { cwd: work, env, timeout: 60_000 }).catch(
-        (e: { stdout?: string; stderr?: string; message: string }) => {
-          throw new Error(`README command failed:\n${written}\n${e.message}\n${e.stdout ?? ''}${e.stderr ?? ''}`);
-        },
-      );
-      outs.push(stdout);
-    }
+    const outs = await runWithCli(commands);
     expect(JSON.parse(outs[1]!)).toMatchObject({
       cluster: 'local',
       isDefault: false,

@@ -95,8 +95,14 @@ export async function main(argv: string[], io: Io): Promise<number> {
     return typeof spec === 'string' ? composeRequest(spec, file, flags, io.env) : spec;
   };
 
-  program
-    .command('apply')
+  /** The Compose import flags of apply, plan and convert. */
+  const composeCommand = (name: string) =>
+    program
+      .command(name)
+      .option('--profile <profile>', 'Compose: enable a profile (repeatable)', collect)
+      .option('--image <service=ref>', 'Compose: the image of a build-only service (repeatable)', collect);
+
+  composeCommand('apply')
     .description(
       'apply an AppSpec (JSON/YAML) or, with --compose, a Compose file ("-" reads stdin); what docker compose reads beside it (.env, env_file, extends, secret files, relative paths) is read here',
     )
@@ -104,8 +110,6 @@ export async function main(argv: string[], io: Io): Promise<number> {
     .argument('<file>')
     .option('--compose', 'the file is a Compose file')
     .option('--name <app>', 'app name (a Compose file without a top-level "name" is named after its folder, as docker compose does)')
-    .option('--profile <profile>', 'Compose: enable a profile (repeatable)', collect)
-    .option('--image <service=ref>', 'Compose: the image of a build-only service (repeatable)', collect)
     .option('--wait', 'follow the operation to its end')
     .option('--idempotency-key <key>', 'make a retried apply act once')
     .action(async (cluster: string, file: string, o: ComposeFlags & { compose?: boolean; wait?: boolean; idempotencyKey?: string }) => {
@@ -113,13 +117,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
       await finish(await client().apply(cluster, body, { name: 'compose' in body ? undefined : o.name, idempotencyKey: o.idempotencyKey }), !!o.wait);
     });
 
-  program
-    .command('convert')
+  composeCommand('convert')
     .description('show what a Compose file becomes: each key carried, approximated or dropped, on Swarm and on Kubernetes; deploys nothing')
     .argument('<file>', 'the Compose file ("-" reads stdin)')
     .option('--name <app>', 'app name')
-    .option('--profile <profile>', 'enable a profile (repeatable)', collect)
-    .option('--image <service=ref>', 'the image of a build-only service (repeatable)', collect)
     .option('-o, --output <format>', 'table or json', 'table')
     .action(async (file: string, o: ComposeFlags & { output: string }) => {
       const result = await client().convertCompose((await input(file, true, o)) as never);
@@ -127,17 +128,14 @@ export async function main(argv: string[], io: Io): Promise<number> {
       else io.out(reportTable(result.report));
     });
 
-  program
-    .command('plan')
+  composeCommand('plan')
     .description("show what applying would change, without changing anything; for a Compose file, what each key becomes on the cluster's orchestrator")
     .argument('<cluster>')
     .argument('<file>')
     .option('--compose', 'the file is a Compose file')
     .option('--name <app>', 'app name (a Compose file without a top-level "name" is named after its folder)')
-    .option('--profile <profile>', 'Compose: enable a profile (repeatable)', collect)
-    .option('--image <service=ref>', 'Compose: the image of a build-only service (repeatable)', collect)
     .action(async (cluster: string, file: string, o: ComposeFlags & { compose?: boolean }) => {
-      const body = await input(file, !!o.compose, o);
+      const body = await input(file, isComposeFile(file, o.compose), o);
       const plan = await client().plan(cluster, body, 'compose' in body ? undefined : o.name);
       print(plan, () =>
         [

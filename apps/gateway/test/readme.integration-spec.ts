@@ -99,12 +99,8 @@ services:
     expect(joined).toMatch(/event: end\ndata: \{"status":"succeeded"/);
   }, 600_000);
 
-  it('the workload policy examples run as written', async () => {
-    // the cluster "Try it" registers, when this runs alone
-    await gw.call('POST', '/v1/clusters', { name: 'local', kind: 'swarm', socketPath: process.env.BERTH_DOCKER_SOCKET ?? '/var/run/docker.sock' });
-    const commands = commandsOf(await readFile(README, 'utf8'), '- **Workload policy**');
-    expect(commands.length).toBe(3);
-    await writeFile(path.join(work, 'policy.yml'), 'hostPaths:\n  - prefix: /srv/data\n    readOnly: true\n');
+  /** Runs README commands as written, with bcurl and the built CLI against the test gateway; their outputs. */
+  const runWithCli = async (commands: string[]): Promise<string[]> => {
     const cli = path.resolve(import.meta.dirname, '../../../packages/client/dist/cli.js');
     const outs: string[] = [];
     for (const written of commands) {
@@ -118,6 +114,28 @@ services:
       );
       outs.push(stdout);
     }
+    return outs;
+  };
+
+  it('the Compose examples run as written, and report every key', async () => {
+    await gw.call('POST', '/v1/clusters', { name: 'local', kind: 'swarm', socketPath: process.env.BERTH_DOCKER_SOCKET ?? '/var/run/docker.sock' });
+    const commands = commandsOf(await readFile(README, 'utf8'), '## Compose files');
+    expect(commands.length).toBe(5);
+    const outs = await runWithCli(commands);
+    expect(outs[0]).toMatch(/"carried": \d+/);
+    expect(outs[1]).toMatch(/"active": \[\s*"debug"\s*\]/);
+    expect(outs[2]).toMatch(/^services\.web\.deploy\.replicas +carried/m);
+    expect(outs[4]).toMatch(/^blog: (changes|no change)$/m);
+    expect(outs[4]).toMatch(/^KEY +STATUS +SWARM +KUBERNETES/m);
+  }, 120_000);
+
+  it('the workload policy examples run as written', async () => {
+    // the cluster "Try it" registers, when this runs alone
+    await gw.call('POST', '/v1/clusters', { name: 'local', kind: 'swarm', socketPath: process.env.BERTH_DOCKER_SOCKET ?? '/var/run/docker.sock' });
+    const commands = commandsOf(await readFile(README, 'utf8'), '- **Workload policy**');
+    expect(commands.length).toBe(3);
+    await writeFile(path.join(work, 'policy.yml'), 'hostPaths:\n  - prefix: /srv/data\n    readOnly: true\n');
+    const outs = await runWithCli(commands);
     expect(JSON.parse(outs[1]!)).toMatchObject({
       cluster: 'local',
       isDefault: false,

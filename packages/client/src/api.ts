@@ -1748,25 +1748,150 @@ export interface operations {
     convertCompose: {
         parameters: {
             query?: {
+                /** @description for a Compose file: the absolute folder its relative host paths ("./config") resolve against */
+                baseDir?: unknown;
+                /** @description for a Compose file: the absolute folder "~" resolves against */
+                homeDir?: unknown;
+                /** @description for a Compose file: profiles to enable (repeat or comma-separate) */
+                profile?: unknown;
+                /** @description for a Compose file: SERVICE=IMAGE, the image of a build-only service (repeatable) */
+                image?: unknown;
+                /** @description Refuse the file (400) when any key is not carried as written */
+                strict?: unknown;
                 /** @description App name (default: the file's top-level "name") */
-                name?: string;
-                /** @description Refuse the file (400) when any key cannot be carried */
-                strict?: string;
+                name?: unknown;
             };
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /** @description A Compose file */
+        /** @description A Compose file (YAML, options as query parameters), or a JSON ComposeConvertRequest with the file, its variables and its other files */
         requestBody: {
             content: {
-                "application/yaml": string;
-                "text/yaml": string;
-                "text/plain": string;
+                "application/yaml": string | {
+                    /** @description the Compose file (YAML) */
+                    compose: string;
+                    /** @description app name (default: the file's top-level "name") */
+                    name?: string;
+                    /** @description refuse the file (400) when any key is not carried as written */
+                    strict?: boolean;
+                    /** @description variables for interpolation (the client's environment and its .env file) */
+                    env?: {
+                        [key: string]: string;
+                    };
+                    /** @description profiles to enable; services under other profiles are not deployed */
+                    profiles?: string[];
+                    /** @description absolute folder relative host paths ("./config") resolve against: the Compose file's folder */
+                    baseDir?: string;
+                    /** @description absolute folder "~" resolves against */
+                    homeDir?: string;
+                    /** @description image per service: for build-only services, or to replace the file's */
+                    images?: {
+                        [key: string]: string;
+                    };
+                    /** @description contents of the env_file and extends.file files, by path relative to the Compose file */
+                    files?: {
+                        [key: string]: string;
+                    };
+                    /** @description values of the file's secrets by their Compose name, read by the client from their file or variable; write-only */
+                    secretValues?: {
+                        [key: string]: string;
+                    };
+                };
+                "text/yaml": string | {
+                    /** @description the Compose file (YAML) */
+                    compose: string;
+                    /** @description app name (default: the file's top-level "name") */
+                    name?: string;
+                    /** @description refuse the file (400) when any key is not carried as written */
+                    strict?: boolean;
+                    /** @description variables for interpolation (the client's environment and its .env file) */
+                    env?: {
+                        [key: string]: string;
+                    };
+                    /** @description profiles to enable; services under other profiles are not deployed */
+                    profiles?: string[];
+                    /** @description absolute folder relative host paths ("./config") resolve against: the Compose file's folder */
+                    baseDir?: string;
+                    /** @description absolute folder "~" resolves against */
+                    homeDir?: string;
+                    /** @description image per service: for build-only services, or to replace the file's */
+                    images?: {
+                        [key: string]: string;
+                    };
+                    /** @description contents of the env_file and extends.file files, by path relative to the Compose file */
+                    files?: {
+                        [key: string]: string;
+                    };
+                    /** @description values of the file's secrets by their Compose name, read by the client from their file or variable; write-only */
+                    secretValues?: {
+                        [key: string]: string;
+                    };
+                };
+                "text/plain": string | {
+                    /** @description the Compose file (YAML) */
+                    compose: string;
+                    /** @description app name (default: the file's top-level "name") */
+                    name?: string;
+                    /** @description refuse the file (400) when any key is not carried as written */
+                    strict?: boolean;
+                    /** @description variables for interpolation (the client's environment and its .env file) */
+                    env?: {
+                        [key: string]: string;
+                    };
+                    /** @description profiles to enable; services under other profiles are not deployed */
+                    profiles?: string[];
+                    /** @description absolute folder relative host paths ("./config") resolve against: the Compose file's folder */
+                    baseDir?: string;
+                    /** @description absolute folder "~" resolves against */
+                    homeDir?: string;
+                    /** @description image per service: for build-only services, or to replace the file's */
+                    images?: {
+                        [key: string]: string;
+                    };
+                    /** @description contents of the env_file and extends.file files, by path relative to the Compose file */
+                    files?: {
+                        [key: string]: string;
+                    };
+                    /** @description values of the file's secrets by their Compose name, read by the client from their file or variable; write-only */
+                    secretValues?: {
+                        [key: string]: string;
+                    };
+                };
+                "application/json": string | {
+                    /** @description the Compose file (YAML) */
+                    compose: string;
+                    /** @description app name (default: the file's top-level "name") */
+                    name?: string;
+                    /** @description refuse the file (400) when any key is not carried as written */
+                    strict?: boolean;
+                    /** @description variables for interpolation (the client's environment and its .env file) */
+                    env?: {
+                        [key: string]: string;
+                    };
+                    /** @description profiles to enable; services under other profiles are not deployed */
+                    profiles?: string[];
+                    /** @description absolute folder relative host paths ("./config") resolve against: the Compose file's folder */
+                    baseDir?: string;
+                    /** @description absolute folder "~" resolves against */
+                    homeDir?: string;
+                    /** @description image per service: for build-only services, or to replace the file's */
+                    images?: {
+                        [key: string]: string;
+                    };
+                    /** @description contents of the env_file and extends.file files, by path relative to the Compose file */
+                    files?: {
+                        [key: string]: string;
+                    };
+                    /** @description values of the file's secrets by their Compose name, read by the client from their file or variable; write-only */
+                    secretValues?: {
+                        [key: string]: string;
+                    };
+                };
             };
         };
         responses: {
-            /** @description The AppSpec the file converts to, and the warnings; nothing is deployed */
+            /** @description The AppSpec the file converts to and the conversion report (every key carried, approximated or dropped, per orchestrator); nothing is deployed */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1975,11 +2100,52 @@ export interface operations {
                                 [key: string]: string;
                             };
                         };
-                        /** @description every key that could not be carried, and what happened to it */
+                        /** @description every key not carried as written (the report entries that are not "carried") */
                         warnings: {
                             path: string;
                             message: string;
                         }[];
+                        /** @description What became of every key of the Compose file: carried, approximated (how) or dropped (why), per orchestrator where they differ */
+                        report: {
+                            entries: {
+                                /** @description the Compose key as written: services.db.healthcheck.retries, services.web.ports[0] */
+                                key: string;
+                                /** @enum {string} */
+                                status: "carried" | "approximated" | "dropped";
+                                /** @description how the key was approximated, or why it was dropped */
+                                note?: string;
+                                /** @description where an orchestrator differs from status */
+                                orchestrators?: {
+                                    swarm?: {
+                                        /**
+                                         * @description refused: the apply fails on this orchestrator
+                                         * @enum {string}
+                                         */
+                                        status: "carried" | "approximated" | "dropped" | "refused";
+                                        note: string;
+                                    };
+                                    kubernetes?: {
+                                        /**
+                                         * @description refused: the apply fails on this orchestrator
+                                         * @enum {string}
+                                         */
+                                        status: "carried" | "approximated" | "dropped" | "refused";
+                                        note: string;
+                                    };
+                                };
+                            }[];
+                            /** @description keys per status, each at its worst */
+                            summary: {
+                                carried: number;
+                                approximated: number;
+                                dropped: number;
+                            };
+                            profiles: {
+                                active: string[];
+                                /** @description services whose profiles were not asked for: not deployed, as in Compose */
+                                skippedServices: string[];
+                            };
+                        };
                     };
                 };
             };
@@ -2795,6 +2961,14 @@ export interface operations {
     applyApp: {
         parameters: {
             query?: {
+                /** @description for a Compose file: the absolute folder its relative host paths ("./config") resolve against */
+                baseDir?: unknown;
+                /** @description for a Compose file: the absolute folder "~" resolves against */
+                homeDir?: unknown;
+                /** @description for a Compose file: profiles to enable (repeat or comma-separate) */
+                profile?: unknown;
+                /** @description for a Compose file: SERVICE=IMAGE, the image of a build-only service (repeatable) */
+                image?: unknown;
                 /** @description App name for a Compose file without a top-level "name" */
                 name?: unknown;
                 /** @description true: answer when the operation has ended (at most 10 minutes) */
@@ -3204,7 +3378,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Applies an AppSpec (JSON) or a Compose file (YAML). 202 with the running operation; 200 when nothing changed or with ?wait=true */
+            /** @description Applies an AppSpec (JSON), a Compose file (YAML, import options as query parameters) or a JSON Compose request ({"compose": "<yaml>", ...} as POST /v1/compose/convert takes it). 202 with the running operation; 200 when nothing changed or with ?wait=true. For Compose, the answer carries the conversion report */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -3264,6 +3438,47 @@ export interface operations {
                             path: string;
                             message: string;
                         }[];
+                        /** @description for a Compose file: the conversion report */
+                        report?: {
+                            entries: {
+                                /** @description the Compose key as written: services.db.healthcheck.retries, services.web.ports[0] */
+                                key: string;
+                                /** @enum {string} */
+                                status: "carried" | "approximated" | "dropped";
+                                /** @description how the key was approximated, or why it was dropped */
+                                note?: string;
+                                /** @description where an orchestrator differs from status */
+                                orchestrators?: {
+                                    swarm?: {
+                                        /**
+                                         * @description refused: the apply fails on this orchestrator
+                                         * @enum {string}
+                                         */
+                                        status: "carried" | "approximated" | "dropped" | "refused";
+                                        note: string;
+                                    };
+                                    kubernetes?: {
+                                        /**
+                                         * @description refused: the apply fails on this orchestrator
+                                         * @enum {string}
+                                         */
+                                        status: "carried" | "approximated" | "dropped" | "refused";
+                                        note: string;
+                                    };
+                                };
+                            }[];
+                            /** @description keys per status, each at its worst */
+                            summary: {
+                                carried: number;
+                                approximated: number;
+                                dropped: number;
+                            };
+                            profiles: {
+                                active: string[];
+                                /** @description services whose profiles were not asked for: not deployed, as in Compose */
+                                skippedServices: string[];
+                            };
+                        };
                     };
                 };
             };
@@ -3439,8 +3654,17 @@ export interface operations {
     };
     planApp: {
         parameters: {
-            query: {
-                name: string;
+            query?: {
+                /** @description for a Compose file: the absolute folder its relative host paths ("./config") resolve against */
+                baseDir?: unknown;
+                /** @description for a Compose file: the absolute folder "~" resolves against */
+                homeDir?: unknown;
+                /** @description for a Compose file: profiles to enable (repeat or comma-separate) */
+                profile?: unknown;
+                /** @description for a Compose file: SERVICE=IMAGE, the image of a build-only service (repeatable) */
+                image?: unknown;
+                /** @description App name for a Compose file without a top-level "name" */
+                name?: unknown;
             };
             header?: never;
             path: {
@@ -3843,7 +4067,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Dry run: the native objects and their diff against what runs; changes nothing */
+            /** @description Dry run: the native objects and their diff against what runs; changes nothing. Takes the same bodies as apply; for Compose, the conversion report with this orchestrator's notes */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3875,6 +4099,47 @@ export interface operations {
                             path: string;
                             message: string;
                         }[];
+                        /** @description for a Compose file: the conversion report, with this cluster's orchestrator's own notes at the Compose keys (orchestrators.swarm or orchestrators.kubernetes) */
+                        report?: {
+                            entries: {
+                                /** @description the Compose key as written: services.db.healthcheck.retries, services.web.ports[0] */
+                                key: string;
+                                /** @enum {string} */
+                                status: "carried" | "approximated" | "dropped";
+                                /** @description how the key was approximated, or why it was dropped */
+                                note?: string;
+                                /** @description where an orchestrator differs from status */
+                                orchestrators?: {
+                                    swarm?: {
+                                        /**
+                                         * @description refused: the apply fails on this orchestrator
+                                         * @enum {string}
+                                         */
+                                        status: "carried" | "approximated" | "dropped" | "refused";
+                                        note: string;
+                                    };
+                                    kubernetes?: {
+                                        /**
+                                         * @description refused: the apply fails on this orchestrator
+                                         * @enum {string}
+                                         */
+                                        status: "carried" | "approximated" | "dropped" | "refused";
+                                        note: string;
+                                    };
+                                };
+                            }[];
+                            /** @description keys per status, each at its worst */
+                            summary: {
+                                carried: number;
+                                approximated: number;
+                                dropped: number;
+                            };
+                            profiles: {
+                                active: string[];
+                                /** @description services whose profiles were not asked for: not deployed, as in Compose */
+                                skippedServices: string[];
+                            };
+                        };
                         /** @description what the cluster's workload policy would refuse */
                         policy: {
                             /** @description an apply of this spec by this token would pass the workload policy */
@@ -4414,6 +4679,47 @@ export interface operations {
                             path: string;
                             message: string;
                         }[];
+                        /** @description for a Compose file: the conversion report */
+                        report?: {
+                            entries: {
+                                /** @description the Compose key as written: services.db.healthcheck.retries, services.web.ports[0] */
+                                key: string;
+                                /** @enum {string} */
+                                status: "carried" | "approximated" | "dropped";
+                                /** @description how the key was approximated, or why it was dropped */
+                                note?: string;
+                                /** @description where an orchestrator differs from status */
+                                orchestrators?: {
+                                    swarm?: {
+                                        /**
+                                         * @description refused: the apply fails on this orchestrator
+                                         * @enum {string}
+                                         */
+                                        status: "carried" | "approximated" | "dropped" | "refused";
+                                        note: string;
+                                    };
+                                    kubernetes?: {
+                                        /**
+                                         * @description refused: the apply fails on this orchestrator
+                                         * @enum {string}
+                                         */
+                                        status: "carried" | "approximated" | "dropped" | "refused";
+                                        note: string;
+                                    };
+                                };
+                            }[];
+                            /** @description keys per status, each at its worst */
+                            summary: {
+                                carried: number;
+                                approximated: number;
+                                dropped: number;
+                            };
+                            profiles: {
+                                active: string[];
+                                /** @description services whose profiles were not asked for: not deployed, as in Compose */
+                                skippedServices: string[];
+                            };
+                        };
                     };
                 };
             };
@@ -4615,6 +4921,47 @@ export interface operations {
                             path: string;
                             message: string;
                         }[];
+                        /** @description for a Compose file: the conversion report */
+                        report?: {
+                            entries: {
+                                /** @description the Compose key as written: services.db.healthcheck.retries, services.web.ports[0] */
+                                key: string;
+                                /** @enum {string} */
+                                status: "carried" | "approximated" | "dropped";
+                                /** @description how the key was approximated, or why it was dropped */
+                                note?: string;
+                                /** @description where an orchestrator differs from status */
+                                orchestrators?: {
+                                    swarm?: {
+                                        /**
+                                         * @description refused: the apply fails on this orchestrator
+                                         * @enum {string}
+                                         */
+                                        status: "carried" | "approximated" | "dropped" | "refused";
+                                        note: string;
+                                    };
+                                    kubernetes?: {
+                                        /**
+                                         * @description refused: the apply fails on this orchestrator
+                                         * @enum {string}
+                                         */
+                                        status: "carried" | "approximated" | "dropped" | "refused";
+                                        note: string;
+                                    };
+                                };
+                            }[];
+                            /** @description keys per status, each at its worst */
+                            summary: {
+                                carried: number;
+                                approximated: number;
+                                dropped: number;
+                            };
+                            profiles: {
+                                active: string[];
+                                /** @description services whose profiles were not asked for: not deployed, as in Compose */
+                                skippedServices: string[];
+                            };
+                        };
                     };
                 };
             };
@@ -5966,6 +6313,47 @@ export interface operations {
                             path: string;
                             message: string;
                         }[];
+                        /** @description for a Compose file: the conversion report */
+                        report?: {
+                            entries: {
+                                /** @description the Compose key as written: services.db.healthcheck.retries, services.web.ports[0] */
+                                key: string;
+                                /** @enum {string} */
+                                status: "carried" | "approximated" | "dropped";
+                                /** @description how the key was approximated, or why it was dropped */
+                                note?: string;
+                                /** @description where an orchestrator differs from status */
+                                orchestrators?: {
+                                    swarm?: {
+                                        /**
+                                         * @description refused: the apply fails on this orchestrator
+                                         * @enum {string}
+                                         */
+                                        status: "carried" | "approximated" | "dropped" | "refused";
+                                        note: string;
+                                    };
+                                    kubernetes?: {
+                                        /**
+                                         * @description refused: the apply fails on this orchestrator
+                                         * @enum {string}
+                                         */
+                                        status: "carried" | "approximated" | "dropped" | "refused";
+                                        note: string;
+                                    };
+                                };
+                            }[];
+                            /** @description keys per status, each at its worst */
+                            summary: {
+                                carried: number;
+                                approximated: number;
+                                dropped: number;
+                            };
+                            profiles: {
+                                active: string[];
+                                /** @description services whose profiles were not asked for: not deployed, as in Compose */
+                                skippedServices: string[];
+                            };
+                        };
                     };
                 };
             };
@@ -6224,6 +6612,47 @@ export interface operations {
                             path: string;
                             message: string;
                         }[];
+                        /** @description for a Compose file: the conversion report */
+                        report?: {
+                            entries: {
+                                /** @description the Compose key as written: services.db.healthcheck.retries, services.web.ports[0] */
+                                key: string;
+                                /** @enum {string} */
+                                status: "carried" | "approximated" | "dropped";
+                                /** @description how the key was approximated, or why it was dropped */
+                                note?: string;
+                                /** @description where an orchestrator differs from status */
+                                orchestrators?: {
+                                    swarm?: {
+                                        /**
+                                         * @description refused: the apply fails on this orchestrator
+                                         * @enum {string}
+                                         */
+                                        status: "carried" | "approximated" | "dropped" | "refused";
+                                        note: string;
+                                    };
+                                    kubernetes?: {
+                                        /**
+                                         * @description refused: the apply fails on this orchestrator
+                                         * @enum {string}
+                                         */
+                                        status: "carried" | "approximated" | "dropped" | "refused";
+                                        note: string;
+                                    };
+                                };
+                            }[];
+                            /** @description keys per status, each at its worst */
+                            summary: {
+                                carried: number;
+                                approximated: number;
+                                dropped: number;
+                            };
+                            profiles: {
+                                active: string[];
+                                /** @description services whose profiles were not asked for: not deployed, as in Compose */
+                                skippedServices: string[];
+                            };
+                        };
                     };
                 };
             };
@@ -6454,6 +6883,47 @@ export interface operations {
                             path: string;
                             message: string;
                         }[];
+                        /** @description for a Compose file: the conversion report */
+                        report?: {
+                            entries: {
+                                /** @description the Compose key as written: services.db.healthcheck.retries, services.web.ports[0] */
+                                key: string;
+                                /** @enum {string} */
+                                status: "carried" | "approximated" | "dropped";
+                                /** @description how the key was approximated, or why it was dropped */
+                                note?: string;
+                                /** @description where an orchestrator differs from status */
+                                orchestrators?: {
+                                    swarm?: {
+                                        /**
+                                         * @description refused: the apply fails on this orchestrator
+                                         * @enum {string}
+                                         */
+                                        status: "carried" | "approximated" | "dropped" | "refused";
+                                        note: string;
+                                    };
+                                    kubernetes?: {
+                                        /**
+                                         * @description refused: the apply fails on this orchestrator
+                                         * @enum {string}
+                                         */
+                                        status: "carried" | "approximated" | "dropped" | "refused";
+                                        note: string;
+                                    };
+                                };
+                            }[];
+                            /** @description keys per status, each at its worst */
+                            summary: {
+                                carried: number;
+                                approximated: number;
+                                dropped: number;
+                            };
+                            profiles: {
+                                active: string[];
+                                /** @description services whose profiles were not asked for: not deployed, as in Compose */
+                                skippedServices: string[];
+                            };
+                        };
                     };
                 };
             };

@@ -6,11 +6,10 @@
  * (bad input, not found, conflict, no access); 3 the gateway or the cluster could not answer.
  */
 import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { parse as parseYaml } from 'yaml';
-import { toDnsLabel } from '@berth/model';
 import { BerthApiError, type ChangeResult, type Operation, createBerthClient } from './client.js';
+import { type ComposeFlags, composeAppName, composeRequest, reportTable } from './compose-project.js';
 
 export interface Io {
   out: (line: string) => void;
@@ -33,37 +32,7 @@ async function specFile(file: string, compose: boolean): Promise<object | string
   return file.endsWith('.json') ? (JSON.parse(text) as object) : (parseYaml(text) as object);
 }
 
-/**
- * The values of a Compose file's secrets, read here as `docker stack deploy` does: `file` relative to
- * the Compose file, `environment` from this process. The gateway never reads files; it only gets values.
- */
-async function composeSecretValues(text: string, file: string, env: Io['env']): Promise<Map<string, string>> {
-  const doc = parseYaml(text) as { secrets?: Record<string, { file?: unknown; environment?: unknown } | null> } | null;
-  const values = new Map<string, string>();
-  for (const [name, def] of Object.entries(doc?.secrets ?? {})) {
-    if (typeof def?.file === 'string') {
-      values.set(name, await readFile(path.resolve(file === '-' ? '.' : path.dirname(file), def.file), 'utf8'));
-    } else if (typeof def?.environment === 'string') {
-      const value = env[def.environment];
-      if (value === undefined) throw new Error(`secret "${name}": environment variable ${def.environment} is not set`);
-      values.set(name, value);
-    }
-  }
-  return values;
-}
-
-/**
- * The app name of a Compose file, as `docker compose` names its project: `--name`, else the file's
- * top-level `name` (left to the gateway), else the name of the folder the file is in (the current
- * folder for stdin).
- */
-export function composeAppName(text: string, file: string, explicit: string | undefined, cwd = process.cwd()): string | undefined {
-  if (explicit) return explicit;
-  const doc = parseYaml(text) as { name?: unknown } | null;
-  if (typeof doc?.name === 'string' && doc.name) return undefined;
-  const folder = file === '-' ? cwd : path.dirname(path.resolve(cwd, file));
-  return toDnsLabel(path.basename(folder)) || undefined;
-}
+export { composeAppName };
 
 async function readStdin(): Promise<string> {
   let text = '';
@@ -118,10 +87,24 @@ export async function main(argv: string[], io: Io): Promise<number> {
       print(items, () => items.map((c) => `${c.name}\t${c.kind}\t${c.health.status}\t${c.version ?? ''}`).join('\n'));
     });
 
-  program
-    .command('apply')
+  const collect = (value: string, previous: string[] = []) => [...previous, value];
+  const isComposeFile = (file: string, flag?: boolean) => !!flag || (/\.ya?ml$/.test(file) && /(^|\/)(docker-)?compose/.test(file));
+  /** A Compose file with everything docker compose reads beside it, or an AppSpec. */
+  const input = async (file: string, compose: boolean, flags: ComposeFlags): Promise<object> => {
+    const spec = await specFile(file, compose);
+    return typeof spec === 'string' ? composeRequest(spec, file, flags, io.env) : spec;
+  };
+
+  /** The Compose import flags of apply, plan and convert. */
+  const composeCommand = (name: string) =>
+    program
+      .command(name)
+      .option('--profile <profile>', 'Compose: enable a profile (repeatable)', collect)
+      .option('--image <service=ref>', 'Compose: the image of a build-only service (repeatable)', collect);
+
+  composeCommand('apply')
     .description(
-      'apply an AppSpec (JSON/YAML) or, with --compose, a Compose file ("-" reads stdin); its secrets\' files and environment variables are read here',
+      'apply an AppSpec (JSON/YAML) or, with --compose, a Compose file ("-" reads stdin); what docker compose reads beside it (.env, env_file, extends, secret files, relative paths) is read here',
     )
     .argument('<cluster>')
     .argument('<file>')
@@ -129,38 +112,40 @@ export async function main(argv: string[], io: Io): Promise<number> {
     .option('--name <app>', 'app name (a Compose file without a top-level "name" is named after its folder, as docker compose does)')
     .option('--wait', 'follow the operation to its end')
     .option('--idempotency-key <key>', 'make a retried apply act once')
-    .action(async (cluster: string, file: string, o: { compose?: boolean; name?: string; wait?: boolean; idempotencyKey?: string }) => {
-      let spec = await specFile(file, !!o.compose || (/\.ya?ml$/.test(file) && /(^|\/)(docker-)?compose/.test(file)));
-      const name = typeof spec === 'string' ? composeAppName(spec, file, o.name) : o.name;
-      const secrets = typeof spec === 'string' ? await composeSecretValues(spec, file, io.env) : new Map<string, string>();
-      if (typeof spec === 'string' && secrets.size) {
-        // the values travel in a JSON spec: converted by the gateway, then given the values read here
-        const converted = await client().convertCompose(spec, name);
-        for (const w of converted.warnings) io.err(`warning: ${w.path}: ${w.message}`);
-        const values = Object.fromEntries([...secrets].map(([name, value]) => [toDnsLabel(name), { value }]));
-        spec = { ...converted.spec, secrets: { ...converted.spec.secrets, ...values } };
-      }
-      await finish(await client().apply(cluster, spec, { name, idempotencyKey: o.idempotencyKey }), !!o.wait);
+    .action(async (cluster: string, file: string, o: ComposeFlags & { compose?: boolean; wait?: boolean; idempotencyKey?: string }) => {
+      const body = await input(file, isComposeFile(file, o.compose), o);
+      await finish(await client().apply(cluster, body, { name: 'compose' in body ? undefined : o.name, idempotencyKey: o.idempotencyKey }), !!o.wait);
     });
 
-  program
-    .command('plan')
-    .description('show what applying would change, without changing anything')
+  composeCommand('convert')
+    .description('show what a Compose file becomes: each key carried, approximated or dropped, on Swarm and on Kubernetes; deploys nothing')
+    .argument('<file>', 'the Compose file ("-" reads stdin)')
+    .option('--name <app>', 'app name')
+    .option('-o, --output <format>', 'table or json', 'table')
+    .action(async (file: string, o: ComposeFlags & { output: string }) => {
+      const result = await client().convertCompose((await input(file, true, o)) as never);
+      if (o.output === 'json' || json) io.out(JSON.stringify(result, null, 2));
+      else io.out(reportTable(result.report));
+    });
+
+  composeCommand('plan')
+    .description("show what applying would change, without changing anything; for a Compose file, what each key becomes on the cluster's orchestrator")
     .argument('<cluster>')
     .argument('<file>')
     .option('--compose', 'the file is a Compose file')
     .option('--name <app>', 'app name (a Compose file without a top-level "name" is named after its folder)')
-    .action(async (cluster: string, file: string, o: { compose?: boolean; name?: string }) => {
-      const spec = await specFile(file, !!o.compose);
-      const plan = await client().plan(cluster, spec, typeof spec === 'string' ? composeAppName(spec, file, o.name) : o.name);
+    .action(async (cluster: string, file: string, o: ComposeFlags & { compose?: boolean }) => {
+      const body = await input(file, isComposeFile(file, o.compose), o);
+      const plan = await client().plan(cluster, body, 'compose' in body ? undefined : o.name);
       print(plan, () =>
         [
           `${plan.app}: ${plan.changed ? 'changes' : 'no change'}`,
           ...plan.objects.map(
             (x) => `  ${x.action}\t${x.kind}\t${x.name}${x.changes.length && x.action === 'update' ? `\t${x.changes.map((c) => c.path).join(', ')}` : ''}`,
           ),
-          ...[...plan.warnings, ...plan.importWarnings].map((w) => `  warning: ${w.path}: ${w.message}`),
+          ...(plan.report ? [] : [...plan.warnings, ...plan.importWarnings].map((w) => `  warning: ${w.path}: ${w.message}`)),
           ...plan.policy.violations.map((v) => `  ${plan.policy.bypass ? 'policy (admin bypass)' : 'REFUSED by policy'}: ${v.path}: ${v.message} [${v.rule}]`),
+          ...(plan.report ? ['', reportTable(plan.report)] : []),
         ].join('\n'),
       );
     });

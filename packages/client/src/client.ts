@@ -97,14 +97,13 @@ export class BerthClient {
     );
   }
 
-  /** The AppSpec a Compose file converts to, and what it could not carry; deploys nothing. */
-  async convertCompose(yaml: string, name?: string) {
+  /** The AppSpec a Compose file (YAML, or a JSON Compose request) converts to, with its conversion report; deploys nothing. */
+  async convertCompose(compose: string | { compose: string }, name?: string) {
     return unwrap(
       await this.http.POST('/v1/compose/convert', {
         params: { query: { name } as never },
-        body: yaml as never,
-        bodySerializer: (b: unknown) => b as string,
-        headers: { 'content-type': 'application/yaml' },
+        body: compose as never,
+        ...(typeof compose === 'string' ? { bodySerializer: (b: unknown) => b as string, headers: { 'content-type': 'application/yaml' } } : {}),
       }),
     );
   }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { main } from '../src/cli.js';
@@ -92,6 +92,41 @@ if (!swarm) console.warn('\n*** CLI tests SKIPPED (BERTH_SKIP_SWARM=1) ***\n');
     expect(JSON.stringify(state.body)).not.toContain(value);
     const again = await run('apply', 'local', path.join(dir, 'secret-compose.yml'), '--compose', '--wait');
     expect(again).toMatchObject({ code: 0, out: expect.stringMatching(/nothing to change/) });
+  }, 120_000);
+
+  it('converts a Compose project as docker compose reads it: .env, env_file, relative paths; a table and JSON report', async () => {
+    const project = path.join(dir, 'project');
+    await mkdir(project, { recursive: true });
+    await writeFile(path.join(project, '.env'), 'TAG=3\n');
+    await writeFile(path.join(project, 'api.env'), 'LOG_LEVEL=debug\n');
+    await writeFile(
+      path.join(project, 'compose.yaml'),
+      'services:\n  api:\n    build: .\n    env_file: api.env\n    environment: { VERSION: "${TAG:?}" }\n    volumes: ["./conf:/conf:ro"]\n    healthcheck: { test: ["CMD", "true"], retries: 500 }\n  debug:\n    image: berth-test/busybox:1\n    profiles: [debug]\n',
+    );
+    const table = await run('convert', path.join(project, 'compose.yaml'), '--image', 'api=berth-test/http:1');
+    expect(table.code).toBe(0);
+    expect(table.out).toMatch(/^KEY +STATUS +SWARM +KUBERNETES +HOW \/ WHY$/m);
+    expect(table.out).toMatch(/^services\.api\.healthcheck\.retries +approximated .*capped at 100/m);
+    expect(table.out).toMatch(/not deployed \(profiles\): debug$/m);
+    const json = await run('convert', path.join(project, 'compose.yaml'), '--image', 'api=berth-test/http:1', '--profile', 'debug', '-o', 'json');
+    const result = JSON.parse(json.out);
+    expect(result.spec.name).toBe('project');
+    expect(result.spec.services.api).toMatchObject({ image: 'berth-test/http:1', env: { VERSION: '3', LOG_LEVEL: 'debug' } });
+    expect(result.spec.services.api.volumes).toEqual([{ type: 'hostPath', source: path.join(project, 'conf'), target: '/conf', readOnly: true }]);
+    expect(Object.keys(result.spec.services)).toEqual(['api', 'debug']);
+    const refused = await run('convert', path.join(project, 'compose.yaml'));
+    expect(refused).toMatchObject({ code: 2, err: expect.stringMatching(/services\.api: has only a "build" section: .*--image api=<ref>/) });
+  });
+
+  it('plans and applies a Compose file with --image, printing what each key becomes', async () => {
+    await writeFile(path.join(dir, 'build-compose.yml'), `name: ${app}-b\nservices:\n  web:\n    build: .\n    ports: ["8080:80"]\n`);
+    const plan = await run('plan', 'local', path.join(dir, 'build-compose.yml'), '--compose', '--image', 'web=berth-test/http:1');
+    expect(plan.code).toBe(0);
+    expect(plan.out).toMatch(/^services\.web\.build +dropped/m);
+    const applied = await run('apply', 'local', path.join(dir, 'build-compose.yml'), '--compose', '--image', 'web=berth-test/http:1', '--wait');
+    expect(applied.code).toBe(0);
+    expect(applied.err).toMatch(/warning: services\.web: image given for the import: berth-test\/http:1/);
+    await gw.call('DELETE', `/v1/clusters/local/apps/${app}-b?wait=true`);
   }, 120_000);
 
   it('exits 1 when a rollout rolls back, with the reason', async () => {

@@ -48,15 +48,15 @@ describe('Compose import', () => {
     expect(pathsOf(warnings)).toEqual(
       expect.arrayContaining([
         'secrets.db_password',
-        'networks',
+        'networks.frontend',
         'services.vote.depends_on',
         'services.vote.deploy.restart_policy.window',
-        'services.worker.networks',
+        'services.worker.networks[1]',
         'services.worker.deploy.placement.preferences',
       ]),
     );
     // one network per app: a single declared network on a service is not a loss
-    expect(pathsOf(warnings)).not.toContain('services.redis.networks');
+    expect(pathsOf(warnings).filter((p) => p.startsWith('services.redis.networks'))).toEqual([]);
     // the secret is carried by reference (renamed to a DNS label); its file is read by the client, not here
     expect(spec.secrets).toEqual({ 'db-password': {} });
     expect(spec.services.db!.secrets).toEqual([{ source: 'db-password', mode: 0o444 }]);
@@ -93,7 +93,9 @@ describe('Compose import', () => {
       { source: 'tls', target: 'cert.pem', mode: 0o444 },
     ]);
     expect(pathsOf(warnings)).toEqual([
+      'secrets.api_key.environment',
       'secrets.api_key',
+      'secrets.tls.file',
       'secrets.vault',
       'services.api.secrets[0].uid',
       'services.api.secrets[1].target',
@@ -102,7 +104,11 @@ describe('Compose import', () => {
   });
 
   it('reports each unsupported key of a developer file, interpolates variables and splits commands', () => {
-    const { spec, warnings } = importCompose(fixture('dev-app.yml'), { name: 'dev', env: { TAG: '1.4.2' } });
+    const { spec, warnings } = importCompose(fixture('dev-app.yml'), {
+      name: 'dev',
+      env: { TAG: '1.4.2' },
+      files: { '.env': 'LOG_LEVEL=debug\nNODE_ENV=development\n' },
+    });
     const api = spec.services.api!;
     expect(api.image).toBe('registry.example.com/team/api:1.4.2');
     expect(api.command).toEqual(['node', 'server.js', '--port', '3000']);
@@ -118,7 +124,8 @@ describe('Compose import', () => {
       { target: 3000, published: 3000, protocol: 'tcp', mode: 'ingress' },
       { target: 9229, published: 9229, protocol: 'tcp', mode: 'host' },
     ]);
-    expect(api.env).toEqual({ NODE_ENV: 'production' });
+    // env_file read on the client, environment wins over it
+    expect(api.env).toEqual({ NODE_ENV: 'production', LOG_LEVEL: 'debug' });
     expect(api.stopGracePeriod).toBe(90_000);
     expect(api.user).toBe('1000:1000');
     // carried, so that the cluster's workload policy decides about it
@@ -137,7 +144,7 @@ describe('Compose import', () => {
         'x-common',
       ]),
     );
-    expect(warnings.find((w) => w.path === 'services.api.build')?.message).toMatch(/building images is not supported/);
+    expect(warnings.find((w) => w.path === 'services.api.build')?.message).toMatch(/deploys the image and does not build it/);
   });
 
   it('maps the four storage kinds and expands port ranges', () => {
@@ -167,22 +174,142 @@ services:
     image: nginx
     ports: ["80:http"]
     volumes: ["undeclared:/data"]
-    deploy:
-      mode: replicated-job
 `),
     ).toEqual([
       'name: required: the file has no top-level "name"; add `name: <app>` to it, or name the app with ?name=<app> (REST), the name argument (GraphQL) or --name (CLI)',
-      'services.api.image: required: Berth deploys images and does not build them',
-      'services.web.deploy.mode: "replicated-job" is a job: run it through the jobs API; an app\'s services are "replicated" or "global"',
-      'services.web.volumes[0]: volume "undeclared" is not declared under the top-level "volumes"',
-      'services.web.ports[0]: expected a port like "8080:80" or "80/udp", got "80:http"',
+      'services.api: has only a "build" section: Berth deploys images and does not build them; build and push the image, then add "image: <ref>" to the service, or give it for the import (CLI: --image api=<ref>; API: ?image=api=<ref>)',
+      'services.web.volumes[0]: volume "undeclared" is not declared under the top-level "volumes" (Compose refuses this file too): declare it there',
+      'services.web.ports[0]: expected a port like "8080:80", "127.0.0.1:8080:80" or "80/udp", got "80:http"',
     ]);
   });
 
   it('refuses YAML that does not parse, and values the model refuses', () => {
     expect(errorsOf('services: [unclosed', { name: 'x' })[0]).toMatch(/^YAML /);
     expect(errorsOf('services:\n  web:\n    image: nginx\n    deploy:\n      replicas: -2\n', { name: 'x' })).toEqual([
-      expect.stringMatching(/^services\.web\.replicas: /),
+      'services.web.deploy.replicas: must be at least 0',
     ]);
+  });
+
+  it('interpolates every form of the Compose Specification, and refuses an unset required variable naming it and the key', () => {
+    const yaml = [
+      'name: interp',
+      'services:',
+      '  api:',
+      '    image: "${REGISTRY-reg.example.com}/api:${TAG:?set TAG}"',
+      '    environment:',
+      '      A: ${UNSET:-dflt}',
+      '      B: ${EMPTY:-dflt}',
+      '      C: ${EMPTY-dflt}',
+      '      D: ${SET:+alt}',
+      '      E: ${EMPTY:+alt}',
+      '      F: ${EMPTY+alt}',
+      '      G: $$HOME and $SET',
+      '      H: ${UNSET:-${SET}}',
+      '      I: ${NOPE}',
+      '    ports: ["${BIND:-}:2283:2283"]',
+    ].join('\n');
+    const { spec, report } = importCompose(yaml, { env: { TAG: '1.2', SET: 'yes', EMPTY: '' } });
+    expect(spec.services.api!.image).toBe('reg.example.com/api:1.2');
+    expect(spec.services.api!.env).toEqual({ A: 'dflt', B: 'dflt', C: '', D: 'alt', E: '', F: 'alt', G: '$HOME and yes', H: 'yes', I: '' });
+    // an empty host IP from interpolation is no host IP at all, as Compose reads it
+    expect(spec.services.api!.ports).toEqual([{ target: 2283, published: 2283, protocol: 'tcp', mode: 'ingress' }]);
+    expect(report.entries).toContainEqual(
+      expect.objectContaining({ key: 'services.api.environment.I', status: 'approximated', note: expect.stringMatching(/NOPE not set/) }),
+    );
+    expect(errorsOf(yaml, { env: { SET: 'yes' } })).toEqual(['services.api.image: required variable TAG is not set: set TAG']);
+    expect(errorsOf(yaml.replace('${TAG:?set TAG}', '${TAG?}'), { env: {} })).toEqual(['services.api.image: required variable TAG is not set']);
+    // ":?" refuses an empty value, "?" only an unset one
+    expect(errorsOf(yaml, { env: { TAG: '' } })).toEqual(['services.api.image: required variable TAG is empty: set TAG']);
+  });
+
+  it('deploys services under a profile only when the profile is asked for, and says so', () => {
+    const yaml = 'name: p\nservices:\n  app:\n    image: a\n  debug:\n    image: b\n    profiles: [debug]\n';
+    const plain = importCompose(yaml);
+    expect(Object.keys(plain.spec.services)).toEqual(['app']);
+    expect(plain.report.profiles).toEqual({ active: [], skippedServices: ['debug'] });
+    expect(plain.warnings).toContainEqual({ path: 'services.debug', message: expect.stringMatching(/profile "debug", which was not asked for/) });
+    expect(Object.keys(importCompose(yaml, { profiles: ['debug'] }).spec.services)).toEqual(['app', 'debug']);
+    expect(Object.keys(importCompose(yaml, { env: { COMPOSE_PROFILES: 'x,debug' } }).spec.services)).toEqual(['app', 'debug']);
+  });
+
+  it('imports hundreds of merge-key aliases, and refuses an alias bomb with a clear message', () => {
+    let yaml = 'name: many\nx-d: &d\n  image: nginx\n  restart: always\n  environment: {A: "1"}\nservices:\n';
+    for (let i = 0; i < 300; i++) yaml += `  s${i}:\n    <<: *d\n`;
+    expect(Object.keys(importCompose(yaml).spec.services)).toHaveLength(300);
+    let bomb = 'name: bomb\nx-a: &a ["l","l","l","l","l","l","l","l","l"]\n';
+    let prev = 'a';
+    for (const n of 'bcdefghi') {
+      bomb += `x-${n}: &${n} [${Array(9).fill(`*${prev}`).join(',')}]\n`;
+      prev = n;
+    }
+    bomb += 'services:\n  web:\n    image: nginx\n    command: *i\n';
+    expect(errorsOf(bomb)[0]).toMatch(/anchors and aliases expand to more than \d+ nodes \(a bound against alias bombs\)/);
+  });
+
+  it('accepts the values Compose accepts: disabled checks, retries over 100, us/ns durations, service-level limits', () => {
+    const { spec, report } = importCompose(
+      [
+        'name: vals',
+        'services:',
+        '  a: {image: x, healthcheck: {disable: true}}',
+        '  b: {image: x, healthcheck: {test: ["NONE"]}}',
+        '  c:',
+        '    image: x',
+        '    mem_limit: 512m',
+        '    mem_reservation: 128m',
+        '    cpus: 1.5',
+        '    healthcheck: {test: ["CMD", "true"], retries: 300, interval: 1500us, timeout: 2000000ns}',
+      ].join('\n'),
+    );
+    expect(spec.services.a!.healthCheck).toBeUndefined();
+    expect(spec.services.b!.healthCheck).toBeUndefined();
+    expect(spec.services.c!.healthCheck).toMatchObject({ retries: 100, interval: 2, timeout: 2 });
+    expect(spec.services.c!.resources).toEqual({ limits: { cpus: 1.5, memoryBytes: 512 * 1024 ** 2 }, reservations: { memoryBytes: 128 * 1024 ** 2 } });
+    const entry = (key: string) => report.entries.find((e) => e.key === key);
+    expect(entry('services.c.healthcheck.retries')).toMatchObject({ status: 'approximated', note: expect.stringMatching(/capped at 100/) });
+    expect(entry('services.c.healthcheck.interval')).toMatchObject({ status: 'approximated', note: '1500us rounded to 2ms (Berth counts whole milliseconds)' });
+    expect(entry('services.c.mem_limit')).toMatchObject({ status: 'approximated' });
+    expect(entry('services.a.healthcheck.disable')?.orchestrators?.swarm).toMatchObject({ status: 'approximated' });
+  });
+
+  it('names the rule for service names over 40 characters, and the Compose key in model refusals', () => {
+    const long = 'a-service-name-that-is-far-too-long-for-berth';
+    expect(errorsOf(`name: x\nservices:\n  ${long}:\n    image: nginx\n`)).toEqual([
+      `services.${long}: the service name has ${long.length} characters; Berth allows at most 40 (the orchestrator's object is named "<app>-<service>" and must fit 63): rename the service, and the references to it`,
+    ]);
+    expect(errorsOf('name: x\nservices:\n  web:\n    image: nginx\n    healthcheck:\n      test: ["CMD", "true"]\n      interval: -5\n')).toEqual([
+      // the model's rule, in plain words at the key the user wrote (not healthCheck.interval, not zod's wording)
+      'services.web.healthcheck.interval: must be at least 0',
+    ]);
+  });
+
+  it('resolves relative and ~ bind mounts against the folders it is given, and says how when it is not', () => {
+    const yaml = 'name: b\nservices:\n  web:\n    image: nginx\n    volumes: ["./conf:/etc/nginx:ro", "~/data:/data", "../up:/up"]\n';
+    const { spec, report } = importCompose(yaml, { baseDir: '/srv/site', homeDir: '/home/ann' });
+    expect(spec.services.web!.volumes).toEqual([
+      { type: 'hostPath', source: '/srv/site/conf', target: '/etc/nginx', readOnly: true },
+      { type: 'hostPath', source: '/home/ann/data', target: '/data', readOnly: false },
+      { type: 'hostPath', source: '/srv/up', target: '/up', readOnly: false },
+    ]);
+    expect(report.entries.find((e) => e.key === 'services.web.volumes[0]')).toMatchObject({
+      status: 'approximated',
+      note: expect.stringMatching(/resolved against the Compose file's folder \/srv\/site/),
+    });
+    const errors = errorsOf(yaml);
+    expect(errors[0]).toMatch(/^services\.web\.volumes\[0\]: "\.\/conf" is relative to the Compose file's folder: .*give the folder as baseDir/);
+    expect(errors[1]).toMatch(/^services\.web\.volumes\[1\]: "~\/data" is relative to a home folder: .*homeDir/);
+  });
+
+  it('takes an image for a build-only service from the import options, and merges extends as Compose does', () => {
+    const yaml = [
+      'name: t',
+      'services:',
+      '  base: {image: w, environment: {A: "1", B: "1"}, ports: ["80:80"]}',
+      '  api: {build: ., extends: base, environment: [B=2], ports: ["81:81"]}',
+    ].join('\n');
+    const { spec, report } = importCompose(yaml, { images: { api: 'reg/api:7' } });
+    expect(spec.services.api).toMatchObject({ image: 'reg/api:7', env: { A: '1', B: '2' } });
+    expect(spec.services.api!.ports.map((p) => p.target)).toEqual([80, 81]);
+    expect(report.entries.find((e) => e.key === 'services.api.build')?.status).toBe('dropped');
   });
 });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AppSpec } from '@berth/model';
 import { OperationViewSchema } from '../changes/operation.views.js';
+import { ComposeReportSchema } from '../compose/compose.schemas.js';
 
 const Warning = z.object({ path: z.string(), message: z.string() });
 
@@ -10,6 +11,7 @@ export const ChangeResultSchema = z.object({
   revision: z.number().int().optional(),
   operation: OperationViewSchema.optional(),
   warnings: z.array(Warning).describe('what a Compose import could not carry'),
+  report: ComposeReportSchema.optional().describe('for a Compose file: the conversion report'),
 });
 
 export const PlanSchema = z.object({
@@ -27,6 +29,9 @@ export const PlanSchema = z.object({
   ),
   warnings: z.array(Warning).describe('where the orchestrator cannot honour a field exactly'),
   importWarnings: z.array(Warning),
+  report: ComposeReportSchema.optional().describe(
+    "for a Compose file: the conversion report, with this cluster's orchestrator's own notes at the Compose keys (orchestrators.swarm or orchestrators.kubernetes)",
+  ),
   policy: z
     .object({
       allowed: z.boolean().describe('an apply of this spec by this token would pass the workload policy'),

@@ -11,10 +11,23 @@ import { AppViewSchema, ChangeResultSchema, PlanSchema, RevisionDiffSchema, Revi
 import { type ApplyInput, AppsService } from './apps.service.js';
 import { answer } from '../common/answer.js';
 import { RollbackRequest } from '../common/change-requests.js';
+import { ComposeQueries, composeQueryOptions } from '../compose/compose.query.js';
+import { ComposeConvertRequest } from '../compose/compose.schemas.js';
 
 /** A JSON body is an AppSpec; a YAML body (application/yaml) is a Compose file. */
-function applyInput(body: unknown, name?: string): ApplyInput {
-  return typeof body === 'string' ? { compose: body, name } : { spec: body };
+/**
+ * A JSON body is an AppSpec, or a Compose request ({"compose": "<yaml>", env, files, ...}, as
+ * POST /v1/compose/convert takes it); a YAML body (application/yaml) is a Compose file.
+ */
+function applyInput(body: unknown, query: Record<string, unknown>): ApplyInput {
+  const name = typeof query.name === 'string' ? query.name : undefined;
+  if (typeof body === 'string') return { compose: body, name, composeOptions: composeQueryOptions(query) };
+  if (typeof body === 'object' && body !== null && typeof (body as { compose?: unknown }).compose === 'string') {
+    const { compose, name: named, strict, ...composeOptions } = parseOrThrow(ComposeConvertRequest, body, 'Compose request');
+    if (strict) throw BerthError.invalid('strict: only POST /v1/compose/convert takes it');
+    return { compose, name: named ?? name, composeOptions };
+  }
+  return { spec: body };
 }
 
 @ApiTags('apps')
@@ -27,35 +40,40 @@ export class AppsController {
   @IdempotencyKeyHeader
   @WaitQuery
   @ApiQuery({ name: 'name', required: false, description: 'App name for a Compose file without a top-level "name"' })
+  @ComposeQueries
   @ApiContract({
     body: AppSpec,
     response: ChangeResultSchema,
     status: 202,
-    description: 'Applies an AppSpec (JSON) or a Compose file (YAML). 202 with the running operation; 200 when nothing changed or with ?wait=true',
+    description:
+      'Applies an AppSpec (JSON), a Compose file (YAML, import options as query parameters) or a JSON Compose request ({"compose": "<yaml>", ...} as POST /v1/compose/convert takes it). 202 with the running operation; 200 when nothing changed or with ?wait=true. For Compose, the answer carries the conversion report',
     errors: [400, 403, 404, 409, 503],
   })
   async apply(
     @Param('cluster') cluster: string,
     @Body() body: unknown,
-    @Query('name') name: string | undefined,
+    @Query() query: Record<string, unknown>,
     @CallerOf() caller: Caller,
     @Res({ passthrough: true }) res: Response,
   ) {
-    return answer(res, await this.apps.apply(cluster, applyInput(body, name), caller));
+    return answer(res, await this.apps.apply(cluster, applyInput(body, query), caller));
   }
 
   @Post('plan')
   @RequireAccess('read')
   @HttpCode(200)
   @ApiConsumes('application/json', 'application/yaml')
+  @ApiQuery({ name: 'name', required: false, description: 'App name for a Compose file without a top-level "name"' })
+  @ComposeQueries
   @ApiContract({
     body: AppSpec,
     response: PlanSchema,
-    description: 'Dry run: the native objects and their diff against what runs; changes nothing',
+    description:
+      "Dry run: the native objects and their diff against what runs; changes nothing. Takes the same bodies as apply; for Compose, the conversion report with this orchestrator's notes",
     errors: [400, 404, 503],
   })
-  plan(@Param('cluster') cluster: string, @Body() body: unknown, @Query('name') name?: string) {
-    return this.apps.plan(cluster, applyInput(body, name));
+  plan(@Param('cluster') cluster: string, @Body() body: unknown, @Query() query: Record<string, unknown>) {
+    return this.apps.plan(cluster, applyInput(body, query));
   }
 
   @Get()

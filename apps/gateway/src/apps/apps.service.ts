@@ -1,7 +1,17 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { App, Cluster, PrismaClient, Revision, RevisionSource } from '@berth/db';
 import { type OrchestratorDriver, type Plan, type ServiceStatus, fieldChanges } from '@berth/driver';
-import { AppSpec, type ComposeWarning, importCompose, parseOrThrow, specHash } from '@berth/model';
+import {
+  AppSpec,
+  type ComposeImport,
+  type ComposeImportOptions,
+  type ComposeReport,
+  type ComposeWarning,
+  importCompose,
+  parseOrThrow,
+  specHash,
+  withOrchestratorWarnings,
+} from '@berth/model';
 import type { Caller } from '../common/caller.js';
 import { BerthError } from '../common/errors.js';
 import { requestContext } from '../common/request-context.js';
@@ -18,6 +28,8 @@ export interface ApplyInput {
   /** a Compose file, with the app name when the file has none. */
   compose?: string;
   name?: string;
+  /** Import options of the Compose file (base folder, profiles, images per service). */
+  composeOptions?: Omit<ComposeImportOptions, 'name'>;
 }
 
 export interface RevisionView {
@@ -69,28 +81,42 @@ export class AppsService {
     private readonly policy: WorkloadPolicyService,
   ) {}
 
-  private parseInput(input: ApplyInput): { spec: AppSpec; warnings: ComposeWarning[]; source: RevisionSource } {
+  private parseInput(input: ApplyInput): { spec: AppSpec; warnings: ComposeWarning[]; source: RevisionSource; imported?: ComposeImport } {
     if (input.compose !== undefined) {
-      const { spec, warnings } = importCompose(input.compose, { name: input.name });
-      return { spec, warnings, source: 'compose' };
+      const imported = importCompose(input.compose, { ...input.composeOptions, name: input.name });
+      return { spec: imported.spec, warnings: imported.warnings, source: 'compose', imported };
     }
     return { spec: parseOrThrow(AppSpec, input.spec, 'app spec'), warnings: [], source: 'api' };
   }
 
-  /** The dry run: what the orchestrator would be given, and how it differs from what runs. */
-  async plan(clusterRef: string, input: ApplyInput): Promise<Plan & { importWarnings: ComposeWarning[]; policy: PolicyReview }> {
-    const { spec: sent, warnings } = this.parseInput(input);
+  /**
+   * The dry run: what the orchestrator would be given, and how it differs from what runs. For a
+   * Compose file, the conversion report with this cluster's orchestrator's own notes at the Compose keys.
+   */
+  async plan(clusterRef: string, input: ApplyInput): Promise<Plan & { importWarnings: ComposeWarning[]; policy: PolicyReview; report?: ComposeReport }> {
+    const { spec: sent, warnings, imported } = this.parseInput(input);
     const { cluster, driver } = await this.clusters.driverFor(clusterRef);
     const policy = await this.policy.review(cluster, { kind: 'app', spec: sent });
     const app = await this.prisma.app.findUnique({ where: { clusterId_name: { clusterId: cluster.id, name: sent.name } } });
     const current = app && !app.deletedAt ? await this.currentRevision(app) : undefined;
     const { spec } = await this.secrets.resolve(app?.id, sent, { current: current?.spec as AppSpec | undefined, dryRun: true });
-    return { ...(await driver.plan(spec)), importWarnings: warnings, policy };
+    const plan = await driver.plan(spec);
+    const report = imported ? withOrchestratorWarnings(imported, cluster.kind, plan.warnings) : undefined;
+    return { ...plan, importWarnings: warnings, policy, ...(report ? { report } : {}) };
   }
 
   /** Declarative apply: a new revision and an operation when something changes, neither when not. */
-  async apply(clusterRef: string, input: ApplyInput, caller: Caller): Promise<ChangeResult> {
-    const { spec: sent, warnings, source } = this.parseInput(input);
+  async apply(clusterRef: string, input: ApplyInput, caller: Caller): Promise<ChangeResult & { report?: ComposeReport }> {
+    const { spec: sent, warnings, source, imported } = this.parseInput(input);
+    const result = await this.applySpec(clusterRef, { sent, warnings, source }, caller);
+    return imported ? { ...result, report: imported.report } : result;
+  }
+
+  private async applySpec(
+    clusterRef: string,
+    { sent, warnings, source }: { sent: AppSpec; warnings: ComposeWarning[]; source: RevisionSource },
+    caller: Caller,
+  ): Promise<ChangeResult> {
     const { cluster, driver } = await this.clusters.driverFor(clusterRef);
     await this.policy.enforce(cluster, { kind: 'app', spec: sent }, `app "${sent.name}"`);
     const replay = await this.pipeline.replay(caller);

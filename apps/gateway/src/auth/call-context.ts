@@ -38,7 +38,13 @@ function composeName(yaml: unknown): string | undefined {
  * so a token narrowed to an app can deploy that app and nothing else.
  */
 function appInBody(route: string, body: unknown, nameParam: unknown): string | undefined {
-  if (/\/apps(\/plan)?$/.test(route)) return typeof body === 'string' ? (str(nameParam) ?? composeName(body)) : field(body, 'name');
+  if (/\/apps(\/plan)?$/.test(route)) {
+    if (typeof body === 'string') return str(nameParam) ?? composeName(body);
+    // a JSON Compose request: {"compose": "<yaml>", "name"?: ...}
+    const compose = body && typeof body === 'object' ? (body as Record<string, unknown>).compose : undefined;
+    if (typeof compose === 'string') return field(body, 'name') ?? str(nameParam) ?? composeName(compose);
+    return field(body, 'name');
+  }
   if (/\/(jobs|volumes)$/.test(route)) return field(body, 'app');
   return undefined;
 }

@@ -626,7 +626,37 @@ function serviceObjects(app: string, name: string, spec: ServiceSpec, ctx: Rende
     };
     out.push(published);
   }
+  if (spec.stateful) out.push(...memberServices(app, name, spec, labels));
   return out;
+}
+
+/**
+ * One headless Service per member of a stateful service, named as the member (`db-0`), so that the
+ * plain member name resolves in the app's namespace like on Swarm, where each member is addressed
+ * by its name too (a StatefulSet alone gives only `db-0.db`). Each selects its pod by the label the
+ * StatefulSet controller sets, and publishes it before it is ready: a clustered database's members
+ * must find each other to become ready at all. Scaling renders fewer and the driver prunes the rest.
+ */
+function memberServices(app: string, name: string, spec: ServiceSpec, labels: Record<string, string>): KubeObject[] {
+  return Array.from({ length: spec.replicas }, (_, i): V1Service & KubeObject => ({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: memberName(name, i), namespace: app, labels: { ...labels, [LABEL.member]: String(i) } },
+    spec: {
+      selector: { ...selectorLabels(app, name), [STATEFULSET_POD_NAME]: memberName(name, i) },
+      clusterIP: 'None',
+      publishNotReadyAddresses: true,
+      ports: spec.ports.map((p) => servicePort(p, [], '', false)),
+    },
+  }));
+}
+
+/** The label the StatefulSet controller puts on each of its pods, naming the pod. */
+const STATEFULSET_POD_NAME = 'statefulset.kubernetes.io/pod-name';
+
+/** The name of member `ordinal` of a stateful service, the same on every orchestrator. */
+export function memberName(service: string, ordinal: number): string {
+  return `${service}-${ordinal}`;
 }
 
 export function publishedServiceName(service: string): string {

@@ -29,6 +29,7 @@ import {
 import {
   ANNOTATION,
   governingPolicy,
+  memberName,
   progressDeadlineSeconds,
   publishedServiceName,
   type RenderContext,
@@ -398,7 +399,8 @@ export function discovery(
 ): ServiceDiscovery {
   const stateful = kind === 'StatefulSet';
   const dnsName = `${name}.${app}.svc.cluster.local`;
-  const perReplica = stateful ? Array.from({ length: desired }, (_, i) => `${name}-${i}.${dnsName}`) : [];
+  // Each member resolves by its plain name (a Service per member) and by the StatefulSet's own name.
+  const perReplica = stateful ? Array.from({ length: desired }, (_, i) => [memberName(name, i), `${memberName(name, i)}.${dnsName}`]).flat() : [];
   const primary = services.find((s) => s.metadata?.name === name);
   const virtualIps = (primary?.spec?.clusterIPs ?? (primary?.spec?.clusterIP ? [primary.spec.clusterIP] : [])).filter((ip) => ip && ip !== 'None');
   const byPod = new Map<string, Endpoint>();

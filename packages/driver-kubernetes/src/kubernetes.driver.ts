@@ -56,6 +56,7 @@ import {
   type KubeObject,
   type RenderedObject,
   type RolloutRecord,
+  type ServiceRender,
   type WorkloadKind,
   type WorkloadState,
 } from './kubernetes-objects.mapper.js';
@@ -577,6 +578,8 @@ export class KubernetesDriver implements OrchestratorDriver {
     if (annotation(workload, LABEL.specHash) === render.workload.hash && workload.spec && 'replicas' in workload.spec && workload.spec.replicas === replicas)
       return;
     await this.client.apply(render.workload.object);
+    // A stateful service has one Service per member: scaling adds or removes those at the end.
+    if (kind === 'StatefulSet') await this.writeServiceObjects(ref, render);
   }
 
   /**
@@ -618,7 +621,13 @@ export class KubernetesDriver implements OrchestratorDriver {
         metadata: { name: live.workload.metadata?.name ?? ref.service, namespace: ref.app },
       });
     }
-    const services = await this.client.call(`listing Services${where}`, () =>
+    await this.writeServiceObjects(ref, render);
+    return { changed: true };
+  }
+
+  /** Writes a service's Service objects and removes those it no longer renders (members past a scale-down). */
+  private async writeServiceObjects(ref: ServiceRef, render: ServiceRender): Promise<void> {
+    const services = await this.client.call(`listing Services in namespace ${ref.app}`, () =>
       this.client.core.listNamespacedService({ namespace: ref.app, labelSelector: `${MANAGED},${LABEL.service}=${ref.service}` }),
     );
     const keep = new Set(render.objects.map((o) => o.object.metadata.name));
@@ -626,7 +635,6 @@ export class KubernetesDriver implements OrchestratorDriver {
       await this.client.remove({ apiVersion: 'v1', kind: 'Service', metadata: { name: stale.metadata?.name ?? '', namespace: ref.app } });
     }
     for (const obj of render.objects) await this.client.apply(obj.object);
-    return { changed: true };
   }
 
   updateService(ref: ServiceRef, spec: ServiceSpec): Promise<{ changed: boolean }> {

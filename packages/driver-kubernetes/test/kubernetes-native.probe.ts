@@ -124,6 +124,18 @@ export class KubernetesNativeProbe implements NativeProbe {
     return [...output.matchAll(/^Address(?: \d+)?:\s*(\d+\.\d+\.\d+\.\d+)\s*$/gm)].map((m) => m[1]!).sort();
   }
 
+  /** The IPv4 addresses `name` resolves to from inside a ready pod of `from` (none when it does not resolve). */
+  async lookup(from: ServiceRef, name: string): Promise<string[]> {
+    const source = await this.readyPod(from);
+    return KubernetesNativeProbe.addresses(await this.exec(from.app, source, ['nslookup', name]).catch((e: Error) => e.message));
+  }
+
+  /** Pod name -> pod IP of the service's running pods. */
+  async podAddresses(ref: ServiceRef): Promise<Record<string, string>> {
+    const pods = await this.pods(ref);
+    return Object.fromEntries(pods.filter((p) => p.status?.podIP).map((p) => [p.metadata?.name ?? '', p.status!.podIP!]));
+  }
+
   /**
    * `dnsName` must be the cluster DNS name of a Service `to` in the app's namespace; its
    * EndpointSlices must list every ready pod of `to`; and from inside a pod of `from` the name must

@@ -109,6 +109,28 @@ describe('services → workloads', () => {
     expect(warnings).toEqual([]);
   });
 
+  it('each member of a stateful service gets a headless Service of its own name, selecting its pod, published before it is ready', () => {
+    const spec = app({ db: { image: 'etcd:1', replicas: 3, stateful: true, ports: [{ target: 2379, mode: 'host' }] } });
+    const members = allObjects(spec)
+      .objects.filter((o) => o.object.kind === 'Service' && o.object.metadata.name !== 'db')
+      .map((o) => o.object as V1Service & KubeObject);
+    expect(members.map((m) => m.metadata.name)).toEqual(['db-0', 'db-1', 'db-2']);
+    expect(members[1]!.spec).toEqual({
+      selector: { [LABEL.app]: 'shop', [LABEL.service]: 'db', 'statefulset.kubernetes.io/pod-name': 'db-1' },
+      clusterIP: 'None',
+      publishNotReadyAddresses: true,
+      ports: [{ name: 'tcp-2379', port: 2379, targetPort: 2379, protocol: 'TCP' }],
+    });
+    // labelled as the service's, so a scale-down or a delete of the app removes them with it
+    expect(members.every((m) => m.metadata.labels?.[LABEL.service] === 'db')).toBe(true);
+    const scaled = app({ db: { image: 'etcd:1', replicas: 1, stateful: true } });
+    expect(
+      allObjects(scaled)
+        .objects.filter((o) => o.object.kind === 'Service')
+        .map((o) => o.object.metadata.name),
+    ).toEqual(['db', 'db-0']);
+  });
+
   it('a global service is a DaemonSet with RollingUpdate surge/unavailability', () => {
     const spec = app({ agent: { image: 'agent:1', mode: 'global', update: { parallelism: 1, order: 'start-first' } } });
     const ds = find<V1DaemonSet>(allObjects(spec).objects, 'DaemonSet', 'agent');

@@ -154,6 +154,65 @@ if (process.env.BERTH_SKIP_KUBERNETES === '1') {
     });
   });
 
+  describe('kubernetes driver: members of a stateful service on the real node', () => {
+    const app = `k8s-mem-${Date.now().toString(36)}`;
+    const db: ServiceRef = { app, service: 'db' };
+    const client: ServiceRef = { app, service: 'client' };
+    // The real node (node-up.sh) runs containers and cluster DNS; kwok nodes only simulate pods.
+    const placement = { placement: { constraints: ['node.labels.berth-runtime == containers'] } };
+    const spec = AppSpec.parse({
+      name: app,
+      services: {
+        db: { image: 'berth-test/busybox:1', replicas: 3, stateful: true, volumes: [{ type: 'named', source: 'data', target: '/data' }], ...placement },
+        client: { image: 'berth-test/busybox:1', ...placement },
+      },
+    });
+    let driver: KubernetesDriver;
+    /** Waits until every member name resolves from the client to exactly its own pod's address. */
+    const membersResolve = async (count: number) => {
+      const deadline = Date.now() + 60_000;
+      let seen = '';
+      while (Date.now() < deadline) {
+        const pods = await native.podAddresses(db);
+        const answers = await Promise.all(Array.from({ length: count }, (_, i) => native.lookup(client, `db-${i}`)));
+        seen = JSON.stringify({ pods, answers });
+        if (answers.every((a, i) => pods[`db-${i}`] !== undefined && a.join() === pods[`db-${i}`])) return;
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+      throw new Error(`member names did not resolve to their pods: ${seen}`);
+    };
+
+    beforeAll(async () => {
+      driver = connect();
+      await driver.apply(spec);
+      for (const ref of [db, client]) expect(await last(driver.followRollout(ref, { pollIntervalMs: 500 }))).toMatchObject({ state: 'completed' });
+    }, 150_000);
+
+    afterAll(async () => {
+      await driver?.remove(app, { volumes: true }).catch(() => undefined);
+      await driver?.close();
+    });
+
+    it('each member resolves by its plain name (db-0, db-1, db-2) from another service of the app, and discovery lists those names', async () => {
+      await membersResolve(3);
+      const aliases = (await driver.getService(db)).discovery.aliases;
+      expect(aliases).toEqual(expect.arrayContaining(['db-0', 'db-1', 'db-2', `db-2.db.${app}.svc.cluster.local`]));
+    }, 90_000);
+
+    it('scaling down removes the last member and its name; scaling up brings it back with the same claim', async () => {
+      const claimsBefore = (await native.core.listNamespacedPersistentVolumeClaim({ namespace: app })).items.map((c) => c.metadata?.name).sort();
+      await driver.scale(db, 2);
+      await expect(native.core.readNamespacedService({ name: 'db-2', namespace: app })).rejects.toMatchObject({ code: 404 });
+      expect((await driver.getService(db)).discovery.aliases).not.toContain('db-2');
+      await driver.scale(db, 3);
+      expect(await last(driver.followRollout(db, { pollIntervalMs: 500 }))).toMatchObject({ state: 'completed' });
+      await membersResolve(3);
+      const claimsAfter = (await native.core.listNamespacedPersistentVolumeClaim({ namespace: app })).items.map((c) => c.metadata?.name).sort();
+      expect(claimsAfter).toEqual(claimsBefore);
+      expect(claimsAfter).toEqual(['data-db-0', 'data-db-1', 'data-db-2']);
+    }, 150_000);
+  });
+
   describe('kubernetes driver without a reachable API server', () => {
     // The same credentials, pointed at a port where nothing listens.
     const dead = createKubernetesDriver({

@@ -9,6 +9,8 @@ export const LABEL = {
   job: 'berth.io/job',
   volume: 'berth.io/volume',
   volumeKind: 'berth.io/volume-kind',
+  /** the ordinal of the member a per-member object (Kubernetes Service, Swarm service) stands for. */
+  member: 'berth.io/member',
   secret: 'berth.io/secret',
   secretVersion: 'berth.io/secret-version',
   /** canonical JSON of the ServiceSpec last applied (annotation on Kubernetes, label on Swarm). */

@@ -306,6 +306,17 @@ export const AppSpec = z
     labels: LabelMap.default({}),
   })
   .superRefine((app, ctx) => {
+    // Members of a stateful service are addressed as "<service>-<ordinal>" on every orchestrator.
+    const stateful = Object.entries(app.services).filter(([, svc]) => svc.stateful);
+    for (const name of Object.keys(app.services)) {
+      const owner = stateful.find(([s]) => name.startsWith(`${s}-`) && /^\d+$/.test(name.slice(s.length + 1)))?.[0];
+      if (owner)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['services', name],
+          message: `"${name}" is the name of a member of the stateful service "${owner}" (its members are ${owner}-0, ${owner}-1, ...): rename the service`,
+        });
+    }
     for (const [name, svc] of Object.entries(app.services)) {
       svc.secrets.forEach((s, i) => {
         if (!app.secrets[s.source]) {

@@ -57,6 +57,17 @@ describe('AppSpec', () => {
     ).toEqual([expect.stringMatching(/^volumes\.files: a shared volume needs a "driver"/)]);
   });
 
+  it('refuses a service named like a member of a stateful service (db-1 beside a stateful db)', () => {
+    const r = AppSpec.safeParse({
+      name: 'shop',
+      services: { db: { image: 'x', stateful: true, replicas: 2 }, 'db-1': { image: 'y' }, 'db-admin': { image: 'z' } },
+    });
+    expect(r.success).toBe(false);
+    expect(r.error?.issues).toEqual([
+      expect.objectContaining({ path: ['services', 'db-1'], message: expect.stringContaining('member of the stateful service "db"') }),
+    ]);
+  });
+
   it('refuses a global stateful service, a bad duration and a volume kind it does not know', () => {
     const issues = issuesOf({
       name: 'a',

@@ -40,7 +40,8 @@ CNI_CONF_DIR="$NODE_RUN/cni"
 CNI_DATA=/var/lib/berth-cni
 DOCKER=/usr/bin/docker
 # Images the node can run (never pulled: no registry is reachable), from packages/testenv/swarm/up.sh.
-NODE_IMAGES=(berth-test/http:1 berth-test/http:2 berth-test/unhealthy:1 berth-test/job:ok berth-test/job:fail berth-test/busybox:1 berth-test/pause:1)
+# berth-test/etcd:1|2 (etcd-image.sh): etcd from this cache's build on the same root filesystem.
+NODE_IMAGES=(berth-test/http:1 berth-test/http:2 berth-test/unhealthy:1 berth-test/job:ok berth-test/job:fail berth-test/busybox:1 berth-test/pause:1 berth-test/etcd:1 berth-test/etcd:2)
 
 mkdir -p "$NODE_RUN" "$NODE_PIDS" "$NODE_LOGS" "$CNI_CONF_DIR"
 exec 7>"$NODE_RUN/up.lock"
@@ -203,6 +204,7 @@ wait_until containerd 60 "$CONTAINERD" ctr version
 # -------------------------------------------------------------- images
 # `docker save` | `ctr import` names them docker.io/berth-test/...: pods find them with
 # imagePullPolicy IfNotPresent. Re-imported when Docker's image ids change (swarm/up.sh rebuilt one).
+bash "$HERE/etcd-image.sh"
 want_images="$(for i in "${NODE_IMAGES[@]}"; do printf '%s %s\n' "$i" "$("$DOCKER" image inspect --format '{{.Id}}' "$i")"; done)"
 have_names="$(ctr images ls -q 2>/dev/null || true)"
 missing=0

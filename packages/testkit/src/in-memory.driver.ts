@@ -224,7 +224,9 @@ export class InMemoryDriver implements OrchestratorDriver {
     const { app, name, spec } = svc;
     const live = this.cluster.liveReplicas(svc);
     const dnsName = this.swarm ? name : `${name}.${app}.svc.cluster.local`;
-    const perReplica = spec.stateful ? live.map((r) => (this.swarm ? `${spec.hostname ?? name}-${r.slot}` : `${name}-${r.slot - 1}.${dnsName}`)) : [];
+    const perReplica = spec.stateful
+      ? live.flatMap((r) => (this.swarm ? [`${spec.hostname ?? name}-${r.slot}`] : [`${name}-${r.slot - 1}`, `${name}-${r.slot - 1}.${dnsName}`]))
+      : [];
     const endpoints: Endpoint[] = live
       .filter((r) => r.state !== 'failed')
       .sort((a, b) => a.slot - b.slot)

@@ -21,4 +21,9 @@ export default tseslint.config(
     files: ['**/test/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
+  {
+    // the GraphQL IDE's page script runs in the browser (bundled by apps/gateway/scripts/bundle-ide.mjs)
+    files: ['apps/gateway/ide/**/*.js'],
+    languageOptions: { globals: { window: 'readonly', document: 'readonly', fetch: 'readonly' } },
+  },
 );

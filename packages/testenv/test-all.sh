@@ -13,6 +13,13 @@ $PNPM install --frozen-lockfile
 log "building (prisma client, typecheck)"
 $PNPM run build
 
+# the GraphQL IDE's browser test drives Debian's Chromium (puppeteer-core downloads no browser)
+if ! command -v chromium >/dev/null 2>&1; then
+  log "installing chromium (apt-get update first)"
+  apt_log=$(mktemp)
+  { apt-get update && apt-get install -y --no-install-recommends chromium; } >"$apt_log" 2>&1 || { tail -n 30 "$apt_log" >&2; exit 1; }
+fi
+
 log "starting Postgres"
 export "$(bash packages/testenv/postgres/up.sh | tail -n 1)"
 if [ "${BERTH_SKIP_SWARM:-0}" != 1 ]; then

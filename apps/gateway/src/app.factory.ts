@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { AppModule } from './app.module.js';
 import { CorrelationMiddleware } from './common/correlation.middleware.js';
 import { refuseNul } from './common/nul-guard.middleware.js';
+import { graphqlIde } from './graphql/graphql-ide.js';
 import { PinoNestLogger } from './common/logger.js';
 import type { Config } from './config/config.js';
 import type { GatewayOverrides } from './core.module.js';
@@ -30,6 +31,8 @@ export async function createApp(config: Config, logger: Logger, overrides: Gatew
   const docsHeaders = helmet({ contentSecurityPolicy: false });
   const strictHeaders = helmet();
   app.use((req: Request, res: Response, next: NextFunction) => (req.path.startsWith('/docs') ? docsHeaders : strictHeaders)(req, res, next));
+  // the GraphQL IDE needs the schema: offered where introspection is on
+  if (config.graphql.introspection) app.use(graphqlIde());
   app.useBodyParser('json', { limit: config.http.bodyLimit });
   app.useBodyParser('text', { limit: config.http.bodyLimit, type: ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/plain'] });
   app.use(refuseNul);

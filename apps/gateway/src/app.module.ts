@@ -8,6 +8,7 @@ import { ErrorFilter } from './common/error.filter.js';
 import { AuthModule } from './auth/auth.module.js';
 import { ClustersModule } from './clusters/clusters.module.js';
 import { costPlugin, depthRule } from './graphql/graphql.limits.js';
+import { formatGraphqlError } from './graphql/graphql-errors.js';
 import { ComposeModule } from './compose/compose.module.js';
 import { AppsModule } from './apps/apps.module.js';
 import { LifecycleGraphqlModule } from './graphql/lifecycle-graphql.module.js';
@@ -36,7 +37,10 @@ export class AppModule {
           autoSchemaFile: true,
           sortSchema: true,
           introspection: config.graphql.introspection,
+          // the IDE is the gateway's own bundled GraphiQL (graphql/graphql-ide.ts), not Apollo's CDN page
+          graphiql: false,
           includeStacktraceInErrorResponses: false,
+          formatError: formatGraphqlError,
           validationRules: [depthRule(config.graphql.maxDepth)],
           plugins: [costPlugin(config.graphql.maxCost)],
           // HTTP calls carry their token in the request; subscriptions in the connection parameters

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type RunningGateway, startGatewayWithCluster } from './harness.js';
+import { AppSpec } from '@berth/model';
+import { toGraphqlInput } from '../src/graphql/zod-graphql.js';
 
 const swarm = process.env.BERTH_SKIP_SWARM !== '1';
 if (!swarm) console.warn('\n*** app-grant tests SKIPPED (BERTH_SKIP_SWARM=1) ***\n');
@@ -37,8 +39,8 @@ const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
     const compose = `name: ${mine}\nservices:\n  web:\n    image: berth-test/busybox:1\n    deploy: { replicas: 2 }\n`;
     expect((await gw.call('POST', '/v1/clusters/c1/apps/plan', compose, bearer(token))).status).toBe(200);
     const gql = await gw.graphql(
-      'mutation($spec: JSONObject) { applyApp(cluster: "c1", spec: $spec, wait: true) { changed revision } }',
-      { spec: { ...spec(mine), services: { web: { image: 'berth-test/busybox:1', replicas: 2 } } } },
+      'mutation($spec: AppSpecInput) { applyApp(cluster: "c1", spec: $spec, wait: true) { changed revision } }',
+      { spec: toGraphqlInput(AppSpec, { ...spec(mine), services: { web: { image: 'berth-test/busybox:1', replicas: 2 } } }) },
       bearer(token),
     );
     expect(gql.errors).toBeUndefined();
@@ -57,7 +59,11 @@ const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
       await gw.call('POST', `/v1/clusters/c1/apps?name=${other}`, `services:\n  web:\n    image: berth-test/busybox:1\n`, bearer(token)),
     ];
     expect(refusals.map((r) => r.status)).toEqual([403, 403, 403, 403]);
-    const gql = await gw.graphql('mutation($spec: JSONObject) { applyApp(cluster: "c1", spec: $spec) { changed } }', { spec: spec(other) }, bearer(token));
+    const gql = await gw.graphql(
+      'mutation($spec: AppSpecInput) { applyApp(cluster: "c1", spec: $spec) { changed } }',
+      { spec: toGraphqlInput(AppSpec, spec(other)) },
+      bearer(token),
+    );
     expect(gql.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     expect((await gw.call('GET', `/v1/clusters/c1/apps/${other}`)).status).toBe(404);
     const audit = await gw.call('GET', '/v1/audit?limit=200');

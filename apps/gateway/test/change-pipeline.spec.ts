@@ -111,7 +111,7 @@ describe('the change pipeline (in-memory orchestrator)', () => {
     const expected = { parallelism: 2, delay: 10_000, order: 'start-first', failureAction: 'rollback', monitor: 3000, maxFailureRatio: 0.2 };
     expect(gw.cluster.service('policy', 'web')!.spec.update).toEqual(expected);
     const res = await gw.graphql(
-      `mutation { updateService(cluster: "c1", app: "policy", service: "web", patch: { update: { order: "stop-first" } }, wait: true) { revision } }`,
+      `mutation { updateService(cluster: "c1", app: "policy", service: "web", patch: { update: { order: STOP_FIRST } }, wait: true) { revision } }`,
     );
     expect(res.errors).toBeUndefined();
     expect(gw.cluster.service('policy', 'web')!.spec.update).toEqual({ ...expected, order: 'stop-first' });
@@ -138,7 +138,7 @@ describe('the change pipeline (in-memory orchestrator)', () => {
     expect(res.body.operation).toMatchObject({ status: 'rolled_back', errorCode: 'ROLLED_BACK', result: { restoredRevision: 1 } });
     expect(res.body.operation.error).toBeTruthy();
     const gql = await gw.graphql(`{ operation(id: "${res.body.operation.id}") { status errorCode } }`);
-    expect(gql.data.operation).toEqual({ status: 'rolled_back', errorCode: 'ROLLED_BACK' });
+    expect(gql.data.operation).toEqual({ status: 'ROLLED_BACK', errorCode: 'ROLLED_BACK' });
     expect((await gw.call('GET', `${APPS}/failing`)).body.currentRevision).toBe(1);
     expect(gw.cluster.service('failing', 'web')!.spec.image).toBe('web:1');
   });

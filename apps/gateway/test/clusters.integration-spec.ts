@@ -94,7 +94,8 @@ describe.each([postgresBackend(), pgliteBackend()])('clusters resource on $name'
 
     const gql = await gw.graphql('{ cluster(name: "local") { name kind health { status } version nodes { name role status } labels { key value } } }');
     expect(gql.errors).toBeUndefined();
-    expect(gql.data.cluster).toMatchObject({ name: 'local', kind: 'swarm', health: { status: 'healthy' }, labels: [{ key: 'env', value: 'test' }] });
+    expect(gql.data.cluster).toMatchObject({ name: 'local', kind: 'SWARM', health: { status: 'HEALTHY' }, labels: [{ key: 'env', value: 'test' }] });
+    expect(gql.data.cluster.nodes[0]).toMatchObject({ role: 'MANAGER', status: 'READY' });
     expect(gql.data.cluster.version).toBe(got.body.version);
   });
 
@@ -106,7 +107,7 @@ describe.each([postgresBackend(), pgliteBackend()])('clusters resource on $name'
     expect(created.body.version).toMatch(/^v1\.\d+/);
     expect(created.body.nodes.length).toBeGreaterThanOrEqual(1);
     const gql = await gw.graphql('{ clusters { name kind health { status } } }');
-    expect(gql.data.clusters).toEqual(expect.arrayContaining([{ name: 'kube', kind: 'kubernetes', health: { status: 'healthy' } }]));
+    expect(gql.data.clusters).toEqual(expect.arrayContaining([{ name: 'kube', kind: 'KUBERNETES', health: { status: 'HEALTHY' } }]));
   });
 
   (swarm ? it : it.skip)('lists clusters from a health reading at most 5 s old, which a GET of one cluster refreshes', async () => {
@@ -123,7 +124,7 @@ describe.each([postgresBackend(), pgliteBackend()])('clusters resource on $name'
     expect(Date.parse(live.body.health.checkedAt)).toBeGreaterThanOrEqual(Date.parse(first));
     expect(await checkedAt()).toBe(live.body.health.checkedAt);
     const gql = await gw.graphql('{ clusters { name health { status checkedAt } } }');
-    expect(gql.data.clusters.find((c: { name: string }) => c.name === 'local').health).toEqual({ status: 'healthy', checkedAt: live.body.health.checkedAt });
+    expect(gql.data.clusters.find((c: { name: string }) => c.name === 'local').health).toEqual({ status: 'HEALTHY', checkedAt: live.body.health.checkedAt });
   });
 
   it('refuses bad input with a 4xx naming the problem, and stores nothing', async () => {
@@ -175,7 +176,7 @@ describe.each([postgresBackend(), pgliteBackend()])('clusters resource on $name'
   });
 
   it('GraphQL mutations validate like REST', async () => {
-    const gql = await gw.graphql('mutation { registerCluster(input: { name: "Bad Name", kind: swarm, socketPath: "/var/run/docker.sock" }) { name } }');
+    const gql = await gw.graphql('mutation { registerCluster(input: { name: "Bad Name", kind: SWARM, socketPath: "/var/run/docker.sock" }) { name } }');
     expect(gql.errors?.[0]?.extensions).toMatchObject({ code: 'INVALID', details: [expect.objectContaining({ path: 'name' })] });
   });
 

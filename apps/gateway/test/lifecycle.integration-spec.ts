@@ -180,16 +180,20 @@ services:
     const { data, errors } = await gw.graphql(`{
       app(cluster: "c1", name: "${app}") {
         name currentRevision
-        revisions { number source author message }
-        operations { kind status service fromRevision toRevision errorCode error requester progress { phase service batchesDone batchesTotal } }
+        revisions { items { number source author message } nextCursor }
+        operations { items { kind status service fromRevision toRevision errorCode error requester progress { phase service batchesDone batchesTotal } } }
+        older: revisions(first: 2, after: "4") { items { number } nextCursor }
       }
     }`);
     expect(errors).toBeUndefined();
     expect(data.app.currentRevision).toBe(5);
-    expect(data.app.revisions.map((r: { number: number }) => r.number)).toEqual([5, 4, 3, 2, 1]);
-    const ops = data.app.operations.map((o: { kind: string; status: string }) => `${o.kind}:${o.status}`);
-    expect(ops).toEqual(['rollback:succeeded', 'update:rolled_back', 'update:succeeded', 'scale:succeeded', 'apply:succeeded']);
-    const rolledBack = data.app.operations[1];
+    expect(data.app.revisions.items.map((r: { number: number }) => r.number)).toEqual([5, 4, 3, 2, 1]);
+    expect(data.app.revisions.nextCursor).toBeNull();
+    // the next page after revision 4
+    expect(data.app.older).toEqual({ items: [{ number: 3 }, { number: 2 }], nextCursor: '2' });
+    const ops = data.app.operations.items.map((o: { kind: string; status: string }) => `${o.kind}:${o.status}`);
+    expect(ops).toEqual(['ROLLBACK:SUCCEEDED', 'UPDATE:ROLLED_BACK', 'UPDATE:SUCCEEDED', 'SCALE:SUCCEEDED', 'APPLY:SUCCEEDED']);
+    const rolledBack = data.app.operations.items[1];
     expect(rolledBack).toMatchObject({ service: 'web', fromRevision: 3, toRevision: 4, errorCode: 'ROLLED_BACK', requester: 'token:bootstrap-admin' });
     expect(rolledBack.progress.at(-1).phase).toBe('finished');
   });

@@ -110,7 +110,7 @@ async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => bool
     const gql = await gw.graphql(
       `{ metricsHistory(cluster: "k1", app: "${app}", service: "ticker", from: "${from}") { collection { state } series { service points { memoryBytes } } } }`,
     );
-    expect(gql.data.metricsHistory.collection.state).toBe('collecting');
+    expect(gql.data.metricsHistory.collection.state).toBe('COLLECTING');
     expect(gql.data.metricsHistory.series[0].points[0].memoryBytes).toBeGreaterThan(0);
   }, 120_000);
 

@@ -98,11 +98,11 @@ describe.each(backends.filter((b) => b.enabled))('a partial update policy on $ki
 
   it('GraphQL: a patch of the delay changes the delay only', async () => {
     const res = await gw.graphql(
-      `mutation($patch: JSONObject!) { updateService(cluster: "c1", app: "${app}", service: "web", patch: $patch, wait: true) { operation { status } } }`,
+      `mutation($patch: ServicePatchInput!) { updateService(cluster: "c1", app: "${app}", service: "web", patch: $patch, wait: true) { operation { status } } }`,
       { patch: { update: { delay: '4s' } } },
     );
     expect(res.errors).toBeUndefined();
-    expect(res.data.updateService.operation.status).toBe('succeeded');
+    expect(res.data.updateService.operation.status).toBe('SUCCEEDED');
     expect(await enginePolicy()).toEqual({ ...deployed, parallelism: 2, delayMs: 4000 });
   }, 120_000);
 });

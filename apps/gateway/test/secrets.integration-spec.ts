@@ -125,7 +125,7 @@ describe.each(backends.filter((b) => b.enabled))('write-only app secrets on $kin
     await gw.call('GET', '/v1/audit?limit=200');
     await gw.call('GET', `${base}/${app}/revisions`);
     for (const n of [1, 2, 3]) await gw.call('GET', `${base}/${app}/revisions/${n}`);
-    const gql = await gw.graphql(`{ app(cluster: "c1", name: "${app}") { spec revisions { number spec } operations { id kind } } }`);
+    const gql = await gw.graphql(`{ app(cluster: "c1", name: "${app}") { spec revisions { items { number spec } } operations { items { id kind } } } }`);
     expect(JSON.stringify(gql)).toContain('api-key');
     const seen = `${gw.logs()}\n${gw.responses()}`;
     for (const planted of [first, second]) {

@@ -191,8 +191,11 @@ describe('tokens, roles and the audit log', () => {
     }
     expect(audit.body.items.every((e: { correlationId?: string }) => !!e.correlationId)).toBe(true);
     expect((await gw.call('GET', '/v1/audit', undefined, bearer(tokens['viewer-all']!.token))).status).toBe(403);
-    const gql = await gw.graphql('{ auditLog(limit: 5) { actor action result } }');
-    expect(gql.data.auditLog).toHaveLength(5);
+    const gql = await gw.graphql('{ auditLog(first: 5) { items { actor action result } nextCursor } }');
+    expect(gql.data.auditLog.items).toHaveLength(5);
+    const next = await gw.graphql(`{ auditLog(first: 5, after: "${gql.data.auditLog.nextCursor}") { items { actor action result } } }`);
+    expect(next.data.auditLog.items).toHaveLength(5);
+    expect(next.data.auditLog.items).not.toEqual(gql.data.auditLog.items);
   });
 
   it('hardens the transport: body limit, security headers, no CORS', async () => {
@@ -242,7 +245,7 @@ describe('rate limit and production mode', () => {
     // variables are taken into account (a cost rule without them refused every query using one)
     const withVariables = await gw.graphql('query ($id: String!) { operation(id: $id) { id } }', { id: '00000000-0000-4000-8000-000000000000' });
     expect(withVariables.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
-    const deep = await gw.graphql('{ app(cluster: "a", name: "x") { operations { progress { phase } } } }');
+    const deep = await gw.graphql('{ app(cluster: "a", name: "x") { operations { items { progress { phase } } } } }');
     expect(JSON.stringify(deep.errors)).toMatch(/exceeds maximum operation depth of 2/);
     const costly = await gw.graphql(
       '{ clusters { id name kind endpoint createdAt updatedAt version nodeCount labels { key value } health { status message latencyMs } } }',

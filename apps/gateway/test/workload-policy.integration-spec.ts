@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { dockerApi } from './docker-api.js';
 import { kubeGet } from './kube-api.js';
 import { type RunningGateway, startGatewayWithCluster } from './harness.js';
+import { AppSpec } from '@berth/model';
+import { toGraphqlInput } from '../src/graphql/zod-graphql.js';
 
 /**
  * A grant on one app is not a way to take over the node: on each orchestrator, through a real
@@ -250,14 +252,14 @@ describe.each(backends.filter((b) => b.enabled))('workload policy on $kind', ({ 
     const gql = await gw.graphql('{ workloadPolicy(cluster: "c1") { isDefault } }', {}, bearer(operator));
     expect(gql.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     // admins use GraphQL as REST
-    const set = await gw.graphql('mutation($p: JSONObject!) { setWorkloadPolicy(cluster: "c2", policy: $p) { cluster isDefault policy } }', {
+    const set = await gw.graphql('mutation($p: WorkloadPolicyInput!) { setWorkloadPolicy(cluster: "c2", policy: $p) { cluster isDefault policy } }', {
       p: { lowHostPorts: true },
     });
     expect(set.errors).toBeUndefined();
     expect(set.data.setWorkloadPolicy).toMatchObject({ cluster: 'c2', isDefault: false, policy: { lowHostPorts: true, hostPaths: [] } });
     const refused = await gw.graphql(
-      'mutation($s: JSONObject) { applyApp(cluster: "c2", spec: $s) { changed } }',
-      { s: spec({ privileged: true }) },
+      'mutation($s: AppSpecInput) { applyApp(cluster: "c2", spec: $s) { changed } }',
+      { s: toGraphqlInput(AppSpec, spec({ privileged: true })) },
       bearer(operator),
     );
     operatorSaw.push(JSON.stringify(refused));

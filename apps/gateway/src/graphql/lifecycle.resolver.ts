@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Args, Context, Int, Mutation, Parent, Query, ResolveField, Resolver, Subscription } from '@nestjs/graphql';
-import { GraphQLJSONObject } from 'graphql-scalars';
+import { AppSpec, JobSpec } from '@berth/model';
+import { UpdateServiceRequest } from '../common/change-requests.js';
+import { AppSpecInput, JobSpecInput, ServicePatchInput } from './inputs.js';
+import { fromGraphqlInput } from './zod-graphql.js';
+import { OperationStatusGql } from './enums.js';
+import { DEFAULT_PAGE, PageArgs, pageOf } from './pages.js';
 import { abortableStream } from '../common/abortable-stream.js';
 import { type Principal, requestContext } from '../common/request-context.js';
 import type { ProgressEvent } from '../changes/operation-events.js';
@@ -19,7 +24,7 @@ import {
   OperationPageType,
   OperationType,
   ProgressType,
-  RevisionType,
+  RevisionPageType,
   ServiceType,
 } from './lifecycle.types.js';
 
@@ -52,15 +57,18 @@ export class LifecycleResolver {
     return this.appsService.get(cluster, name);
   }
 
-  @ResolveField(() => [RevisionType])
-  async revisions(@Parent() app: AppView, @Args('limit', { type: () => Int, defaultValue: 50 }) limit: number) {
-    return (await this.appsService.revisions(app.cluster, app.name, { limit })).items;
+  @ResolveField(() => RevisionPageType, { description: "The app's revisions, newest first" })
+  async revisions(@Parent() app: AppView, @Args() args: PageArgs) {
+    const { cursor, limit } = pageOf(args);
+    const after = cursor === undefined ? undefined : Number(cursor);
+    const { items, nextCursor } = await this.appsService.revisions(app.cluster, app.name, { cursor: Number.isInteger(after) ? after : undefined, limit });
+    return { items, nextCursor: nextCursor === undefined ? undefined : String(nextCursor) };
   }
 
-  @ResolveField(() => [OperationType])
-  async operations(@Parent() app: AppView, @Args('limit', { type: () => Int, defaultValue: 50 }) limit: number) {
-    const { items } = await this.operationsService.query({ cluster: app.cluster, app: app.name }, { limit });
-    return Promise.all(items.map(async (op) => operationView(await this.operationsService.get(op.id))));
+  @ResolveField(() => OperationPageType, { description: "The app's operations with their progress, newest first" })
+  async operations(@Parent() app: AppView, @Args() args: PageArgs) {
+    const { items, nextCursor } = await this.operationsService.query({ cluster: app.cluster, app: app.name }, pageOf(args));
+    return { items: await Promise.all(items.map(async (op) => operationView(await this.operationsService.get(op.id)))), nextCursor };
   }
 
   @Query(() => [ServiceType], { description: 'Discovery data of every service of an app' })
@@ -78,10 +86,9 @@ export class LifecycleResolver {
     @Args('cluster', { nullable: true }) cluster?: string,
     @Args('app', { nullable: true }) app?: string,
     @Args('service', { nullable: true }) service?: string,
-    @Args('status', { nullable: true }) status?: string,
+    @Args('status', { type: () => OperationStatusGql, nullable: true }) status?: string,
     @Args('requester', { nullable: true }) requester?: string,
-    @Args('cursor', { nullable: true }) cursor?: string,
-    @Args('limit', { type: () => Int, defaultValue: 50 }) limit?: number,
+    @Args() page?: PageArgs,
   ) {
     const { items, nextCursor } = await this.operationsService.query(
       {
@@ -91,7 +98,7 @@ export class LifecycleResolver {
         status: (status ?? undefined) as never,
         requester: requester ?? undefined,
       },
-      { cursor: cursor ?? undefined, limit: limit ?? 50 },
+      pageOf(page ?? { first: DEFAULT_PAGE }),
     );
     return { items: items.map((op) => operationView(op)), nextCursor };
   }
@@ -105,11 +112,11 @@ export class LifecycleResolver {
   applyApp(
     @GraphqlCaller() caller: Caller,
     @Args('cluster') cluster: string,
-    @Args('spec', { type: () => GraphQLJSONObject, nullable: true }) spec?: object,
+    @Args('spec', { type: () => AppSpecInput, nullable: true, description: 'The app to apply (or give compose)' }) spec?: object,
     @Args('compose', { nullable: true }) compose?: string,
     @Args('name', { nullable: true }) name?: string,
   ) {
-    return this.appsService.apply(cluster, compose ? { compose, name: name ?? undefined } : { spec }, caller);
+    return this.appsService.apply(cluster, compose ? { compose, name: name ?? undefined } : { spec: fromGraphqlInput(AppSpec, spec) }, caller);
   }
 
   @Mutation(() => ChangeResultType)
@@ -143,15 +150,15 @@ export class LifecycleResolver {
     return this.servicesService.scale(cluster, app, service, { replicas }, caller);
   }
 
-  @Mutation(() => ChangeResultType, { description: 'patch: image, command, env, resources, replicas, update (policy), expectedRevision, force' })
+  @Mutation(() => ChangeResultType, { description: 'Changes one service: only the fields of the patch' })
   updateService(
     @GraphqlCaller() caller: Caller,
     @Args('cluster') cluster: string,
     @Args('app') app: string,
     @Args('service') service: string,
-    @Args('patch', { type: () => GraphQLJSONObject }) patch: object,
+    @Args('patch', { type: () => ServicePatchInput, description: 'The fields to change' }) patch: object,
   ) {
-    return this.servicesService.update(cluster, app, service, patch, caller);
+    return this.servicesService.update(cluster, app, service, fromGraphqlInput(UpdateServiceRequest, patch), caller);
   }
 
   @Mutation(() => ChangeResultType)
@@ -166,8 +173,12 @@ export class LifecycleResolver {
   }
 
   @Mutation(() => JobRunResultType)
-  runJob(@GraphqlCaller() caller: Caller, @Args('cluster') cluster: string, @Args('spec', { type: () => GraphQLJSONObject }) spec: object) {
-    return this.jobsService.run(cluster, spec, caller);
+  runJob(
+    @GraphqlCaller() caller: Caller,
+    @Args('cluster') cluster: string,
+    @Args('spec', { type: () => JobSpecInput, description: 'The job to run' }) spec: object,
+  ) {
+    return this.jobsService.run(cluster, fromGraphqlInput(JobSpec, spec), caller);
   }
 
   @Subscription(() => ProgressType, { description: 'Live progress of one operation; ends after the event that carries "final"' })

@@ -1,11 +1,13 @@
 import { Field, Float, ID, Int, ObjectType } from '@nestjs/graphql';
-import { GraphQLJSONObject } from 'graphql-scalars';
+import { GraphQLDateTime, GraphQLJSONObject } from 'graphql-scalars';
+import { OperationKindGql, OperationStatusGql } from './enums.js';
 import { type OutcomeCode, OutcomeCodeGraphql } from '../changes/operation-outcome.js';
 
 @ObjectType('Progress')
 export class ProgressType {
-  @Field() time!: string;
-  @Field({ description: 'started, progressing, completed, rolling-back, rolled-back, paused, failed, waiting, reattached, finished' }) phase!: string;
+  @Field(() => GraphQLDateTime) time!: string;
+  @Field({ description: 'Where the rollout is: started, progressing, completed, rolling-back, rolled-back, paused, failed, waiting, reattached, finished' })
+  phase!: string;
   @Field({ nullable: true }) message?: string;
   @Field({ nullable: true }) service?: string;
   @Field(() => Int, { nullable: true }) replicasUpdated?: number;
@@ -19,8 +21,8 @@ export class ProgressType {
 @ObjectType('Operation')
 export class OperationType {
   @Field(() => ID) id!: string;
-  @Field() kind!: string;
-  @Field() status!: string;
+  @Field(() => OperationKindGql) kind!: string;
+  @Field(() => OperationStatusGql) status!: string;
   @Field() clusterId!: string;
   @Field({ nullable: true }) app?: string;
   @Field({ nullable: true }) service?: string;
@@ -31,16 +33,16 @@ export class OperationType {
   @Field(() => OutcomeCodeGraphql, { nullable: true }) errorCode?: OutcomeCode;
   @Field({ nullable: true }) error?: string;
   @Field(() => GraphQLJSONObject, { nullable: true }) result?: object;
-  @Field() createdAt!: string;
-  @Field({ nullable: true }) startedAt?: string;
-  @Field({ nullable: true }) finishedAt?: string;
+  @Field(() => GraphQLDateTime) createdAt!: string;
+  @Field(() => GraphQLDateTime, { nullable: true }) startedAt?: string;
+  @Field(() => GraphQLDateTime, { nullable: true }) finishedAt?: string;
   @Field(() => [ProgressType], { nullable: true }) progress?: ProgressType[];
 }
 
-@ObjectType('OperationPage')
+@ObjectType('OperationPage', { description: 'A page of operations, newest first' })
 export class OperationPageType {
-  @Field(() => [OperationType]) items!: OperationType[];
-  @Field({ nullable: true }) nextCursor?: string;
+  @Field(() => [OperationType], { description: 'The operations of this page' }) items!: OperationType[];
+  @Field({ nullable: true, description: 'Give it as after for the next page; absent on the last page' }) nextCursor?: string;
 }
 
 @ObjectType('Warning')
@@ -65,9 +67,15 @@ export class RevisionType {
   @Field() source!: string;
   @Field() author!: string;
   @Field({ nullable: true }) message?: string;
-  @Field() createdAt!: string;
+  @Field(() => GraphQLDateTime) createdAt!: string;
   @Field() current!: boolean;
   @Field(() => GraphQLJSONObject, { nullable: true }) spec?: object;
+}
+
+@ObjectType('RevisionPage', { description: 'A page of revisions, newest first' })
+export class RevisionPageType {
+  @Field(() => [RevisionType], { description: 'The revisions of this page' }) items!: RevisionType[];
+  @Field({ nullable: true, description: 'Give it as after for the next page; absent on the last page' }) nextCursor?: string;
 }
 
 @ObjectType('ServiceState')
@@ -83,8 +91,8 @@ export class AppType {
   @Field() name!: string;
   @Field() cluster!: string;
   @Field(() => Int, { nullable: true }) currentRevision?: number;
-  @Field() createdAt!: string;
-  @Field() updatedAt!: string;
+  @Field(() => GraphQLDateTime) createdAt!: string;
+  @Field(() => GraphQLDateTime) updatedAt!: string;
   @Field() deleted!: boolean;
   @Field(() => GraphQLJSONObject, { nullable: true }) spec?: object;
   @Field(() => [ServiceStateType], { nullable: true, description: 'Desired against actual, read live' }) services?: ServiceStateType[];
@@ -137,8 +145,8 @@ export class JobRunType {
   @Field(() => Int) failed!: number;
   @Field(() => [GraphQLJSONObject]) runs!: object[];
   @Field({ nullable: true }) logTail?: string;
-  @Field() startedAt!: string;
-  @Field({ nullable: true }) finishedAt?: string;
+  @Field(() => GraphQLDateTime) startedAt!: string;
+  @Field(() => GraphQLDateTime, { nullable: true }) finishedAt?: string;
   @Field(() => Float, { nullable: true }) durationMs?: number;
   @Field({ nullable: true }) operationId?: string;
 }

@@ -1,6 +1,7 @@
 import { Args, Context, Int, Query, Resolver, Subscription } from '@nestjs/graphql';
 import type { Principal } from '../common/request-context.js';
 import { abortableStream } from '../common/abortable-stream.js';
+import { DEFAULT_PAGE, PageArgs, pageOf } from '../graphql/pages.js';
 import { EventsService } from './events/events.service.js';
 import { LogsService } from './logs/logs.service.js';
 import { MetricsHistoryService } from './metrics/metrics-history.service.js';
@@ -31,9 +32,9 @@ export class MonitoringResolver {
     @Args('since', { nullable: true }) since?: string,
     @Args('until', { nullable: true }) until?: string,
     @Args('order', { nullable: true }) order?: string,
-    @Args('cursor', { nullable: true }) cursor?: string,
-    @Args('limit', { type: () => Int, nullable: true }) limit?: number,
+    @Args() page?: PageArgs,
   ) {
+    const { cursor, limit } = pageOf(page ?? { first: DEFAULT_PAGE });
     return this.events.query(defined({ cluster, app, service, kind, action, operation, since, until, order, cursor, limit }));
   }
 

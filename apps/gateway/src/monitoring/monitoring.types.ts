@@ -1,5 +1,6 @@
 import { Field, Float, ID, Int, ObjectType } from '@nestjs/graphql';
-import { GraphQLJSONObject } from 'graphql-scalars';
+import { GraphQLDateTime, GraphQLJSONObject } from 'graphql-scalars';
+import { MetricsCollectionStateGql, OrchestratorKindGql } from '../graphql/enums.js';
 
 @ObjectType('ClusterEvent', { description: 'An orchestrator event Berth recorded' })
 export class ClusterEventType {
@@ -7,8 +8,8 @@ export class ClusterEventType {
   @Field() cluster!: string;
   @Field() clusterId!: string;
   @Field({ description: "The orchestrator's own id of the event" }) eventId!: string;
-  @Field({ description: 'When the orchestrator emitted it (ISO 8601)' }) time!: string;
-  @Field({ description: 'service, container, node, ... (Swarm); Pod, Deployment, ... (Kubernetes)' }) kind!: string;
+  @Field(() => GraphQLDateTime, { description: 'When the orchestrator emitted it' }) time!: string;
+  @Field({ description: 'The native kind: service, container, node, ... (Swarm); Pod, Deployment, ... (Kubernetes)' }) kind!: string;
   @Field() name!: string;
   @Field({ nullable: true }) app?: string;
   @Field({ nullable: true }) service?: string;
@@ -26,7 +27,7 @@ export class ClusterEventPageType {
 
 @ObjectType('MetricPoint')
 export class MetricPointType {
-  @Field() time!: string;
+  @Field(() => GraphQLDateTime) time!: string;
   @Field(() => Float) cpuCores!: number;
   @Field(() => Float) cpuCoresMax!: number;
   @Field(() => Float) memoryBytes!: number;
@@ -50,27 +51,27 @@ export class MetricSeriesType {
 
 @ObjectType('MetricsCollection', { description: 'Whether the cluster is sampled, and why not' })
 export class MetricsCollectionType {
-  @Field({ description: 'starting, collecting, unsupported, failing, stopped, not-running, disabled' }) state!: string;
+  @Field(() => MetricsCollectionStateGql) state!: string;
   @Field({ nullable: true }) message?: string;
   @Field({ nullable: true }) owner?: string;
-  @Field({ nullable: true }) lastSampleAt?: string;
+  @Field(() => GraphQLDateTime, { nullable: true }) lastSampleAt?: string;
 }
 
 @ObjectType('MetricsHistory')
 export class MetricsHistoryType {
   @Field() cluster!: string;
-  @Field() from!: string;
-  @Field() to!: string;
+  @Field(() => GraphQLDateTime) from!: string;
+  @Field(() => GraphQLDateTime) to!: string;
   @Field() step!: string;
   @Field(() => Int) stepMs!: number;
-  @Field({ description: 'raw, minute or hour: the stored resolution the answer came from' }) resolution!: string;
+  @Field({ description: 'The stored resolution the answer came from: raw, minute or hour' }) resolution!: string;
   @Field(() => [MetricSeriesType]) series!: MetricSeriesType[];
   @Field(() => MetricsCollectionType) collection!: MetricsCollectionType;
 }
 
 @ObjectType('LogLine')
 export class LogLineType {
-  @Field({ nullable: true }) time?: string;
+  @Field(() => GraphQLDateTime, { nullable: true }) time?: string;
   @Field({ description: 'Swarm task slot (or node of a global service), Kubernetes pod name' }) replica!: string;
   @Field() stream!: string;
   @Field() line!: string;
@@ -80,10 +81,10 @@ export class LogLineType {
 export class ClusterMonitorType {
   @Field() cluster!: string;
   @Field() clusterId!: string;
-  @Field() kind!: string;
+  @Field(() => OrchestratorKindGql) kind!: string;
   @Field({ nullable: true, description: 'The gateway replica running the watcher and collector' }) owner?: string;
-  @Field({ nullable: true }) ownedSince?: string;
-  @Field({ nullable: true }) leaseExpiresAt?: string;
+  @Field(() => GraphQLDateTime, { nullable: true }) ownedSince?: string;
+  @Field(() => GraphQLDateTime, { nullable: true }) leaseExpiresAt?: string;
   @Field() local!: boolean;
   @Field(() => GraphQLJSONObject, { nullable: true }) events?: object;
   @Field(() => GraphQLJSONObject, { nullable: true }) metrics?: object;

@@ -1,16 +1,21 @@
 import { Args, Field, Mutation, ObjectType, Query, Resolver } from '@nestjs/graphql';
-import { GraphQLJSONObject } from 'graphql-scalars';
+import { GraphQLDateTime, GraphQLJSONObject } from 'graphql-scalars';
 import { RequireAccess } from '../auth/auth.decorators.js';
+import { WorkloadPolicy } from '@berth/model';
+import { WorkloadPolicyInput } from '../graphql/inputs.js';
+import { fromGraphqlInput } from '../graphql/zod-graphql.js';
 import { WorkloadPolicyService, type WorkloadPolicyView } from './workload-policy.service.js';
 
 @ObjectType('WorkloadPolicy', { description: 'What tokens below cluster admin may give a workload on one cluster' })
 export class WorkloadPolicyType {
   @Field() cluster!: string;
-  @Field(() => GraphQLJSONObject, { description: 'hostPaths, privileged, capabilities, hostNetwork, hostPid, hostIpc, devices, lowHostPorts, images, apps' })
+  @Field(() => GraphQLJSONObject, {
+    description: 'The policy: hostPaths, privileged, capabilities, hostNetwork, hostPid, hostIpc, devices, lowHostPorts, images, apps',
+  })
   policy!: object;
-  @Field({ description: 'no admin has set a policy: the default applies' }) isDefault!: boolean;
+  @Field({ description: 'No admin has set a policy: the default applies' }) isDefault!: boolean;
   @Field({ nullable: true }) updatedBy?: string;
-  @Field({ nullable: true }) updatedAt?: string;
+  @Field(() => GraphQLDateTime, { nullable: true }) updatedAt?: string;
 }
 
 const toGql = (view: WorkloadPolicyView): WorkloadPolicyType => ({ ...view, policy: view.policy });
@@ -27,7 +32,10 @@ export class WorkloadPolicyResolver {
 
   @Mutation(() => WorkloadPolicyType, { description: "Replaces the cluster's workload policy ({} restores the default); audited" })
   @RequireAccess('admin')
-  async setWorkloadPolicy(@Args('cluster') cluster: string, @Args('policy', { type: () => GraphQLJSONObject }) policy: object) {
-    return toGql(await this.policies.set(cluster, policy));
+  async setWorkloadPolicy(
+    @Args('cluster') cluster: string,
+    @Args('policy', { type: () => WorkloadPolicyInput, description: 'The whole policy' }) policy: object,
+  ) {
+    return toGql(await this.policies.set(cluster, fromGraphqlInput(WorkloadPolicy, policy)));
   }
 }

@@ -25,7 +25,7 @@ const RULES = [
 ];
 /** The description rules still fail on older output types: the count may only go down. */
 const DESCRIPTION_RULES = new Set(['arguments-have-descriptions', 'fields-have-descriptions', 'types-have-descriptions', 'descriptions-are-capitalized']);
-const DESCRIPTION_ERRORS_AT_MOST = 310;
+const DESCRIPTION_ERRORS_AT_MOST = 301;
 
 function lint(): { rule: string; message: string }[] {
   const run = spawnSync(LINTER, ['-f', 'json', '-r', RULES.join(','), SCHEMA_FILE], { encoding: 'utf8' });

@@ -113,7 +113,7 @@ export class LifecycleResolver {
     @GraphqlCaller() caller: Caller,
     @Args('cluster') cluster: string,
     @Args('spec', { type: () => AppSpecInput, nullable: true, description: 'The app to apply (or give compose)' }) spec?: object,
-    @Args('compose', { nullable: true }) compose?: string,
+    @Args('compose', { nullable: true, description: 'A Compose file, as YAML (or give spec)' }) compose?: string,
     @Args('name', { nullable: true }) name?: string,
   ) {
     return this.appsService.apply(cluster, compose ? { compose, name: name ?? undefined } : { spec: fromGraphqlInput(AppSpec, spec) }, caller);

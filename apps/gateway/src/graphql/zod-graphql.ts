@@ -213,67 +213,51 @@ export class ZodInputTypes {
 
 /** Turns a value of a generated input type back into the JSON its zod schema (and REST) takes. */
 export function fromGraphqlInput(schema: Schema, value: unknown): unknown {
-  if (value === null || value === undefined) return value;
-  if (isDuration(schema)) return value;
-  const inner = unwrap(schema).inner;
-  const def = defOf(inner);
-  switch (def.type) {
-    case 'array':
-      return Array.isArray(value) ? value.map((v) => fromGraphqlInput(def.element, v)) : value;
-    case 'record':
-      if (isObjectLike(def.valueType) && Array.isArray(value)) {
-        return Object.fromEntries(
-          value.map((item: Record<string, unknown>) => {
-            const { name, ...rest } = item;
-            return [name, fromGraphqlInput(def.valueType, rest)];
-          }),
-        );
-      }
-      return value;
-    case 'object':
-      return typeof value === 'object'
-        ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, def.shape[k] ? fromGraphqlInput(def.shape[k], v) : v]))
-        : value;
-    case 'union': {
-      if (!def.discriminator || typeof value !== 'object') return value;
-      const option = (def.options as Schema[]).find(
-        (o) => defOf(defOf(unwrap(o).inner).shape[def.discriminator]).values[0] === (value as Record<string, unknown>)[def.discriminator],
-      );
-      return option ? fromGraphqlInput(option, value) : value;
-    }
-    default:
-      return value;
-  }
+  return convertInput(schema, value, 'fromGraphql');
 }
 
 /** The other way: the JSON REST takes as the value of the generated input type (for clients and tests). */
 export function toGraphqlInput(schema: Schema, value: unknown): unknown {
+  return convertInput(schema, value, 'toGraphql');
+}
+
+/**
+ * One walk for both directions. They differ in two places: a record of objects is a list of
+ * `{name, ...}` items in GraphQL, and enum values carry GraphQL's upper-case names (the way in needs
+ * no mapping: registered enums already hand the resolver the REST value).
+ */
+function convertInput(schema: Schema, value: unknown, direction: 'fromGraphql' | 'toGraphql'): unknown {
   if (value === null || value === undefined) return value;
   if (isDuration(schema)) return value;
-  const inner = unwrap(schema).inner;
-  const def = defOf(inner);
+  const def = defOf(unwrap(schema).inner);
+  const walk = (s: Schema, v: unknown) => convertInput(s, v, direction);
   switch (def.type) {
     case 'array':
-      return Array.isArray(value) ? value.map((v) => toGraphqlInput(def.element, v)) : value;
+      return Array.isArray(value) ? value.map((v) => walk(def.element, v)) : value;
     case 'record':
-      if (isObjectLike(def.valueType) && typeof value === 'object') {
-        return Object.entries(value).map(([name, v]) => ({ name, ...(toGraphqlInput(def.valueType, v) as object) }));
+      if (!isObjectLike(def.valueType)) return value;
+      if (direction === 'fromGraphql') {
+        return Array.isArray(value)
+          ? Object.fromEntries(
+              value.map((item: Record<string, unknown>) => {
+                const { name, ...rest } = item;
+                return [name, walk(def.valueType, rest)];
+              }),
+            )
+          : value;
       }
-      return value;
+      return typeof value === 'object' ? Object.entries(value).map(([name, v]) => ({ name, ...(walk(def.valueType, v) as object) })) : value;
     case 'object':
-      return typeof value === 'object'
-        ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, def.shape[k] ? toGraphqlInput(def.shape[k], v) : v]))
-        : value;
+      return typeof value === 'object' ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, def.shape[k] ? walk(def.shape[k], v) : v])) : value;
     case 'enum':
-      return typeof value === 'string' ? enumValueName(value) : value;
     case 'literal':
-      return typeof value === 'string' ? enumValueName(value) : value;
+      return direction === 'toGraphql' && typeof value === 'string' ? enumValueName(value) : value;
     case 'union': {
       if (!def.discriminator || typeof value !== 'object') return value;
       const option = (def.options as Schema[]).find(
         (o) => defOf(defOf(unwrap(o).inner).shape[def.discriminator]).values[0] === (value as Record<string, unknown>)[def.discriminator],
       );
-      return option ? toGraphqlInput(option, value) : value;
+      return option ? walk(option, value) : value;
     }
     default:
       return value;

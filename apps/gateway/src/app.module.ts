@@ -9,6 +9,7 @@ import { AuthModule } from './auth/auth.module.js';
 import { ClustersModule } from './clusters/clusters.module.js';
 import { costPlugin, depthRule } from './graphql/graphql.limits.js';
 import { formatGraphqlError } from './graphql/graphql-errors.js';
+import { describeRootTypes } from './graphql/root-types.js';
 import { ComposeModule } from './compose/compose.module.js';
 import { AppsModule } from './apps/apps.module.js';
 import { LifecycleGraphqlModule } from './graphql/lifecycle-graphql.module.js';
@@ -36,6 +37,7 @@ export class AppModule {
           path: '/graphql',
           autoSchemaFile: true,
           sortSchema: true,
+          transformSchema: describeRootTypes,
           introspection: config.graphql.introspection,
           // the IDE is the gateway's own bundled GraphiQL (graphql/graphql-ide.ts), not Apollo's CDN page
           graphiql: false,

@@ -8,37 +8,37 @@ import { TokenGrantInput, TokenRoleGql } from '../graphql/inputs.js';
 import { fromGraphqlInput } from '../graphql/zod-graphql.js';
 import { PageArgs, pageOf } from '../graphql/pages.js';
 
-@ObjectType('TokenGrant')
+@ObjectType('TokenGrant', { description: 'One thing a token may do: a role, on every cluster or one, on every app or one' })
 class TokenGrantType {
-  @Field(() => TokenRoleGql) role!: string;
-  @Field({ nullable: true }) cluster?: string;
-  @Field({ nullable: true }) app?: string;
+  @Field(() => TokenRoleGql, { description: 'The role' }) role!: string;
+  @Field({ nullable: true, description: 'The cluster it applies to; absent: every cluster' }) cluster?: string;
+  @Field({ nullable: true, description: 'The app it applies to; absent: every app' }) app?: string;
 }
 
-@ObjectType('Token')
+@ObjectType('Token', { description: 'An API token (its secret is shown once, when it is created)' })
 class TokenType {
-  @Field(() => ID) id!: string;
-  @Field() name!: string;
-  @Field(() => [TokenGrantType]) grants!: TokenGrantType[];
-  @Field({ nullable: true }) createdBy?: string;
-  @Field(() => GraphQLDateTime) createdAt!: string;
-  @Field(() => GraphQLDateTime, { nullable: true }) expiresAt?: string;
-  @Field(() => GraphQLDateTime, { nullable: true }) lastUsedAt?: string;
-  @Field(() => GraphQLDateTime, { nullable: true }) revokedAt?: string;
+  @Field(() => ID, { description: 'The token id' }) id!: string;
+  @Field({ description: 'Its name, shown in audit entries and operations' }) name!: string;
+  @Field(() => [TokenGrantType], { description: 'What it may do' }) grants!: TokenGrantType[];
+  @Field({ nullable: true, description: 'The token that created it' }) createdBy?: string;
+  @Field(() => GraphQLDateTime, { description: 'When it was created' }) createdAt!: string;
+  @Field(() => GraphQLDateTime, { nullable: true, description: 'When it stops working' }) expiresAt?: string;
+  @Field(() => GraphQLDateTime, { nullable: true, description: 'When it was last used' }) lastUsedAt?: string;
+  @Field(() => GraphQLDateTime, { nullable: true, description: 'When it was revoked' }) revokedAt?: string;
   @Field({ nullable: true, description: 'The secret: only in the answer to createToken' }) token?: string;
 }
 
-@ObjectType('AuditEntry')
+@ObjectType('AuditEntry', { description: 'One recorded action: who did what to what, and how it ended' })
 class AuditEntryType {
-  @Field(() => ID) id!: string;
-  @Field(() => GraphQLDateTime) time!: string;
-  @Field() actor!: string;
-  @Field() action!: string;
-  @Field({ nullable: true }) target?: string;
-  @Field({ nullable: true }) clusterId?: string;
-  @Field() result!: string;
-  @Field({ nullable: true }) correlationId?: string;
-  @Field(() => GraphQLJSONObject) details!: object;
+  @Field(() => ID, { description: 'The entry id' }) id!: string;
+  @Field(() => GraphQLDateTime, { description: 'When it happened' }) time!: string;
+  @Field({ description: 'Who did it (token:NAME)' }) actor!: string;
+  @Field({ description: 'What was done: "POST /v1/clusters/:cluster/apps" or "mutation applyApp"' }) action!: string;
+  @Field({ nullable: true, description: 'What it was done to' }) target?: string;
+  @Field({ nullable: true, description: 'The cluster it was done on' }) clusterId?: string;
+  @Field({ description: 'How it ended: succeeded, failed:<code> or denied:<code>' }) result!: string;
+  @Field({ nullable: true, description: 'The request id, also in the gateway log' }) correlationId?: string;
+  @Field(() => GraphQLJSONObject, { description: 'What else was recorded about it' }) details!: object;
 }
 
 @ObjectType('AuditEntryPage', { description: 'A page of audit entries, newest first' })
@@ -55,16 +55,16 @@ export class AuthResolver {
     private readonly audit: AuditService,
   ) {}
 
-  @Query(() => [TokenType])
+  @Query(() => [TokenType], { description: 'The API tokens (never their secrets)' })
   apiTokens() {
     return this.tokens.list();
   }
 
   @Mutation(() => TokenType, { description: 'Creates an API token; its secret is in this answer only' })
   createToken(
-    @Args('name') name: string,
+    @Args('name', { description: 'A name for the token, shown in audit entries and operations' }) name: string,
     @Args('grants', { type: () => [TokenGrantInput], description: 'What the token may do (at least one grant)' }) grants: object[],
-    @Args('expiresAt', { nullable: true }) expiresAt?: string,
+    @Args('expiresAt', { nullable: true, description: 'When the token stops working (ISO 8601; default: never)' }) expiresAt?: string,
   ) {
     return this.tokens.create(
       { name, grants: fromGraphqlInput(CreateTokenRequest.shape.grants, grants), ...(expiresAt ? { expiresAt } : {}) },
@@ -72,8 +72,8 @@ export class AuthResolver {
     );
   }
 
-  @Mutation(() => TokenType)
-  revokeToken(@Args('id') id: string) {
+  @Mutation(() => TokenType, { description: 'Revokes a token at once; audited' })
+  revokeToken(@Args('id', { description: 'The token id' }) id: string) {
     return this.tokens.revoke(id);
   }
 

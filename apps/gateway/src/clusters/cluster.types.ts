@@ -4,10 +4,10 @@ import { ClusterHealthStatusGql, NodeAvailabilityGql, NodeRoleGql, NodeStatusGql
 
 type Kind = 'swarm' | 'kubernetes';
 
-@ObjectType('Label')
+@ObjectType('Label', { description: 'A label: a key and its value' })
 export class LabelType {
-  @Field() key!: string;
-  @Field() value!: string;
+  @Field({ description: 'The label key' }) key!: string;
+  @Field({ description: 'Its value' }) value!: string;
 }
 
 @InputType('LabelInput', { description: 'A label of a cluster' })
@@ -16,41 +16,42 @@ export class LabelInput {
   @Field({ description: 'Its value' }) value!: string;
 }
 
-@ObjectType('ClusterHealth')
+@ObjectType('ClusterHealth', { description: 'Whether Berth can reach the cluster' })
 export class ClusterHealthType {
-  @Field(() => ClusterHealthStatusGql) status!: string;
-  @Field({ nullable: true }) message?: string;
-  @Field(() => Float, { nullable: true }) latencyMs?: number;
+  @Field(() => ClusterHealthStatusGql, { description: 'Whether it answered, and in time' }) status!: string;
+  @Field({ nullable: true, description: 'Why it is not healthy' }) message?: string;
+  @Field(() => Float, { nullable: true, description: 'How long the check took, in milliseconds' }) latencyMs?: number;
   @Field(() => GraphQLDateTime, { nullable: true, description: 'When this was observed' }) checkedAt?: string;
 }
 
 @ObjectType('ClusterNode', { description: 'A node of a cluster, read live from the orchestrator' })
 export class NodeType {
-  @Field() id!: string;
-  @Field() name!: string;
-  @Field(() => NodeRoleGql) role!: string;
-  @Field(() => NodeStatusGql) status!: string;
-  @Field(() => NodeAvailabilityGql, { nullable: true }) availability?: string;
-  @Field({ nullable: true }) address?: string;
-  @Field({ nullable: true }) version?: string;
-  @Field(() => Float, { nullable: true }) cpus?: number;
-  @Field(() => Float, { nullable: true }) memoryBytes?: number;
-  @Field(() => [LabelType]) labels!: LabelType[];
+  @Field({ description: "The orchestrator's node id" }) id!: string;
+  @Field({ description: 'Its hostname' }) name!: string;
+  @Field(() => NodeRoleGql, { description: 'What the node does in its cluster' }) role!: string;
+  @Field(() => NodeStatusGql, { description: 'Whether the node is up' }) status!: string;
+  @Field(() => NodeAvailabilityGql, { nullable: true, description: 'Whether it takes new replicas (a cordoned Kubernetes node is PAUSE)' })
+  availability?: string;
+  @Field({ nullable: true, description: 'Its IP address' }) address?: string;
+  @Field({ nullable: true, description: 'Its engine or kubelet version' }) version?: string;
+  @Field(() => Float, { nullable: true, description: 'CPUs it has' }) cpus?: number;
+  @Field(() => Float, { nullable: true, description: 'Memory it has, in bytes' }) memoryBytes?: number;
+  @Field(() => [LabelType], { description: 'Its labels' }) labels!: LabelType[];
 }
 
-@ObjectType('Cluster')
+@ObjectType('Cluster', { description: 'A registered Swarm or Kubernetes cluster' })
 export class ClusterType {
-  @Field(() => ID) id!: string;
-  @Field() name!: string;
-  @Field(() => OrchestratorKindGql) kind!: Kind;
+  @Field(() => ID, { description: "Berth's id of the cluster" }) id!: string;
+  @Field({ description: 'The name the API uses for it' }) name!: string;
+  @Field(() => OrchestratorKindGql, { description: 'Its orchestrator' }) kind!: Kind;
   @Field({ description: 'Where the cluster is (socket, tcp address or API server URL); never credentials' }) endpoint!: string;
-  @Field(() => [LabelType]) labels!: LabelType[];
-  @Field(() => GraphQLDateTime) createdAt!: string;
-  @Field(() => GraphQLDateTime) updatedAt!: string;
-  @Field(() => ClusterHealthType) health!: ClusterHealthType;
-  @Field({ nullable: true }) version?: string;
+  @Field(() => [LabelType], { description: 'Its labels' }) labels!: LabelType[];
+  @Field(() => GraphQLDateTime, { description: 'When it was registered' }) createdAt!: string;
+  @Field(() => GraphQLDateTime, { description: 'When its registration last changed' }) updatedAt!: string;
+  @Field(() => ClusterHealthType, { description: 'Whether Berth can reach it now' }) health!: ClusterHealthType;
+  @Field({ nullable: true, description: "The orchestrator's version (Docker engine or Kubernetes API server)" }) version?: string;
   @Field(() => [NodeType], { nullable: true, description: 'Live node list (only when the cluster answered)' }) nodes?: NodeType[];
-  @Field(() => Int, { nullable: true }) nodeCount?: number;
+  @Field(() => Int, { nullable: true, description: 'How many nodes it has' }) nodeCount?: number;
 }
 
 @InputType('TlsInput', { description: 'TLS material for a Swarm tcp:// endpoint (PEM); stored sealed, never returned' })

@@ -33,29 +33,32 @@ export class ClustersResolver {
   }
 
   @Query(() => ClusterType, { description: 'One cluster (by name or id) with health, version and nodes read live from it' })
-  async cluster(@Args('name') name: string) {
+  async cluster(@Args('name', { description: 'The cluster, by name or id' }) name: string) {
     return toGql(await this.service.get(name));
   }
 
-  @Mutation(() => ClusterType)
+  @Mutation(() => ClusterType, { description: 'Registers a cluster after checking Berth can reach it; audited' })
   @RequireAccess('admin')
-  async registerCluster(@Args('input') input: RegisterClusterInput) {
+  async registerCluster(@Args('input', { description: 'The cluster to register' }) input: RegisterClusterInput) {
     const { labels, tls, ...rest } = input;
     return toGql(
       await this.service.register({ ...withoutNulls(rest), labels: fromPairs(labels), ...(tls ? { tls: withoutNulls(tls) } : {}) }, requestContext.requester()),
     );
   }
 
-  @Mutation(() => ClusterType)
+  @Mutation(() => ClusterType, { description: "Changes a cluster's labels or connection; audited" })
   @RequireAccess('admin')
-  async updateCluster(@Args('name') name: string, @Args('input') input: UpdateClusterInput) {
+  async updateCluster(
+    @Args('name', { description: 'The cluster, by name or id' }) name: string,
+    @Args('input', { description: 'What changes' }) input: UpdateClusterInput,
+  ) {
     const { labels, tls, ...rest } = input;
     return toGql(await this.service.update(name, { ...withoutNulls(rest), labels: fromPairs(labels), ...(tls ? { tls: withoutNulls(tls) } : {}) }));
   }
 
-  @Mutation(() => Boolean)
+  @Mutation(() => Boolean, { description: 'Forgets a cluster (its workloads keep running); audited' })
   @RequireAccess('admin')
-  async removeCluster(@Args('name') name: string) {
+  async removeCluster(@Args('name', { description: 'The cluster, by name or id' }) name: string) {
     await this.service.remove(name);
     return true;
   }

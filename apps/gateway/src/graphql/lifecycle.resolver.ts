@@ -47,13 +47,13 @@ export class LifecycleResolver {
     private readonly events: OperationEvents,
   ) {}
 
-  @Query(() => [AppType])
-  apps(@Args('cluster') cluster: string) {
+  @Query(() => [AppType], { description: 'The apps of a cluster' })
+  apps(@Args('cluster', { description: 'The cluster, by name or id' }) cluster: string) {
     return this.appsService.list(cluster);
   }
 
   @Query(() => AppType, { description: 'An app with desired against actual state; add revisions and operations for its whole history' })
-  app(@Args('cluster') cluster: string, @Args('name') name: string) {
+  app(@Args('cluster', { description: 'The cluster, by name or id' }) cluster: string, @Args('name', { description: 'The app name' }) name: string) {
     return this.appsService.get(cluster, name);
   }
 
@@ -72,22 +72,22 @@ export class LifecycleResolver {
   }
 
   @Query(() => [ServiceType], { description: 'Discovery data of every service of an app' })
-  services(@Args('cluster') cluster: string, @Args('app') app: string) {
+  services(@Args('cluster', { description: 'The cluster, by name or id' }) cluster: string, @Args('app', { description: 'The app name' }) app: string) {
     return this.servicesService.list(cluster, app);
   }
 
-  @Query(() => OperationType)
-  async operation(@Args('id') id: string) {
+  @Query(() => OperationType, { description: 'One operation with its progress' })
+  async operation(@Args('id', { description: 'The operation id' }) id: string) {
     return operationView(await this.operationsService.get(id));
   }
 
   @Query(() => OperationPageType, { description: 'Operation history, newest first, filterable, cursor-paginated' })
   async operationHistory(
-    @Args('cluster', { nullable: true }) cluster?: string,
-    @Args('app', { nullable: true }) app?: string,
-    @Args('service', { nullable: true }) service?: string,
-    @Args('status', { type: () => OperationStatusGql, nullable: true }) status?: string,
-    @Args('requester', { nullable: true }) requester?: string,
+    @Args('cluster', { nullable: true, description: 'Only operations on this cluster' }) cluster?: string,
+    @Args('app', { nullable: true, description: 'Only operations on this app' }) app?: string,
+    @Args('service', { nullable: true, description: 'Only operations on this service' }) service?: string,
+    @Args('status', { type: () => OperationStatusGql, nullable: true, description: 'Only operations with this status' }) status?: string,
+    @Args('requester', { nullable: true, description: 'Only operations asked for by this token name' }) requester?: string,
     @Args() page?: PageArgs,
   ) {
     const { items, nextCursor } = await this.operationsService.query(
@@ -103,49 +103,49 @@ export class LifecycleResolver {
     return { items: items.map((op) => operationView(op)), nextCursor };
   }
 
-  @Query(() => JobRunType)
-  jobRun(@Args('cluster') cluster: string, @Args('id') id: string) {
+  @Query(() => JobRunType, { description: 'One job run with its attempts, exit codes and log tail' })
+  jobRun(@Args('cluster', { description: 'The cluster, by name or id' }) cluster: string, @Args('id', { description: 'The job run id' }) id: string) {
     return this.jobsService.get(cluster, id);
   }
 
   @Mutation(() => ChangeResultType, { description: 'Applies an AppSpec (spec) or a Compose file (compose, with name when the file has none)' })
   applyApp(
     @GraphqlCaller() caller: Caller,
-    @Args('cluster') cluster: string,
+    @Args('cluster', { description: 'The cluster to deploy to, by name or id' }) cluster: string,
     @Args('spec', { type: () => AppSpecInput, nullable: true, description: 'The app to apply (or give compose)' }) spec?: object,
     @Args('compose', { nullable: true, description: 'A Compose file, as YAML (or give spec)' }) compose?: string,
-    @Args('name', { nullable: true }) name?: string,
+    @Args('name', { nullable: true, description: 'The app name, for a Compose file without a top-level name' }) name?: string,
   ) {
     return this.appsService.apply(cluster, compose ? { compose, name: name ?? undefined } : { spec: fromGraphqlInput(AppSpec, spec) }, caller);
   }
 
-  @Mutation(() => ChangeResultType)
+  @Mutation(() => ChangeResultType, { description: "Removes an app's services; its volumes stay unless volumes is true; audited" })
   deleteApp(
     @GraphqlCaller() caller: Caller,
-    @Args('cluster') cluster: string,
-    @Args('app') app: string,
-    @Args('volumes', { defaultValue: false }) volumes: boolean,
+    @Args('cluster', { description: 'The cluster, by name or id' }) cluster: string,
+    @Args('app', { description: 'The app name' }) app: string,
+    @Args('volumes', { defaultValue: false, description: "Also delete the app's volumes and their data (default: keep them)" }) volumes: boolean,
   ) {
     return this.appsService.remove(cluster, app, { volumes }, caller);
   }
 
-  @Mutation(() => ChangeResultType)
+  @Mutation(() => ChangeResultType, { description: 'Re-applies an earlier revision of the whole app as a new revision' })
   rollbackApp(
     @GraphqlCaller() caller: Caller,
-    @Args('cluster') cluster: string,
-    @Args('app') app: string,
-    @Args('revision', { type: () => Int, nullable: true }) revision?: number,
+    @Args('cluster', { description: 'The cluster, by name or id' }) cluster: string,
+    @Args('app', { description: 'The app name' }) app: string,
+    @Args('revision', { type: () => Int, nullable: true, description: 'The revision to go back to (default: the one before the current)' }) revision?: number,
   ) {
     return this.appsService.rollback(cluster, app, revision ?? undefined, caller);
   }
 
-  @Mutation(() => ChangeResultType)
+  @Mutation(() => ChangeResultType, { description: "Sets a service's replica count" })
   scaleService(
     @GraphqlCaller() caller: Caller,
-    @Args('cluster') cluster: string,
-    @Args('app') app: string,
-    @Args('service') service: string,
-    @Args('replicas', { type: () => Int }) replicas: number,
+    @Args('cluster', { description: 'The cluster, by name or id' }) cluster: string,
+    @Args('app', { description: 'The app name' }) app: string,
+    @Args('service', { description: 'The service name' }) service: string,
+    @Args('replicas', { type: () => Int, description: 'The replica count to run' }) replicas: number,
   ) {
     return this.servicesService.scale(cluster, app, service, { replicas }, caller);
   }
@@ -153,36 +153,37 @@ export class LifecycleResolver {
   @Mutation(() => ChangeResultType, { description: 'Changes one service: only the fields of the patch' })
   updateService(
     @GraphqlCaller() caller: Caller,
-    @Args('cluster') cluster: string,
-    @Args('app') app: string,
-    @Args('service') service: string,
+    @Args('cluster', { description: 'The cluster, by name or id' }) cluster: string,
+    @Args('app', { description: 'The app name' }) app: string,
+    @Args('service', { description: 'The service name' }) service: string,
     @Args('patch', { type: () => ServicePatchInput, description: 'The fields to change' }) patch: object,
   ) {
     return this.servicesService.update(cluster, app, service, fromGraphqlInput(UpdateServiceRequest, patch), caller);
   }
 
-  @Mutation(() => ChangeResultType)
+  @Mutation(() => ChangeResultType, { description: 'Rolls one service back to its spec of an earlier revision' })
   rollbackService(
     @GraphqlCaller() caller: Caller,
-    @Args('cluster') cluster: string,
-    @Args('app') app: string,
-    @Args('service') service: string,
-    @Args('revision', { type: () => Int, nullable: true }) revision?: number,
+    @Args('cluster', { description: 'The cluster, by name or id' }) cluster: string,
+    @Args('app', { description: 'The app name' }) app: string,
+    @Args('service', { description: 'The service name' }) service: string,
+    @Args('revision', { type: () => Int, nullable: true, description: 'The revision whose spec of this service to go back to (default: the one before)' })
+    revision?: number,
   ) {
     return this.servicesService.rollback(cluster, app, service, revision ? { revision } : {}, caller);
   }
 
-  @Mutation(() => JobRunResultType)
+  @Mutation(() => JobRunResultType, { description: 'Starts a run-once job; with wait, answers when it has ended' })
   runJob(
     @GraphqlCaller() caller: Caller,
-    @Args('cluster') cluster: string,
+    @Args('cluster', { description: 'The cluster to run it on, by name or id' }) cluster: string,
     @Args('spec', { type: () => JobSpecInput, description: 'The job to run' }) spec: object,
   ) {
     return this.jobsService.run(cluster, fromGraphqlInput(JobSpec, spec), caller);
   }
 
   @Subscription(() => ProgressType, { description: 'Live progress of one operation; ends after the event that carries "final"' })
-  operationProgress(@Args('id') id: string, @Context() context: { principal?: Principal }) {
+  operationProgress(@Args('id', { description: 'The operation id' }) id: string, @Context() context: { principal?: Principal }) {
     // websocket subscriptions run outside any HTTP request: carry the guard's principal in by hand
     const asCaller = <T>(fn: () => Promise<T>) =>
       requestContext.run({ correlationId: randomUUID(), requester: `token:${context.principal?.name}`, principal: context.principal }, fn);

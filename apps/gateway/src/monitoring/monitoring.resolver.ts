@@ -23,15 +23,15 @@ export class MonitoringResolver {
 
   @Query(() => ClusterEventPageType, { description: 'Recorded cluster events, newest first unless order is "asc", cursor-paginated' })
   clusterEvents(
-    @Args('cluster', { nullable: true }) cluster?: string,
-    @Args('app', { nullable: true }) app?: string,
-    @Args('service', { nullable: true }) service?: string,
-    @Args('kind', { nullable: true }) kind?: string,
-    @Args('action', { nullable: true }) action?: string,
-    @Args('operation', { nullable: true }) operation?: string,
-    @Args('since', { nullable: true }) since?: string,
-    @Args('until', { nullable: true }) until?: string,
-    @Args('order', { nullable: true }) order?: string,
+    @Args('cluster', { nullable: true, description: 'Only events of this cluster' }) cluster?: string,
+    @Args('app', { nullable: true, description: 'Only events of this app' }) app?: string,
+    @Args('service', { nullable: true, description: 'Only events of this service' }) service?: string,
+    @Args('kind', { nullable: true, description: 'Only events of this native kind (service, container, Pod, Deployment, ...)' }) kind?: string,
+    @Args('action', { nullable: true, description: 'Only events with this action' }) action?: string,
+    @Args('operation', { nullable: true, description: 'Only events recorded while this operation ran' }) operation?: string,
+    @Args('since', { nullable: true, description: 'Only events at or after this time (ISO 8601, or a duration back from now such as 10m)' }) since?: string,
+    @Args('until', { nullable: true, description: 'Only events before this time (ISO 8601, or a duration back from now)' }) until?: string,
+    @Args('order', { nullable: true, description: 'desc (default, newest first) or asc' }) order?: string,
     @Args() page?: PageArgs,
   ) {
     const { cursor, limit } = pageOf(page ?? { first: DEFAULT_PAGE });
@@ -42,12 +42,12 @@ export class MonitoringResolver {
     description: 'Cluster events as they are recorded (by any gateway replica); after: replay stored events after this id first',
   })
   clusterEvent(
-    @Args('cluster', { nullable: true }) cluster?: string,
-    @Args('app', { nullable: true }) app?: string,
-    @Args('service', { nullable: true }) service?: string,
-    @Args('kind', { nullable: true }) kind?: string,
-    @Args('action', { nullable: true }) action?: string,
-    @Args('after', { nullable: true }) after?: string,
+    @Args('cluster', { nullable: true, description: 'Only events of this cluster' }) cluster?: string,
+    @Args('app', { nullable: true, description: 'Only events of this app' }) app?: string,
+    @Args('service', { nullable: true, description: 'Only events of this service' }) service?: string,
+    @Args('kind', { nullable: true, description: 'Only events of this native kind' }) kind?: string,
+    @Args('action', { nullable: true, description: 'Only events with this action' }) action?: string,
+    @Args('after', { nullable: true, description: 'Replay the stored events after this event id first' }) after?: string,
     @Context() context?: { principal?: Principal },
   ) {
     // websocket subscriptions run outside any HTTP request: the guard's principal comes in by hand
@@ -59,12 +59,12 @@ export class MonitoringResolver {
 
   @Query(() => MetricsHistoryType, { description: 'CPU, memory, network and block I/O history per service (or replica), from the right stored resolution' })
   metricsHistory(
-    @Args('cluster') cluster: string,
-    @Args('app', { nullable: true }) app?: string,
-    @Args('service', { nullable: true }) service?: string,
-    @Args('from', { nullable: true }) from?: string,
-    @Args('to', { nullable: true }) to?: string,
-    @Args('step', { nullable: true }) step?: string,
+    @Args('cluster', { description: 'The cluster, by name or id' }) cluster: string,
+    @Args('app', { nullable: true, description: 'Only this app' }) app?: string,
+    @Args('service', { nullable: true, description: 'Only this service' }) service?: string,
+    @Args('from', { nullable: true, description: 'Start of the range (ISO 8601, or a duration back from now such as 1h; default 1h ago)' }) from?: string,
+    @Args('to', { nullable: true, description: 'End of the range (ISO 8601 or a duration back from now; default now)' }) to?: string,
+    @Args('step', { nullable: true, description: 'Time between points, such as 30s, 5m or 1h (default: from the range)' }) step?: string,
     @Args('by', { nullable: true, description: 'service (default) or replica' }) by?: string,
   ) {
     return this.metrics.query(defined({ cluster, app, service, from, to, step, by }));
@@ -72,12 +72,12 @@ export class MonitoringResolver {
 
   @Subscription(() => LogLineType, { description: "A service's log lines from all its replicas; follow keeps the stream open" })
   serviceLogs(
-    @Args('cluster') cluster: string,
-    @Args('app') app: string,
-    @Args('service') service: string,
-    @Args('follow', { nullable: true }) follow?: boolean,
-    @Args('tail', { type: () => Int, nullable: true }) tail?: number,
-    @Args('since', { nullable: true }) since?: string,
+    @Args('cluster', { description: 'The cluster, by name or id' }) cluster: string,
+    @Args('app', { description: 'The app name' }) app: string,
+    @Args('service', { description: 'The service name' }) service: string,
+    @Args('follow', { nullable: true, description: 'Keep the stream open and send new lines as they are written' }) follow?: boolean,
+    @Args('tail', { type: () => Int, nullable: true, description: 'Start with the last this many lines of each replica' }) tail?: number,
+    @Args('since', { nullable: true, description: 'Only lines written at or after this time (ISO 8601 or a duration back from now)' }) since?: string,
   ) {
     return abortableStream(
       async (signal) => (await this.logs.open(cluster, app, service, defined({ follow, tail, since }), signal)).lines,

@@ -1,4 +1,5 @@
 import createClient, { type Client } from 'openapi-fetch';
+import { EventSourceParserStream } from 'eventsource-parser/stream';
 import type { paths } from './api.js';
 
 /** The error body of the API, as a thrown error. */
@@ -50,7 +51,7 @@ export interface ChangeOptions {
 
 const OPEN = new Set(['pending', 'running']);
 
-function unwrap<T>(res: { data?: T; error?: unknown; response: Response }): T {
+export function unwrap<T>(res: { data?: T; error?: unknown; response: Response }): T {
   if (res.error !== undefined || res.data === undefined) {
     const body = (
       res.error as { error?: { code?: string; message?: string; details?: { path: string; message: string }[]; correlationId?: string } } | undefined
@@ -187,22 +188,56 @@ export class BerthClient {
     return unwrap(await this.http.GET('/v1/operations', { params: { query: filter as never } }));
   }
 
-  /** Polls an operation until it ends, telling `onProgress` about each new progress entry. */
-  async waitFor(
-    id: string,
-    o: { timeoutMs?: number; intervalMs?: number; onProgress?: (p: NonNullable<Operation['progress']>[number]) => void } = {},
-  ): Promise<Operation> {
-    const deadline = Date.now() + (o.timeoutMs ?? 30 * 60_000);
-    let seen = 0;
-    for (;;) {
-      const op = await this.operation(id);
-      const progress = op.progress ?? [];
-      for (const p of progress.slice(seen)) o.onProgress?.(p);
-      seen = progress.length;
-      if (!OPEN.has(op.status)) return op;
-      if (Date.now() > deadline) throw new BerthApiError(504, 'TIMEOUT', `operation ${id} still ${op.status} after the wait`);
-      await new Promise((resolve) => setTimeout(resolve, o.intervalMs ?? 1000));
+  /**
+   * Follows an operation to its end over its server-sent events, telling `onProgress` about each
+   * progress entry (those so far, then live ones); reads the operation once it has ended.
+   */
+  async waitFor(id: string, o: { timeoutMs?: number; onProgress?: (p: NonNullable<Operation['progress']>[number]) => void } = {}): Promise<Operation> {
+    const timeoutMs = o.timeoutMs ?? 30 * 60_000;
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), timeoutMs);
+    try {
+      for await (const event of this.events(`/v1/operations/${encodeURIComponent(id)}/events`, {}, abort.signal)) {
+        if (event.event === 'progress') o.onProgress?.(JSON.parse(event.data) as NonNullable<Operation['progress']>[number]);
+        if (event.event === 'end') break;
+      }
+    } catch (e) {
+      if (!abort.signal.aborted) throw e;
+    } finally {
+      clearTimeout(timer);
     }
+    const op = await this.operation(id);
+    if (OPEN.has(op.status)) throw new BerthApiError(504, 'TIMEOUT', `operation ${id} still ${op.status} after ${Math.round(timeoutMs / 1000)} s`);
+    return op;
+  }
+
+  /** A streaming GET (server-sent events or NDJSON), with the API's error body thrown as a BerthApiError. */
+  async stream(pathname: string, query: Record<string, string | undefined>, accept: string, signal?: AbortSignal): Promise<ReadableStream<string>> {
+    const url = new URL(pathname, this.options.baseUrl);
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, v);
+    const res = await (this.options.fetch ?? fetch)(url, { headers: { authorization: `Bearer ${this.options.token}`, accept }, signal });
+    if (!res.ok || !res.body) {
+      const error = await res.json().catch(() => undefined);
+      return unwrap<ReadableStream<string>>({ error: error ?? {}, response: res });
+    }
+    return res.body.pipeThrough(new TextDecoderStream());
+  }
+
+  /** The server-sent events of a stream endpoint, as they come. */
+  async *events(pathname: string, query: Record<string, string | undefined>, signal?: AbortSignal) {
+    const body = (await this.stream(pathname, query, 'text/event-stream', signal)).pipeThrough(new EventSourceParserStream());
+    for await (const event of body) yield event;
+  }
+
+  /** The lines of an NDJSON stream endpoint, parsed, as they come. */
+  async *ndjson<T>(pathname: string, query: Record<string, string | undefined>, signal?: AbortSignal): AsyncGenerator<T> {
+    let rest = '';
+    for await (const chunk of await this.stream(pathname, query, 'application/x-ndjson', signal)) {
+      const lines = (rest + chunk).split('\n');
+      rest = lines.pop() ?? '';
+      for (const line of lines) if (line.trim()) yield JSON.parse(line) as T;
+    }
+    if (rest.trim()) yield JSON.parse(rest) as T;
   }
 }
 

@@ -68,7 +68,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
   const showProgress = (p: NonNullable<Operation['progress']>[number]) => {
     if (json() || format === 'yaml') return;
     if (!io.status) return io.out(progressLine(p));
-    const bar = p.batchesTotal ? `[${'#'.repeat(p.batchesDone ?? 0)}${'.'.repeat(Math.max(0, p.batchesTotal - (p.batchesDone ?? 0)))}] batch ${p.batchesDone}/${p.batchesTotal}` : '';
+    const bar = p.batchesTotal
+      ? `[${'#'.repeat(p.batchesDone ?? 0)}${'.'.repeat(Math.max(0, p.batchesTotal - (p.batchesDone ?? 0)))}] batch ${p.batchesDone}/${p.batchesTotal}`
+      : '';
     const replicas = p.replicasTotal !== undefined ? `replicas ready ${p.replicasReady ?? 0}/${p.replicasTotal}` : '';
     io.status([p.service, p.phase, bar, replicas, p.message].filter(Boolean).join('  '));
   };
@@ -86,7 +88,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
     }
     for (const w of result.warnings ?? []) io.err(`warning: ${w.path}: ${w.message}`);
     let op = result.operation as Operation;
-    if (format === 'table' || format === 'wide') io.out(`operation ${op.id}: ${op.kind} ${op.status}${result.revision ? ` (revision ${result.revision})` : ''}`);
+    if (format === 'table' || format === 'wide')
+      io.out(`operation ${op.id}: ${op.kind} ${op.status}${result.revision ? ` (revision ${result.revision})` : ''}`);
     if (wait && (op.status === 'running' || op.status === 'pending')) op = await follow(op.id);
     print(op, () => `operation ${op.id}: ${op.status}${op.error ? ` - ${op.error}` : ''}`);
     if (FAILED.has(op.status)) throw new Outcome(1);

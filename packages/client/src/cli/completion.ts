@@ -16,9 +16,7 @@ function words(command: Command, prefix = '', out = new Map<string, string[]>())
  * never lags behind: `source <(berth completion bash)`.
  */
 export function completionScript(program: Command, shell: string): string {
-  const cases = [...words(program)]
-    .map(([path, list]) => `    ${JSON.stringify(path)}) opts=${JSON.stringify(list.join(' '))} ;;`)
-    .join('\n');
+  const cases = [...words(program)].map(([path, list]) => `    ${JSON.stringify(path)}) opts=${JSON.stringify(list.join(' '))} ;;`).join('\n');
   const bash = `_berth_complete() {
   local cur path word opts
   cur="\${COMP_WORDS[COMP_CWORD]}"

@@ -17,6 +17,9 @@ export function registerConfigCommands(program: Command, io: { out: (line: strin
     .option('--token-file <file>', 'read the token from this file')
     .option('--use', 'make it the current context')
     .action(async (name: string, o: { server?: string; token?: string; tokenFile?: string; use?: boolean }) => {
+      // --server and --token are also the global flags: commander hands them to the program
+      const globals = program.opts<{ server?: string; token?: string }>();
+      o = { ...o, server: o.server ?? globals.server, token: o.token ?? globals.token };
       const current = await loadConfig(file());
       const existing = current.contexts.find((c) => c.name === name);
       const token = o.tokenFile ? (await readFile(o.tokenFile, 'utf8')).trim() : o.token;
@@ -55,7 +58,12 @@ export function registerConfigCommands(program: Command, io: { out: (line: strin
     .description('list the contexts (tokens are not shown)')
     .action(async () => {
       const current = await loadConfig(file());
-      const rows = current.contexts.map((c) => ({ current: c.name === current['current-context'], name: c.name, server: c.server, token: c.token ? 'set' : 'none' }));
+      const rows = current.contexts.map((c) => ({
+        current: c.name === current['current-context'],
+        name: c.name,
+        server: c.server,
+        token: c.token ? 'set' : 'none',
+      }));
       io.out(
         serialised(rows, format(), (r: { name: string }) => r.name) ??
           table(rows, [

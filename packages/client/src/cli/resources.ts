@@ -84,19 +84,20 @@ export function registerResourceCommands(program: Command, ctx: CliContext) {
           `Endpoint:  ${c.endpoint}`,
           `Health:    ${c.health.status}${c.health.message ? ` (${c.health.message})` : ''}`,
           `Version:   ${c.version ?? '<none>'}`,
-          `Labels:    ${Object.entries(c.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(',') || '<none>'}`,
+          `Labels:    ${
+            Object.entries(c.labels ?? {})
+              .map(([k, v]) => `${k}=${v}`)
+              .join(',') || '<none>'
+          }`,
           'Nodes:',
-          table(
-            (c.nodes ?? []) as Row[],
-            [
-              { header: '  name', cell: (n) => `  ${String(n.name)}` },
-              { header: 'role', cell: (n) => n.role },
-              { header: 'status', cell: (n) => n.status },
-              { header: 'availability', cell: (n) => n.availability },
-              { header: 'address', cell: (n) => n.address },
-              { header: 'version', cell: (n) => n.version },
-            ],
-          ),
+          table((c.nodes ?? []) as Row[], [
+            { header: '  name', cell: (n) => `  ${String(n.name)}` },
+            { header: 'role', cell: (n) => n.role },
+            { header: 'status', cell: (n) => n.status },
+            { header: 'availability', cell: (n) => n.availability },
+            { header: 'address', cell: (n) => n.address },
+            { header: 'version', cell: (n) => n.version },
+          ]),
         ].join('\n'),
       );
     });
@@ -134,10 +135,14 @@ export function registerResourceCommands(program: Command, ctx: CliContext) {
   clusters
     .command('rm')
     .alias('remove')
-    .description("forget a cluster (its workloads keep running)")
+    .description('forget a cluster (its workloads keep running)')
     .argument('<cluster>')
     .action(async (name: string) => {
-      unwrap(await http().DELETE('/v1/clusters/{cluster}', { params: { path: { cluster: name } } }).then((r) => ({ ...r, data: r.data ?? {} })));
+      unwrap(
+        await http()
+          .DELETE('/v1/clusters/{cluster}', { params: { path: { cluster: name } } })
+          .then((r) => ({ ...r, data: r.data ?? {} })),
+      );
       ctx.print({ removed: name }, () => `cluster/${name} removed`);
     });
 
@@ -154,7 +159,6 @@ export function registerResourceCommands(program: Command, ctx: CliContext) {
         [
           { header: 'name', cell: (a) => a.name },
           { header: 'revision', cell: (a) => a.currentRevision },
-          { header: 'services', cell: (a) => Object.keys(((a.spec as Row | undefined)?.services as Row | undefined) ?? {}).length },
           { header: 'updated', cell: (a) => age(a.updatedAt as string) },
           { header: 'age', cell: (a) => age(a.createdAt as string) },
         ],
@@ -171,16 +175,13 @@ export function registerResourceCommands(program: Command, ctx: CliContext) {
       ctx.print(state, () =>
         [
           `${state.name} on ${state.cluster}: revision ${state.currentRevision ?? '-'}`,
-          table(
-            (state.services ?? []) as Row[],
-            [
-              { header: 'service', cell: (s) => s.service },
-              { header: 'sync', cell: (s) => (s.inSync ? 'in sync' : 'DRIFT') },
-              { header: 'image', cell: (s) => (s.actual as Row | undefined)?.image ?? 'missing' },
-              { header: 'ready', cell: (s) => replicas((s.actual as Row | undefined) ?? {}) },
-              { header: 'rollout', cell: (s) => (s.actual as Row | undefined)?.rollout },
-            ],
-          ),
+          table((state.services ?? []) as Row[], [
+            { header: 'service', cell: (s) => s.service },
+            { header: 'sync', cell: (s) => (s.inSync ? 'in sync' : 'DRIFT') },
+            { header: 'image', cell: (s) => (s.actual as Row | undefined)?.image ?? 'missing' },
+            { header: 'ready', cell: (s) => replicas((s.actual as Row | undefined) ?? {}) },
+            { header: 'rollout', cell: (s) => (s.actual as Row | undefined)?.rollout },
+          ]),
         ].join('\n'),
       );
     });
@@ -194,7 +195,9 @@ export function registerResourceCommands(program: Command, ctx: CliContext) {
     .option('--wait', 'follow the operation to its end')
     .action(async (cluster: string, app: string, o: { volumes?: boolean; wait?: boolean }) => {
       const result = unwrap(
-        await http().DELETE('/v1/clusters/{cluster}/apps/{app}', { params: { path: { cluster, app }, query: { volumes: o.volumes ? 'true' : undefined } as never } }),
+        await http().DELETE('/v1/clusters/{cluster}/apps/{app}', {
+          params: { path: { cluster, app }, query: { volumes: o.volumes ? 'true' : undefined } as never },
+        }),
       );
       await ctx.finish(result as ChangeResult, !!o.wait);
     });
@@ -285,7 +288,7 @@ export function registerResourceCommands(program: Command, ctx: CliContext) {
           `Rollout:      ${s.rollout.state}${s.rollout.message ? ` (${String(s.rollout.message)})` : ''}`,
           'Endpoints:',
           table(s.endpoints as unknown as Row[], [
-            { header: '  replica', cell: (e) => `  ${String(e.replica)}` },
+            { header: '  replica', cell: (e) => `  ${replicaName(s.service, String(e.replica))}` },
             { header: 'state', cell: (e) => e.state },
             { header: 'ready', cell: (e) => (e.ready ? 'yes' : 'no') },
             { header: 'address', cell: (e) => e.address },
@@ -335,16 +338,20 @@ export function registerResourceCommands(program: Command, ctx: CliContext) {
           )
         : undefined;
       const patch = Object.fromEntries(
-        Object.entries({ image: o.image, replicas: o.replicas, env, expectedRevision: o.expectedRevision, update: Object.keys(update).length ? update : undefined }).filter(
-          ([, v]) => v !== undefined,
-        ),
+        Object.entries({
+          image: o.image,
+          replicas: o.replicas,
+          env,
+          expectedRevision: o.expectedRevision,
+          update: Object.keys(update).length ? update : undefined,
+        }).filter(([, v]) => v !== undefined),
       );
       if (!Object.keys(patch).length) throw new UsageError('nothing to change: give --image, --replicas, --env or an update policy flag');
       await ctx.finish(await ctx.client().updateService(cluster, app, service, patch, { idempotencyKey: o.idempotencyKey as string | undefined }), !!o.wait);
     });
   services
     .command('rollback')
-    .description("roll one service back to its spec of an earlier revision (default: the one before)")
+    .description('roll one service back to its spec of an earlier revision (default: the one before)')
     .argument('<cluster>')
     .argument('<app>')
     .argument('<service>')
@@ -363,7 +370,9 @@ export function registerResourceCommands(program: Command, ctx: CliContext) {
     .option('--app <app>', 'only the jobs of this app')
     .option('--limit <n>', 'how many', int('--limit'), 20)
     .action(async (cluster: string, o: { app?: string; limit: number }) => {
-      const { items } = unwrap(await http().GET('/v1/clusters/{cluster}/jobs', { params: { path: { cluster }, query: { app: o.app, limit: o.limit } as never } }));
+      const { items } = unwrap(
+        await http().GET('/v1/clusters/{cluster}/jobs', { params: { path: { cluster }, query: { app: o.app, limit: o.limit } as never } }),
+      );
       list(
         items as Row[],
         [
@@ -390,7 +399,15 @@ export function registerResourceCommands(program: Command, ctx: CliContext) {
           `Job:       ${j.name} (${j.app}), ${j.nativeName}`,
           `Status:    ${j.status}, ${j.succeeded} succeeded, ${j.failed} failed`,
           `Exit codes: ${(j.runs as { exitCode?: number }[]).map((r) => r.exitCode ?? '-').join(', ') || '<none>'}`,
-          ...(j.logTail ? ['Log tail:', ...j.logTail.trimEnd().split('\n').map((l) => `  ${l}`)] : []),
+          ...(j.logTail
+            ? [
+                'Log tail:',
+                ...j.logTail
+                  .trimEnd()
+                  .split('\n')
+                  .map((l) => `  ${l}`),
+              ]
+            : []),
         ].join('\n'),
       );
       if (j.status === 'failed') throw new Outcome(1);
@@ -447,7 +464,7 @@ export function registerResourceCommands(program: Command, ctx: CliContext) {
       const query = { format: 'ndjson', follow: o.follow ? 'true' : undefined, tail: o.tail?.toString(), since: o.since };
       for await (const l of ctx.client().ndjson<{ time?: string; replica: string; stream: string; line: string }>(path, query)) {
         if (ctx.format() === 'json') ctx.io.out(JSON.stringify(l));
-        else ctx.io.out(`${l.replica} | ${o.timestamps && l.time ? `${l.time} ` : ''}${l.line}`);
+        else ctx.io.out(`${replicaName(service, l.replica)} | ${o.timestamps && l.time ? `${l.time} ` : ''}${l.line}`);
       }
     });
   program
@@ -532,7 +549,9 @@ export function registerResourceCommands(program: Command, ctx: CliContext) {
     .option('--since <when>', 'only entries since then (RFC 3339)')
     .option('--limit <n>', 'how many', int('--limit'), 50)
     .action(async (o: { actor?: string; action?: string; since?: string; limit: number }) => {
-      const { items } = unwrap(await http().GET('/v1/audit', { params: { query: { actor: o.actor, action: o.action, since: o.since, limit: o.limit } as never } }));
+      const { items } = unwrap(
+        await http().GET('/v1/audit', { params: { query: { actor: o.actor, action: o.action, since: o.since, limit: o.limit } as never } }),
+      );
       list(
         items as Row[],
         [
@@ -547,6 +566,9 @@ export function registerResourceCommands(program: Command, ctx: CliContext) {
       );
     });
 }
+
+/** As docker prints replicas: SERVICE.SLOT for a Swarm slot; a pod name (Kubernetes) or node (global service) as it is. */
+const replicaName = (service: string, replica: string) => (/^\d+$/.test(replica) ? `${service}.${replica}` : replica);
 
 const grantText = (g: Row) => [g.role, g.cluster ?? '*', g.app ?? '*'].join(':');
 

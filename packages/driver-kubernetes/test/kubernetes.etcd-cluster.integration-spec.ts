@@ -57,7 +57,6 @@ if (process.env.BERTH_SKIP_KUBERNETES === '1') {
         ).kvs ?? []
       ).map((kv) => ({ key: unb64(kv.key), value: unb64(kv.value) }));
     const localRead = async (member: string, key: string) => (await localRange(member, key))[0]?.value;
-    const put = async (host: string, key: string, value: string) => /"revision"/.test(await call(host, '/v3/kv/put', { key: b64(key), value: b64(value) }));
     const formed = async () => {
       for (const m of members)
         await eventually(
@@ -129,13 +128,18 @@ if (process.env.BERTH_SKIP_KUBERNETES === '1') {
       const db = { app, service: 'db' };
       const acked: string[] = [];
       let failed = 0;
+      const reasons = new Set<string>();
       let writing = true;
       const writer = (async () => {
         for (let n = 0; writing; n++) {
           const key = `w/${String(n).padStart(4, '0')}`;
           // through the service name: whichever member answers
-          if (await put('db', key, `v${n}`).catch(() => false)) acked.push(key);
-          else failed++;
+          const answer = await call('db', '/v3/kv/put', { key: b64(key), value: b64(`v${n}`) }).catch((e: Error) => e.message);
+          if (/"revision"/.test(answer)) acked.push(key);
+          else {
+            failed++;
+            reasons.add(answer.trim().slice(0, 160));
+          }
         }
       })();
       await new Promise((r) => setTimeout(r, 4000));
@@ -158,7 +162,9 @@ if (process.env.BERTH_SKIP_KUBERNETES === '1') {
       writing = false;
       await writer;
       expect(end?.state).toBe('completed');
-      process.stderr.write(`\netcd rolling update on kubernetes took ${duration} ms; ${failed} of ${failed + acked.length} writes failed during it\n`);
+      process.stderr.write(
+        `\netcd rolling update on kubernetes took ${duration} ms; ${failed} of ${failed + acked.length} writes failed during it${reasons.size ? ` (${[...reasons].join(' | ')})` : ''}\n`,
+      );
 
       // one member at a time: each new pod was created only once the one replaced before it was ready
       const pods = [];

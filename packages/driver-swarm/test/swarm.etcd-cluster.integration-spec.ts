@@ -147,12 +147,17 @@ if (process.env.BERTH_SKIP_SWARM === '1') {
     it('a rolling update of the image replaces one member at a time while a client writes, and every acknowledged value is there afterwards', async () => {
       const acked: string[] = [];
       let failed = 0;
+      const reasons = new Set<string>();
       let writing = true;
       const writer = (async () => {
         for (let n = 0; writing; n++) {
           const key = `w/${String(n).padStart(4, '0')}`;
-          if (await put('db', key, `v${n}`).catch(() => false)) acked.push(key);
-          else failed++;
+          const answer = await call('db', '/v3/kv/put', { key: b64(key), value: b64(`v${n}`) }).catch((e: Error) => e.message);
+          if (/"revision"/.test(answer)) acked.push(key);
+          else {
+            failed++;
+            reasons.add(answer.trim().slice(0, 160));
+          }
         }
       })();
       await new Promise((r) => setTimeout(r, 4000));
@@ -167,7 +172,9 @@ if (process.env.BERTH_SKIP_SWARM === '1') {
       writing = false;
       await writer;
       expect(end.state).toBe('completed');
-      process.stderr.write(`\netcd rolling update on swarm took ${duration} ms; ${failed} of ${failed + acked.length} writes failed during it\n`);
+      process.stderr.write(
+        `\netcd rolling update on swarm took ${duration} ms; ${failed} of ${failed + acked.length} writes failed during it${reasons.size ? ` (${[...reasons].join(' | ')})` : ''}\n`,
+      );
 
       // one member at a time, in ordinal order: each new task started after the previous member's new task ran
       const replaced: { member: string; created: string; running: string }[] = [];

@@ -120,9 +120,10 @@ if (process.env.BERTH_SKIP_KUBERNETES === '1') {
           `greeting on ${m}`,
           () => localRead(m, 'greeting'),
           (v) => v === 'hello from db-0',
-          30_000,
+          // a member that has just joined may take a while to answer on a busy node
+          60_000,
         );
-    }, 120_000);
+    }, 240_000);
 
     it('a rolling update of the image replaces one member at a time while a client writes, and every acknowledged value is there afterwards', async () => {
       const db = { app, service: 'db' };
@@ -138,7 +139,7 @@ if (process.env.BERTH_SKIP_KUBERNETES === '1') {
           if (/"revision"/.test(answer)) acked.push(key);
           else {
             failed++;
-            reasons.add(answer.trim().slice(0, 160));
+            reasons.add(answer.trim().slice(-100));
           }
         }
       })();

@@ -156,7 +156,7 @@ if (process.env.BERTH_SKIP_SWARM === '1') {
           if (/"revision"/.test(answer)) acked.push(key);
           else {
             failed++;
-            reasons.add(answer.trim().slice(0, 160));
+            reasons.add(answer.trim().slice(-100));
           }
         }
       })();

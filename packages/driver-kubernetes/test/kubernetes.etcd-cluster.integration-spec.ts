@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { AppSpec, importCompose, type AppSpecInput } from '@berth/model';
+import type { RolloutStatus } from '@berth/driver';
 import { createKubernetesDriver, type KubernetesDriver } from '@berth/driver-kubernetes';
 import { KubernetesNativeProbe } from './kubernetes-native.probe.js';
 
@@ -45,10 +46,24 @@ if (process.env.BERTH_SKIP_KUBERNETES === '1') {
     const memberList = async (member: string) =>
       ((JSON.parse(await call(member, '/v3/cluster/member/list', {})) as { members?: { name?: string }[] }).members ?? []).map((m) => m.name ?? '').sort();
     const b64 = (s: string) => Buffer.from(s).toString('base64');
-    /** A read answered by the member itself (serializable), not forwarded to the leader. */
-    const localRead = async (member: string, key: string) => {
-      const kvs = (JSON.parse(await call(member, '/v3/kv/range', { key: b64(key), serializable: true })) as { kvs?: { value: string }[] }).kvs ?? [];
-      return kvs[0] ? Buffer.from(kvs[0].value, 'base64').toString() : undefined;
+    const unb64 = (s: string) => Buffer.from(s, 'base64').toString();
+    /** Reads answered by the member itself (serializable), not forwarded to the leader. */
+    const localRange = async (member: string, key: string, rangeEnd?: string) =>
+      (
+        (
+          JSON.parse(await call(member, '/v3/kv/range', { key: b64(key), ...(rangeEnd ? { range_end: b64(rangeEnd) } : {}), serializable: true })) as {
+            kvs?: { key: string; value: string }[];
+          }
+        ).kvs ?? []
+      ).map((kv) => ({ key: unb64(kv.key), value: unb64(kv.value) }));
+    const localRead = async (member: string, key: string) => (await localRange(member, key))[0]?.value;
+    const formed = async () => {
+      for (const m of members)
+        await eventually(
+          `member list of ${m}`,
+          () => memberList(m),
+          (l) => l.join() === members.join(),
+        );
     };
     const eventually = async <T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, ms = 120_000): Promise<T> => {
       const deadline = Date.now() + ms;
@@ -105,9 +120,75 @@ if (process.env.BERTH_SKIP_KUBERNETES === '1') {
           `greeting on ${m}`,
           () => localRead(m, 'greeting'),
           (v) => v === 'hello from db-0',
+          // a member that has just joined may take a while to answer on a busy node
+          60_000,
+        );
+    }, 240_000);
+
+    it('a rolling update of the image replaces one member at a time while a client writes, and every acknowledged value is there afterwards', async () => {
+      const db = { app, service: 'db' };
+      const acked: string[] = [];
+      let failed = 0;
+      const reasons = new Set<string>();
+      let writing = true;
+      const writer = (async () => {
+        for (let n = 0; writing; n++) {
+          const key = `w/${String(n).padStart(4, '0')}`;
+          // through the service name: whichever member answers
+          const answer = await call('db', '/v3/kv/put', { key: b64(key), value: b64(`v${n}`) }).catch((e: Error) => e.message);
+          if (/"revision"/.test(answer)) acked.push(key);
+          else {
+            failed++;
+            reasons.add(answer.trim().slice(-100));
+          }
+        }
+      })();
+      await new Promise((r) => setTimeout(r, 4000));
+      const uid = async (m: string) => (await native.core.readNamespacedPod({ name: m, namespace: app })).metadata?.uid;
+      const before = new Map(await Promise.all(members.map(async (m) => [m, await uid(m)] as const)));
+      const started = Date.now();
+      const next = AppSpec.parse({
+        ...example,
+        name: app,
+        services: Object.fromEntries(
+          Object.entries(example.services).map(([name, svc]) => [name, { ...svc, ...placement, ...(name === 'db' ? { image: 'berth-test/etcd:2' } : {}) }]),
+        ),
+      });
+      const result = await driver.apply(next);
+      expect(result.rollingServices).toContain('db');
+      let end: RolloutStatus | undefined;
+      for await (const s of driver.followRollout(db, { signal: AbortSignal.timeout(300_000), pollIntervalMs: 500 })) end = s;
+      const duration = Date.now() - started;
+      await new Promise((r) => setTimeout(r, 4000));
+      writing = false;
+      await writer;
+      expect(end?.state).toBe('completed');
+      process.stderr.write(
+        `\netcd rolling update on kubernetes took ${duration} ms; ${failed} of ${failed + acked.length} writes failed during it${reasons.size ? ` (${[...reasons].join(' | ')})` : ''}\n`,
+      );
+
+      // one member at a time: each new pod was created only once the one replaced before it was ready
+      const pods = [];
+      for (const m of members) {
+        const pod = await native.core.readNamespacedPod({ name: m, namespace: app });
+        expect(pod.metadata?.uid).not.toBe(before.get(m));
+        expect(pod.spec?.containers[0]?.image).toBe('berth-test/etcd:2');
+        const ready = pod.status?.conditions?.find((c) => c.type === 'Ready')?.lastTransitionTime;
+        pods.push({ created: new Date(pod.metadata!.creationTimestamp!).getTime(), ready: new Date(ready!).getTime() });
+      }
+      pods.sort((a, b) => a.created - b.created);
+      for (let i = 1; i < pods.length; i++) expect(pods[i]!.created).toBeGreaterThanOrEqual(pods[i - 1]!.ready);
+
+      await formed();
+      expect(acked.length).toBeGreaterThan(0);
+      for (const m of members)
+        await eventually(
+          `acknowledged writes on ${m}`,
+          async () => new Set((await localRange(m, 'w/', 'w0')).map((kv) => kv.key)),
+          (keys) => acked.every((k) => keys.has(k)),
           30_000,
         );
-    }, 120_000);
+    }, 420_000);
 
     it('a member whose pod is killed comes back under the same name with the same claim and its data', async () => {
       const claim = async () =>
@@ -135,5 +216,27 @@ if (process.env.BERTH_SKIP_KUBERNETES === '1') {
         (l) => l.join() === members.join(),
       );
     }, 180_000);
+
+    it('removing the app keeps the members’ claims unless asked; deploying it again finds the data', async () => {
+      await driver.remove(app);
+      await eventually(
+        'the members gone',
+        async () => (await native.core.listNamespacedPod({ namespace: app, labelSelector: 'berth.io/service=db' })).items.length,
+        (n) => n === 0,
+      );
+      const claims = (await native.core.listNamespacedPersistentVolumeClaim({ namespace: app })).items.map((c) => c.metadata?.name).sort();
+      expect(claims).toEqual(['data-db-0', 'data-db-1', 'data-db-2']);
+      const started = Date.now();
+      await driver.apply(spec);
+      await formed();
+      process.stderr.write(`\netcd cluster on kubernetes formed again in ${Date.now() - started} ms after a redeploy\n`);
+      for (const m of members)
+        await eventually(
+          `greeting on ${m} after the redeploy`,
+          () => localRead(m, 'greeting'),
+          (v) => v === 'hello from db-0',
+          60_000,
+        );
+    }, 420_000);
   });
 }

@@ -455,3 +455,46 @@ export function normalizeLiveSpec(live: EngineServiceSpec, networkNames: Readonl
     }),
   });
 }
+
+/** A stateful service's members on Swarm: one engine service each, `<app>_<service>-<ordinal>`. */
+export const memberName = (service: string, ordinal: number): string => `${service}-${ordinal}`;
+
+/**
+ * A stateful service as Swarm runs it: Swarm's DNS does not resolve slot-templated hostnames, so
+ * each member is its own one-replica engine service `<app>_<service>-<n>`, reachable as
+ * `<service>-<n>` (and, all together, as `<service>`), with its own volumes `<app>_<source>-<n>`.
+ * Every member carries the whole Berth spec and berth.io/member; Berth presents them as one service.
+ */
+export function renderMembers(app: string, name: string, svc: ServiceSpec, ctx: AppContext): RenderedService[] {
+  const count = svc.mode === 'global' ? 0 : svc.replicas;
+  const members: RenderedService[] = [];
+  for (let i = 0; i < count; i++) {
+    const base = renderService(app, name, svc, ctx);
+    const member = memberName(name, i);
+    const native = serviceName(app, member);
+    checkServiceName(native, `services.${name}`);
+    const { [SWARM_LABEL.renderHash]: _hash, ...labels } = base.spec.Labels;
+    const container = base.spec.TaskTemplate.ContainerSpec;
+    const spec: EngineServiceSpec = {
+      ...base.spec,
+      Name: native,
+      Labels: { ...labels, [LABEL.member]: String(i) },
+      TaskTemplate: {
+        ...base.spec.TaskTemplate,
+        ContainerSpec: defined({
+          ...container,
+          Labels: { ...container.Labels, [LABEL.member]: String(i) },
+          Hostname: `${svc.hostname ?? name}-${i}`,
+          Mounts: container.Mounts?.map((m) => (m.Source?.endsWith(`-${SLOT_TEMPLATE}`) ? { ...m, Source: m.Source.replace(SLOT_TEMPLATE, String(i)) } : m)),
+        }),
+        Networks: svc.hostNetwork ? [{ Target: 'host' }] : [{ Target: networkName(app), Aliases: [member, name] }],
+      },
+      Mode: { Replicated: { Replicas: 1 } },
+    };
+    members.push({ spec: withRenderHash(spec), warnings: i === 0 ? base.warnings : [] });
+  }
+  return members;
+}
+
+/** Whether `svc` runs as member services on Swarm. */
+export const hasMembers = (svc: ServiceSpec): boolean => svc.stateful && svc.mode !== 'global';

@@ -1,5 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { DnsLabel, VolumeDefinition, parseDuration, type AppSpec, type JobSpec, type ServiceSpec, type VolumeMount } from '@berth/model';
+import {
+  DnsLabel,
+  VolumeDefinition,
+  parseDuration,
+  rollbackPolicyOf,
+  updatePolicyOf,
+  type AppSpec,
+  type RollbackPolicy,
+  type UpdatePolicy,
+  type JobSpec,
+  type ServiceSpec,
+  type VolumeMount,
+} from '@berth/model';
 import {
   DriverError,
   DriverErrorCode,
@@ -57,7 +69,11 @@ import {
   volumeLabels,
   volumeName,
   type AppContext,
+  hasMembers,
+  splitNativeName,
+  renderMembers,
 } from './swarm-spec.mapper.js';
+import { byOrdinal, memberOrdinal, memberRolloutFrom, memberSetStatus, type MemberRollout } from './swarm-members.js';
 import {
   eventFrom,
   jobStatusFrom,
@@ -86,6 +102,8 @@ function withoutBookkeeping(spec: EngineServiceSpec): EngineServiceSpec {
 /** One service of the app, as it would be written and as it runs. */
 interface ServicePlan {
   object: PlannedObject;
+  /** The member this engine service stands for, in a stateful service (see renderMembers). */
+  member?: number;
   rendered?: EngineServiceSpec;
   live?: EngineService;
 }
@@ -120,6 +138,8 @@ export class SwarmDriver implements OrchestratorDriver {
   readonly kind = 'swarm' as const;
   /** Ends every open stream (events, logs, follows) on close(). */
   private readonly closing = new AbortController();
+  /** Member-by-member rollouts this driver drives, by `<app>/<service>` (the last one stays for its status). */
+  private readonly rollouts = new Map<string, { record: MemberRollout; abort: AbortController }>();
 
   constructor(private readonly engine: SwarmEngine) {}
 
@@ -192,22 +212,27 @@ export class SwarmDriver implements OrchestratorDriver {
     const services: ServicePlan[] = [];
 
     for (const [name, svc] of Object.entries(spec.services)) {
-      const rendered = renderService(app, name, svc, appContextFor(spec, svc));
-      warnings.push(...rendered.warnings);
-      const current = liveByName.get(rendered.spec.Name);
-      liveByName.delete(rendered.spec.Name);
-      const base = { kind: 'service', name: rendered.spec.Name, service: name };
-      if (!current) {
-        services.push({
-          rendered: rendered.spec,
-          object: { ...base, action: 'create', changes: fieldChanges(undefined, rendered.spec), object: rendered.spec },
-        });
-      } else if (current.Spec.Labels[SWARM_LABEL.renderHash] === rendered.spec.Labels[SWARM_LABEL.renderHash]) {
-        services.push({ live: current, object: { ...base, action: 'unchanged', changes: [] } });
-      } else {
-        const changes = fieldChanges(withoutBookkeeping(normalizeLiveSpec(current.Spec, networkNames)), withoutBookkeeping(rendered.spec));
-        services.push({ live: current, rendered: rendered.spec, object: { ...base, action: 'update', changes, object: rendered.spec } });
-      }
+      const ctx = appContextFor(spec, svc);
+      const all = hasMembers(svc) ? renderMembers(app, name, svc, ctx) : [renderService(app, name, svc, ctx)];
+      all.forEach((rendered, i) => {
+        const member = hasMembers(svc) ? i : undefined;
+        warnings.push(...rendered.warnings);
+        const current = liveByName.get(rendered.spec.Name);
+        liveByName.delete(rendered.spec.Name);
+        const base = { kind: 'service', name: rendered.spec.Name, service: name };
+        if (!current) {
+          services.push({
+            member,
+            rendered: rendered.spec,
+            object: { ...base, action: 'create', changes: fieldChanges(undefined, rendered.spec), object: rendered.spec },
+          });
+        } else if (current.Spec.Labels[SWARM_LABEL.renderHash] === rendered.spec.Labels[SWARM_LABEL.renderHash]) {
+          services.push({ member, live: current, object: { ...base, action: 'unchanged', changes: [] } });
+        } else {
+          const changes = fieldChanges(withoutBookkeeping(normalizeLiveSpec(current.Spec, networkNames)), withoutBookkeeping(rendered.spec));
+          services.push({ member, live: current, rendered: rendered.spec, object: { ...base, action: 'update', changes, object: rendered.spec } });
+        }
+      });
     }
     for (const [name, current] of liveByName) {
       // only what Berth manages is removed; a foreign service that merely shares the prefix stays
@@ -243,8 +268,19 @@ export class SwarmDriver implements OrchestratorDriver {
     // read once for the whole apply, and only when a service mounts a secret
     let ids: Promise<Map<string, string>> | undefined;
     const secretIds = () => (ids ??= this.secretIds(spec.name));
-    for (const { object, rendered, live } of services) {
+    const memberSets = new Map<string, ServicePlan[]>();
+    for (const step of services) {
+      const name = step.object.service ?? step.object.name;
+      if (step.member !== undefined || (step.object.action === 'delete' && step.live && memberOrdinal(step.live) !== undefined)) {
+        memberSets.set(name, [...(memberSets.get(name) ?? []), step]);
+      }
+    }
+    for (const [name, steps] of memberSets) {
+      if (await this.writeMembers(spec.name, name, steps, updatePolicyOf(spec.services[name] ?? { update: undefined }), secretIds)) rollingServices.push(name);
+    }
+    for (const { object, rendered, live, member } of services) {
       const name = object.service ?? object.name;
+      if (memberSets.has(name) && (member !== undefined || (live && memberOrdinal(live) !== undefined))) continue;
       if (object.action === 'create' && rendered) {
         await this.engine.createService(await this.withSecretIds(rendered, secretIds));
         rollingServices.push(name);
@@ -256,6 +292,177 @@ export class SwarmDriver implements OrchestratorDriver {
       }
     }
     return { ...plan, rollingServices };
+  }
+
+  // ------------------------------------------------------------------ stateful members
+
+  /** The member services of a stateful service, in ordinal order (none for any other service). */
+  private async findMembers(ref: ServiceRef): Promise<EngineService[]> {
+    const listed = await this.engine.listServices({ label: [label(LABEL.app, ref.app), label(LABEL.service, ref.service), LABEL.member] });
+    return listed.filter((s) => !isJob(s) && memberOrdinal(s) !== undefined && s.Spec.Labels[LABEL.service] === ref.service).sort(byOrdinal);
+  }
+
+  /** What writing `rendered` over the live members of one service does, member by member. */
+  private async memberSteps(app: string, name: string, live: EngineService[], rendered: EngineServiceSpec[]): Promise<ServicePlan[]> {
+    const network = await this.findNetwork(networkName(app));
+    const networkNames = new Map(network ? [[network.Id, network.Name]] : []);
+    const byName = new Map(live.map((s) => [s.Spec.Name, s]));
+    const steps: ServicePlan[] = rendered.map((spec, member) => {
+      const current = byName.get(spec.Name);
+      byName.delete(spec.Name);
+      const base = { kind: 'service', name: spec.Name, service: name };
+      if (!current) return { member, rendered: spec, object: { ...base, action: 'create', changes: fieldChanges(undefined, spec), object: spec } };
+      if (current.Spec.Labels[SWARM_LABEL.renderHash] === spec.Labels[SWARM_LABEL.renderHash])
+        return { member, live: current, object: { ...base, action: 'unchanged', changes: [] } };
+      const changes = fieldChanges(withoutBookkeeping(normalizeLiveSpec(current.Spec, networkNames)), withoutBookkeeping(spec));
+      return { member, live: current, rendered: spec, object: { ...base, action: 'update', changes, object: spec } };
+    });
+    for (const [native, current] of byName)
+      steps.push({ live: current, object: { action: 'delete', kind: 'service', name: native, service: name, changes: [] } });
+    return steps;
+  }
+
+  /**
+   * Writes a stateful service's members: new members all at once (a forming cluster needs all of
+   * them), members beyond the replica count removed (their volumes stay), label-only changes
+   * directly, and changes to what runs member by member in ordinal order (startMemberRollout).
+   * Answers whether a rollout started.
+   */
+  private async writeMembers(
+    app: string,
+    name: string,
+    steps: ServicePlan[],
+    policy: UpdatePolicy | RollbackPolicy,
+    secretIds: () => Promise<Map<string, string>>,
+  ): Promise<boolean> {
+    const rolling: { live: EngineService; rendered: EngineServiceSpec }[] = [];
+    let created = false;
+    for (const { object, rendered, live } of steps) {
+      if (object.action === 'create' && rendered) {
+        await this.engine.createService(await this.withSecretIds(rendered, secretIds));
+        created = true;
+      } else if (object.action === 'update' && rendered && live) {
+        if (touchesTasks(object.changes)) rolling.push({ live, rendered });
+        else await this.engine.updateService(live.ID, live.Version.Index, await this.withSecretIds(rendered, secretIds));
+      }
+    }
+    for (const { object, live } of [...steps].reverse()) if (object.action === 'delete' && live) await this.removeServiceIfPresent(live);
+    if (rolling.length) this.startMemberRollout(app, name, rolling, policy, secretIds);
+    return created || rolling.length > 0;
+  }
+
+  private startMemberRollout(
+    app: string,
+    name: string,
+    steps: { live: EngineService; rendered: EngineServiceSpec }[],
+    policy: UpdatePolicy | RollbackPolicy,
+    secretIds: () => Promise<Map<string, string>>,
+  ): void {
+    const key = `${app}/${name}`;
+    this.rollouts.get(key)?.abort.abort();
+    const abort = new AbortController();
+    const parallelism = policy.parallelism || steps.length;
+    const record: MemberRollout = {
+      state: 'progressing',
+      failed: 0,
+      done: 0,
+      total: Math.ceil(steps.length / parallelism),
+      startedAt: new Date().toISOString(),
+    };
+    this.rollouts.set(key, { record, abort });
+    const signal = this.signal(abort.signal);
+    void this.rollMembers(steps, policy, parallelism, record, signal, secretIds)
+      .catch((err: unknown) => {
+        if (signal.aborted) return;
+        record.state = 'failed';
+        record.message = `member-by-member rollout stopped: ${toDriverError(err).message}`;
+      })
+      .finally(() => {
+        if (record.state !== 'progressing' && record.state !== 'rolling-back') record.completedAt ??= new Date().toISOString();
+      });
+  }
+
+  /** Writes one member's spec over whatever version it has now. */
+  private async writeMember(native: string, spec: EngineServiceSpec, secretIds: () => Promise<Map<string, string>>): Promise<void> {
+    const current = await this.engine.findService(native);
+    if (!current) throw DriverError.notFound(`member service "${native}"`);
+    await this.engine.updateService(current.ID, current.Version.Index, await this.withSecretIds(spec, secretIds));
+  }
+
+  /** Waits until the engine has rolled one member (it runs the new spec, healthy, past the monitor period) or gave up on it. */
+  private async awaitMember(native: string, signal: AbortSignal): Promise<RolloutStatus> {
+    let last: RolloutStatus | undefined;
+    const probe = async (): Promise<RolloutStatus> => {
+      const service = await this.engine.findService(native);
+      if (!service)
+        return { state: 'failed', message: `member service "${native}" is gone`, replicas: { desired: 1, running: 0, ready: 0, updated: 0 }, failed: 0 };
+      return rolloutFrom(service, await this.tasksOf([native]));
+    };
+    for await (const s of pollUntil(probe, (s) => TERMINAL_ROLLOUT_STATES.has(s.state) && s.state !== 'none', { intervalMs: 1000, signal })) last = s;
+    if (signal.aborted) throw new DriverError(DriverErrorCode.Conflict, 'superseded by a newer rollout');
+    return last!;
+  }
+
+  /**
+   * Rolls members in ordinal order, `parallelism` at a time, each batch only once the previous one
+   * runs the new spec again, `delay` between batches. A member the engine could not roll stops the
+   * rollout (pause), is passed over (continue), or rolls the members already updated back, last first.
+   */
+  private async rollMembers(
+    steps: { live: EngineService; rendered: EngineServiceSpec }[],
+    policy: UpdatePolicy | RollbackPolicy,
+    parallelism: number,
+    record: MemberRollout,
+    signal: AbortSignal,
+    secretIds: () => Promise<Map<string, string>>,
+  ): Promise<void> {
+    const updated: typeof steps = [];
+    for (let b = 0; b < steps.length; b += parallelism) {
+      if (b > 0 && policy.delay) await new Promise((resolve) => setTimeout(resolve, policy.delay));
+      if (signal.aborted) return;
+      const batch = steps.slice(b, b + parallelism);
+      for (const step of batch) await this.writeMember(step.rendered.Name, step.rendered, secretIds);
+      updated.push(...batch);
+      const outcomes = await Promise.all(batch.map((step) => this.awaitMember(step.rendered.Name, signal)));
+      const failed = outcomes.map((o, i) => ({ o, name: batch[i]!.rendered.Name })).filter(({ o }) => o.state !== 'completed');
+      record.done++;
+      if (!failed.length) continue;
+      record.failed += failed.length;
+      const why = failed.map(({ o, name }) => `${name}: ${o.message ?? o.state}`).join('; ');
+      const action = 'failureAction' in policy ? policy.failureAction : 'pause';
+      if (action === 'continue') continue;
+      if (action === 'pause') {
+        record.state = 'paused';
+        record.message = `paused after a member failed (${why}): the members after it still run the previous spec`;
+        return;
+      }
+      record.state = 'rolling-back';
+      record.message = `rolling back after a member failed (${why})`;
+      for (const step of [...updated].reverse()) {
+        await this.writeMember(step.live.Spec.Name, step.live.Spec, secretIds);
+        await this.awaitMember(step.live.Spec.Name, signal);
+      }
+      record.state = 'rolled-back';
+      record.message = `rolled back after a member failed (${why})`;
+      return;
+    }
+    record.state = 'completed';
+  }
+
+  /** Writes a whole stateful service (updateService, rollbackService, scale). */
+  private async writeMemberSet(ref: ServiceRef, members: EngineService[], spec: ServiceSpec, rollback: boolean): Promise<{ changed: boolean }> {
+    if (!hasMembers(spec)) {
+      throw new DriverError(
+        DriverErrorCode.Invalid,
+        `service "${ref.service}" runs as stateful members on Swarm: change "stateful" or "mode" with an apply of the app`,
+      );
+    }
+    const ctx = await this.contextFor(ref.app, spec, readAppContext(members[0]!.Spec.Labels));
+    const rendered = renderMembers(ref.app, ref.service, spec, ctx).map((r) => (rollback ? asRollback(r.spec, spec) : r.spec));
+    const steps = await this.memberSteps(ref.app, ref.service, members, rendered);
+    if (steps.every((s) => s.object.action === 'unchanged')) return { changed: false };
+    await this.writeMembers(ref.app, ref.service, steps, rollback ? rollbackPolicyOf(spec) : updatePolicyOf(spec), () => this.secretIds(ref.app));
+    return { changed: true };
   }
 
   // ------------------------------------------------------------------ secrets
@@ -393,7 +600,8 @@ export class SwarmDriver implements OrchestratorDriver {
       if (!isJob(s)) list.push(s.Spec.Labels[LABEL.service] ?? s.Spec.Name);
       apps.set(app, list);
     }
-    return [...apps].map(([name, list]) => ({ name, services: list.sort() })).sort((a, b) => a.name.localeCompare(b.name));
+    // the members of a stateful service are one service
+    return [...apps].map(([name, list]) => ({ name, services: [...new Set(list)].sort() })).sort((a, b) => a.name.localeCompare(b.name));
   }
 
   // ------------------------------------------------------------------ services
@@ -422,9 +630,19 @@ export class SwarmDriver implements OrchestratorDriver {
       if (list) list.push(t);
       else tasks.set(t.ServiceID, [t]);
     }
-    return services
-      .map((s) => serviceStatusFrom(s, tasks.get(s.ID) ?? [], view))
-      .sort((a, b) => a.app.localeCompare(b.app) || a.service.localeCompare(b.service));
+    const sets = new Map<string, EngineService[]>();
+    const single: EngineService[] = [];
+    for (const s of services) {
+      if (memberOrdinal(s) === undefined) single.push(s);
+      else {
+        const key = `${s.Spec.Labels[LABEL.app]}/${s.Spec.Labels[LABEL.service]}`;
+        sets.set(key, [...(sets.get(key) ?? []), s]);
+      }
+    }
+    return [
+      ...single.map((s) => serviceStatusFrom(s, tasks.get(s.ID) ?? [], view)),
+      ...[...sets].map(([key, members]) => memberSetStatus(members, tasks, view, this.rollouts.get(key)?.record)),
+    ].sort((a, b) => a.app.localeCompare(b.app) || a.service.localeCompare(b.service));
   }
 
   private async requireService(ref: ServiceRef): Promise<EngineService> {
@@ -433,7 +651,19 @@ export class SwarmDriver implements OrchestratorDriver {
     return service;
   }
 
+  /** The tasks of some services, by service ID. */
+  private async tasksById(services: EngineService[]): Promise<Map<string, EngineTask[]>> {
+    const tasks = new Map<string, EngineTask[]>();
+    for (const t of await this.tasksOf(services.map((s) => s.Spec.Name))) tasks.set(t.ServiceID, [...(tasks.get(t.ServiceID) ?? []), t]);
+    return tasks;
+  }
+
   async getService(ref: ServiceRef): Promise<ServiceStatus> {
+    const members = await this.findMembers(ref);
+    if (members.length) {
+      const [tasks, view] = await Promise.all([this.tasksById(members), this.view()]);
+      return memberSetStatus(members, tasks, view, this.rollouts.get(`${ref.app}/${ref.service}`)?.record);
+    }
     const service = await this.requireService(ref);
     const [tasks, view] = await Promise.all([this.tasksOf([service.Spec.Name]), this.view()]);
     return serviceStatusFrom(service, tasks, view);
@@ -442,6 +672,13 @@ export class SwarmDriver implements OrchestratorDriver {
   async scale(ref: ServiceRef, replicas: number): Promise<void> {
     if (!Number.isInteger(replicas) || replicas < 0) {
       throw new DriverError(DriverErrorCode.Invalid, `replicas must be a whole number of at least 0, got ${replicas}`);
+    }
+    const members = await this.findMembers(ref);
+    if (members.length) {
+      const recorded = readServiceSpec(members[0]!.Spec.Labels);
+      if (!recorded) throw new DriverError(DriverErrorCode.Conflict, `service "${ref.service}" has no readable berth.io/spec label: apply the app again`);
+      await this.writeMemberSet(ref, members, { ...recorded, replicas }, false);
+      return;
     }
     const service = await this.requireService(ref);
     if (!service.Spec.Mode.Replicated) {
@@ -486,6 +723,8 @@ export class SwarmDriver implements OrchestratorDriver {
   }
 
   private async writeService(ref: ServiceRef, spec: ServiceSpec, rollback: boolean): Promise<{ changed: boolean }> {
+    const members = await this.findMembers(ref);
+    if (members.length) return this.writeMemberSet(ref, members, spec, rollback);
     const live = await this.requireService(ref);
     const ctx = await this.contextFor(ref.app, spec, readAppContext(live.Spec.Labels));
     const rendered = renderService(ref.app, ref.service, spec, ctx).spec;
@@ -511,6 +750,8 @@ export class SwarmDriver implements OrchestratorDriver {
   }
 
   async rolloutStatus(ref: ServiceRef): Promise<RolloutStatus> {
+    const members = await this.findMembers(ref);
+    if (members.length) return memberRolloutFrom(members, await this.tasksById(members), this.rollouts.get(`${ref.app}/${ref.service}`)?.record);
     const service = await this.requireService(ref);
     return rolloutFrom(service, await this.tasksOf([service.Spec.Name]));
   }
@@ -640,6 +881,30 @@ export class SwarmDriver implements OrchestratorDriver {
   }
 
   async *logs(target: ServiceRef | JobRef, options: LogOptions = {}): AsyncGenerator<LogLine> {
+    const members = 'service' in target ? await this.findMembers(target) : [];
+    if (!members.length) {
+      yield* this.nativeLogs(target, options);
+      return;
+    }
+    // every member's lines, the replica being the member's ordinal
+    const streams = members.map((m) => this.nativeLogs({ app: target.app, member: m }, options));
+    if (!options.follow) {
+      const lines: LogLine[] = [];
+      for (const stream of streams) for await (const line of stream) lines.push(line);
+      yield* lines.sort((a, b) => (a.time ?? '').localeCompare(b.time ?? ''));
+      return;
+    }
+    yield* mergeStreams(streams);
+  }
+
+  private async *nativeLogs(target: ServiceRef | JobRef | { app: string; member: EngineService }, options: LogOptions): AsyncGenerator<LogLine> {
+    if ('member' in target) {
+      const ordinal = String(memberOrdinal(target.member));
+      // a member is addressed by its native name, like a job run
+      const name = splitNativeName(target.member.Spec.Name)?.rest ?? target.member.Spec.Name;
+      for await (const line of this.nativeLogs({ app: target.app, name }, options)) yield { ...line, replica: ordinal };
+      return;
+    }
     const native = 'service' in target ? serviceName(target.app, target.service) : serviceName(target.app, target.name);
     const service = await this.engine.findService(native);
     if (!service)
@@ -677,6 +942,22 @@ export class SwarmDriver implements OrchestratorDriver {
 
   async close(): Promise<void> {
     this.closing.abort();
+  }
+}
+
+/** Lines of several streams as they come. */
+async function* mergeStreams<T>(streams: AsyncGenerator<T>[]): AsyncGenerator<T> {
+  const next = streams.map((s, i) => s.next().then((r) => ({ r, i })));
+  let open = streams.length;
+  while (open > 0) {
+    const { r, i } = await Promise.race(next.filter(Boolean));
+    if (r.done) {
+      open--;
+      next[i] = new Promise(() => undefined);
+      continue;
+    }
+    next[i] = streams[i]!.next().then((r) => ({ r, i }));
+    yield r.value;
   }
 }
 

@@ -23,6 +23,7 @@ interface Service {
   ID: string;
   Spec: {
     Name: string;
+    Labels?: Record<string, string>;
     TaskTemplate: { ContainerSpec: { Image: string; Mounts?: { Type: string; Source?: string; Target: string }[] }; Networks?: { Target: string }[] };
   };
   Endpoint?: { VirtualIPs?: { NetworkID: string; Addr?: string }[] };
@@ -45,6 +46,35 @@ export class SwarmNativeProbe implements NativeProbe {
   private async service(name: string): Promise<Service> {
     const found = ((await this.docker.listServices({ filters: { name: [name] } })) as unknown as Service[]).find((s) => s.Spec.Name === name);
     if (!found) throw new Error(`the engine has no service "${name}"`);
+    return found;
+  }
+
+  /**
+   * The engine services a Berth service runs as: itself, or for a stateful service its members
+   * `<app>_<service>-<n>` (labelled berth.io/member), in ordinal order.
+   */
+  private async members(ref: ServiceRef): Promise<Service[]> {
+    const listed = (await this.docker.listServices({ filters: { name: [native(ref)] } })) as unknown as Service[];
+    const plain = listed.find((s) => s.Spec.Name === native(ref));
+    if (plain) return [plain];
+    const member = (s: Service) => Number(s.Spec.Labels?.['berth.io/member']);
+    return listed
+      .filter((s) => s.Spec.Labels?.['berth.io/member'] !== undefined && s.Spec.Labels['berth.io/service'] === ref.service)
+      .sort((a, b) => member(a) - member(b));
+  }
+
+  /** Running tasks of a Berth service; for members, Slot is the member's ordinal + 1 (its replica number). */
+  private async serviceTasks(ref: ServiceRef): Promise<Task[]> {
+    const services = await this.members(ref);
+    if (services.length === 1 && services[0]!.Spec.Name === native(ref)) return this.runningTasks(native(ref));
+    const tasks: Task[] = [];
+    for (const s of services) for (const t of await this.runningTasks(s.Spec.Name)) tasks.push({ ...t, Slot: Number(s.Spec.Labels!['berth.io/member']) + 1 });
+    return tasks;
+  }
+
+  private async first(ref: ServiceRef): Promise<Service> {
+    const found = (await this.members(ref))[0];
+    if (!found) throw new Error(`the engine has no service "${native(ref)}" (nor members of it)`);
     return found;
   }
 
@@ -71,22 +101,22 @@ export class SwarmNativeProbe implements NativeProbe {
   }
 
   private async slotContainer(ref: ServiceRef, slot: number): Promise<string> {
-    const task = (await this.runningTasks(native(ref))).find((t) => t.Slot === slot);
+    const task = (await this.serviceTasks(ref)).find((t) => t.Slot === slot);
     const id = task?.Status.ContainerStatus?.ContainerID;
     if (!id) throw new Error(`no running task in slot ${slot} of ${native(ref)}`);
     return id;
   }
 
   async replicaImages(ref: ServiceRef): Promise<string[]> {
-    return (await this.runningTasks(native(ref))).map((t) => t.Spec.ContainerSpec.Image).sort();
+    return (await this.serviceTasks(ref)).map((t) => t.Spec.ContainerSpec.Image).sort();
   }
 
   async desiredImage(ref: ServiceRef): Promise<string> {
-    return (await this.service(native(ref))).Spec.TaskTemplate.ContainerSpec.Image;
+    return (await this.first(ref)).Spec.TaskTemplate.ContainerSpec.Image;
   }
 
   async mounts(ref: ServiceRef): Promise<NativeMount[]> {
-    const mounts = (await this.service(native(ref))).Spec.TaskTemplate.ContainerSpec.Mounts ?? [];
+    const mounts = (await this.first(ref)).Spec.TaskTemplate.ContainerSpec.Mounts ?? [];
     return mounts.map((m) => ({ type: m.Type, ...(m.Source ? { source: m.Source } : {}), target: m.Target }));
   }
 
@@ -106,7 +136,7 @@ export class SwarmNativeProbe implements NativeProbe {
       .sort();
     if (!taskIps.length) throw new Error(`${app}_${to} has no running task with an address on its app network`);
 
-    const source = (await this.runningTasks(`${app}_${from}`))[0]?.Status.ContainerStatus?.ContainerID;
+    const source = (await this.serviceTasks({ app, service: from }))[0]?.Status.ContainerStatus?.ContainerID;
     if (!source) throw new Error(`no running container of ${app}_${from} to probe from`);
     const lookup = async (name: string) => SwarmNativeProbe.addresses(await this.exec(source, ['nslookup', name]).catch((e: Error) => e.message));
 
@@ -137,13 +167,16 @@ export class SwarmNativeProbe implements NativeProbe {
   }
 
   async checkPerReplicaStorage(ref: ServiceRef, volume: string): Promise<void> {
-    const tasks = await this.runningTasks(native(ref));
+    const services = await this.members(ref);
+    const isMembers = services[0]?.Spec.Name !== native(ref);
+    const tasks = await this.serviceTasks(ref);
     if (tasks.length < 2) throw new Error(`expected at least 2 running replicas of ${native(ref)}, found ${tasks.length}`);
     const seen = new Set<string>();
     for (const t of tasks) {
       const container = await this.docker.getContainer(t.Status.ContainerStatus!.ContainerID!).inspect();
       const names = container.Mounts.filter((m) => m.Type === 'volume').map((m) => m.Name);
-      const want = `${ref.app}_${volume}-${t.Slot}`;
+      // a member's volume carries its ordinal (the member's name), a templated one the task slot
+      const want = `${ref.app}_${volume}-${isMembers ? t.Slot! - 1 : t.Slot}`;
       if (!names.includes(want)) throw new Error(`slot ${t.Slot} of ${native(ref)} mounts [${names.join(', ')}], not "${want}"`);
       seen.add(want);
     }

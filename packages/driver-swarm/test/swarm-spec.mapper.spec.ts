@@ -9,6 +9,7 @@ import {
   normalizeLiveSpec,
   readServiceSpec,
   renderJob,
+  renderMembers,
   renderService,
   type RenderedService,
 } from '../src/swarm-spec.mapper.js';
@@ -177,6 +178,21 @@ describe('renderService: an app service as the Swarm service Berth writes', () =
     // dnsrr cannot use the routing mesh: the port goes to host mode, and the plan says so
     expect(spec.EndpointSpec?.Ports).toEqual([{ Protocol: 'tcp', TargetPort: 5432, PublishedPort: 5432, PublishMode: 'host' }]);
     expect(warnings).toEqual([expect.objectContaining({ path: 'services.db.ports[0].mode' })]);
+  });
+
+  it('runs a stateful service as one service per member: <app>_db-<n>, alias <service>-<n> and <service>, its own volume, one replica', () => {
+    const app = AppSpec.parse(shop);
+    const members = renderMembers('shop', 'db', app.services.db!, appContextFor(app, app.services.db!));
+    expect(members.map((m) => m.spec.Name)).toEqual(['shop_db-0', 'shop_db-1']);
+    const [first, second] = members.map((m) => m.spec);
+    expect(second!.Mode).toEqual({ Replicated: { Replicas: 1 } });
+    expect(second!.Labels).toMatchObject({ [LABEL.service]: 'db', [LABEL.member]: '1', [LABEL.specHash]: specHash(app.services.db!) });
+    expect(second!.TaskTemplate.ContainerSpec.Hostname).toBe('pg-1');
+    expect(second!.TaskTemplate.ContainerSpec.Mounts?.map((m) => m.Source)).toEqual(['shop_data-1']);
+    expect(second!.TaskTemplate.Networks).toEqual([{ Target: 'shop_default', Aliases: ['db-1', 'db'] }]);
+    // each member has its own render hash, and the app's warnings are given once
+    expect(first!.Labels[SWARM_LABEL.renderHash]).not.toBe(second!.Labels[SWARM_LABEL.renderHash]);
+    expect(members.flatMap((m) => m.warnings)).toHaveLength(1);
   });
 
   it('warns that a named volume of a replicated, non-stateful service is node-local and shared on a node', () => {

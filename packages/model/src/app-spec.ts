@@ -238,7 +238,7 @@ export const ServiceSpec = z
     resources: Resources.optional(),
     mode: z.enum(['replicated', 'global']).default('replicated'),
     replicas: z.number().int('expected a whole number of replicas').min(0).max(10_000).default(1),
-    /** Stable identity and per-replica storage (StatefulSet; Swarm: slot-templated names, dnsrr). */
+    /** Stable identity and per-replica storage: replicas NAME-0, NAME-1, ... each resolvable by that name with its own volumes (a StatefulSet with per-member Services on Kubernetes, one service per member on Swarm), updated one member at a time. */
     stateful: z.boolean().default(false),
     /** Stable hostname; for stateful services the replica's ordinal is appended. */
     hostname: DnsLabel.optional(),

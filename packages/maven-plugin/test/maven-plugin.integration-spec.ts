@@ -18,6 +18,8 @@ for (const b of backends)
   if (!b.enabled) console.warn(`\n*** Maven plugin tests on ${b.kind} are SKIPPED (BERTH_SKIP_${b.kind === 'swarm' ? 'SWARM' : 'KUBERNETES'}=1) ***\n`);
 
 const TIMEOUT = 240_000;
+/** On Kubernetes, pods run on the real node only when asked (the others are kwok's, which run nothing). */
+const REAL_NODE = 'node.labels.berth-runtime == containers';
 const root = path.resolve(import.meta.dirname, '../../..');
 
 interface Build {
@@ -67,7 +69,8 @@ describe.each(backends.filter((b) => b.enabled))('the Maven plugin on $kind', ({
       const pom = path.join(project, 'pom.xml');
       await writeFile(pom, (await readFile(pom, 'utf8')).replace(/<version>[^<]*<\/version>(\s*<packaging>)/, `<version>${version}</version>$1`));
     }
-    const build = await mvn(project, ['-o', '-s', settings, `-Dberth.url=${gw.url}`, '-Dberth.cluster=c1', `-Dberth.app=${app}`, ...args]);
+    const onNode = kind === 'kubernetes' ? ['-Dberth.spec=src/main/berth/app-real-node.yaml', `-Dberth.constraints=${REAL_NODE}`] : [];
+    const build = await mvn(project, ['-o', '-s', settings, `-Dberth.url=${gw.url}`, '-Dberth.cluster=c1', `-Dberth.app=${app}`, ...onNode, ...args]);
     logs.push(build.log);
     return build;
   };
@@ -80,6 +83,11 @@ describe.each(backends.filter((b) => b.enabled))('the Maven plugin on $kind', ({
     gw = await startGatewayWithCluster(kind, `berth_maven_${kind.slice(0, 4)}`);
     project = await mkdtemp(path.join(tmpdir(), `java-service-${kind}-`));
     await cp(path.join(root, 'examples/java-service'), project, { recursive: true, filter: (src) => !src.includes(`${path.sep}target`) });
+    const spec = await readFile(path.join(project, 'src/main/berth/app.yaml'), 'utf8');
+    await writeFile(
+      path.join(project, 'src/main/berth/app-real-node.yaml'),
+      spec.replace(/\n    update:/, `\n    placement:\n      constraints: ["${REAL_NODE}"]\n    update:`),
+    );
     // First build online once so ~/.m2 has the example's build plugins; every goal after runs offline.
     const first = await mvn(project, ['-q', 'package']);
     if (first.code !== 0) throw new Error(`mvn package of the example failed:\n${first.log}`);

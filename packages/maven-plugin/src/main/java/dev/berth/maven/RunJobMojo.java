@@ -32,6 +32,10 @@ public class RunJobMojo extends AbstractBerthMojo {
   @Parameter
   protected Map<String, String> env;
 
+  /** Placement constraints, as in an AppSpec (e.g. node.labels.role == batch); comma-separated on the command line. */
+  @Parameter(property = "berth.constraints")
+  protected List<String> constraints;
+
   @Override
   protected void run() throws MojoExecutionException, MojoFailureException, ApiException, java.io.IOException, InterruptedException {
     Map<String, Object> body = new LinkedHashMap<>();
@@ -41,6 +45,7 @@ public class RunJobMojo extends AbstractBerthMojo {
     if (command != null && !command.isEmpty()) body.put("command", command);
     if (entrypoint != null && !entrypoint.isEmpty()) body.put("entrypoint", entrypoint);
     if (env != null) body.put("env", env);
+    if (constraints != null && !constraints.isEmpty()) body.put("placement", Map.of("constraints", constraints));
     JobsApi jobs = new JobsApi(client());
     // Each run of the goal is a new run of the job: the key is derived only when berth.idempotencyKey is set.
     JsonNode res = tree(jobs.runJob(cluster, model(body, RunJobRequest.class), null, idempotencyKey));

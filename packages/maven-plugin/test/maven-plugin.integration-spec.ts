@@ -72,6 +72,8 @@ describe.each(backends.filter((b) => b.enabled))('the Maven plugin on $kind', ({
     const onNode = kind === 'kubernetes' ? ['-Dberth.spec=src/main/berth/app-real-node.yaml', `-Dberth.constraints=${REAL_NODE}`] : [];
     const build = await mvn(project, ['-o', '-s', settings, `-Dberth.url=${gw.url}`, '-Dberth.cluster=c1', `-Dberth.app=${app}`, ...onNode, ...args]);
     logs.push(build.log);
+    if (process.env.BERTH_MAVEN_LOG_DIR)
+      await writeFile(path.join(process.env.BERTH_MAVEN_LOG_DIR, `${kind}-${logs.length}.log`), `mvn ${args.join(' ')}\n${build.log}`);
     return build;
   };
   const images = async () => {
@@ -144,6 +146,14 @@ describe.each(backends.filter((b) => b.enabled))('the Maven plugin on $kind', ({
       expect(build.log).toContain('BUILD FAILURE');
       expect(build.log).toMatch(/apply of \S+ rolled back \(ROLLED_BACK\): .*web/);
       expect(await images()).toEqual(['berth-test/http:2']);
+
+      // The same build again (a CI retry): the same Idempotency-Key gets the first build's operation, no new revision.
+      const revisions = async () => (await gw.call('GET', `/v1/clusters/c1/apps/${app}/revisions`)).body.items.length;
+      const before = await revisions();
+      const retried = await goal(['berth:apply', '-Dberth.image.repository=berth-test/unhealthy'], '1');
+      expect(retried.code).not.toBe(0);
+      expect(retried.log).toMatch(/apply of \S+ rolled back \(ROLLED_BACK\)/);
+      expect(await revisions()).toBe(before);
     },
     TIMEOUT,
   );

@@ -88,7 +88,7 @@ describe.each(backends.filter((b) => b.enabled))('the Maven plugin on $kind', ({
     const spec = await readFile(path.join(project, 'src/main/berth/app.yaml'), 'utf8');
     await writeFile(
       path.join(project, 'src/main/berth/app-real-node.yaml'),
-      spec.replace(/\n    update:/, `\n    placement:\n      constraints: ["${REAL_NODE}"]\n    update:`),
+      spec.replace('\n    update:', `\n    placement:\n      constraints: ["${REAL_NODE}"]\n    update:`),
     );
     // First build online once so ~/.m2 has the example's build plugins; every goal after runs offline.
     const first = await mvn(project, ['-q', 'package']);

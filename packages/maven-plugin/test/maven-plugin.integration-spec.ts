@@ -117,7 +117,8 @@ describe.each(backends.filter((b) => b.enabled))('the Maven plugin on $kind', ({
   it(
     'berth:plan prints what the next version would change and changes nothing',
     async () => {
-      const build = await goal(['berth:plan'], '2');
+      // -X: even Maven's debug output (settings, mojo configuration, HTTP) does not show the token.
+      const build = await goal(['-X', 'berth:plan'], '2');
       expect(build.code).toBe(0);
       expect(build.log).toContain('changes');
       expect(build.log).toContain('berth-test/http:2');
@@ -180,6 +181,22 @@ describe.each(backends.filter((b) => b.enabled))('the Maven plugin on $kind', ({
       expect(failed.log).toContain('BUILD FAILURE');
       expect(failed.log).toMatch(/job migrate failed.*exit code 3/);
       expect(failed.log).toContain('job fail: exiting with 3');
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'berth:plan takes a Compose file too, with Maven properties filled in and Compose variables left to Compose',
+    async () => {
+      await writeFile(
+        path.join(project, 'src/main/berth/compose.yaml'),
+        'services:\n  web:\n    image: berth-test/http:${project.version}\n    environment:\n      GREETING: ${GREETING:-hello}\n',
+      );
+      const build = await goal(['berth:plan', '-Dberth.spec=src/main/berth/compose.yaml'], '2');
+      expect(build.code).toBe(0);
+      expect(build.log).toContain(`Berth plan for ${app} on c1: changes`);
+      expect(build.log).toContain('berth-test/http:2');
+      expect(build.log).toContain('GREETING=hello');
     },
     TIMEOUT,
   );

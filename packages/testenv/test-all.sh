@@ -20,6 +20,15 @@ if ! command -v chromium >/dev/null 2>&1; then
   { apt-get update && apt-get install -y --no-install-recommends chromium; } >"$apt_log" 2>&1 || { tail -n 30 "$apt_log" >&2; exit 1; }
 fi
 
+# the Maven plugin's tests run `mvn` goals with the plugin as installed in ~/.m2 (deps from Maven Central)
+if ! command -v mvn >/dev/null 2>&1; then
+  log "installing Maven (apt-get update first)"
+  apt_log=$(mktemp)
+  { apt-get update && apt-get install -y --no-install-recommends maven; } >"$apt_log" 2>&1 || { tail -n 30 "$apt_log" >&2; exit 1; }
+fi
+log "installing the Maven plugin into ~/.m2"
+mvn -B -q -f packages/maven-plugin/pom.xml install -DskipTests
+
 log "starting Postgres"
 export "$(bash packages/testenv/postgres/up.sh | tail -n 1)"
 if [ "${BERTH_SKIP_SWARM:-0}" != 1 ]; then

@@ -2972,7 +2972,7 @@ export interface operations {
                 /** @description App name for a Compose file without a top-level "name" */
                 name?: unknown;
                 /** @description true: answer when the operation has ended (at most 10 minutes) */
-                wait?: unknown;
+                wait?: boolean;
             };
             header?: {
                 /** @description A retried call with the same key returns the first call's operation instead of acting twice */
@@ -4841,7 +4841,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description true: answer when the operation has ended (at most 10 minutes) */
-                wait?: unknown;
+                wait?: boolean;
             };
             header?: {
                 /** @description A retried call with the same key returns the first call's operation instead of acting twice */
@@ -6203,7 +6203,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description true: answer when the operation has ended (at most 10 minutes) */
-                wait?: unknown;
+                wait?: boolean;
             };
             header?: {
                 /** @description A retried call with the same key returns the first call's operation instead of acting twice */
@@ -6531,7 +6531,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description true: answer when the operation has ended (at most 10 minutes) */
-                wait?: unknown;
+                wait?: boolean;
             };
             header?: {
                 /** @description A retried call with the same key returns the first call's operation instead of acting twice */
@@ -6802,7 +6802,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description true: answer when the operation has ended (at most 10 minutes) */
-                wait?: unknown;
+                wait?: boolean;
             };
             header?: {
                 /** @description A retried call with the same key returns the first call's operation instead of acting twice */

@@ -54,4 +54,9 @@ export const IdempotencyKeyHeader = ApiHeader({
 });
 
 /** `?wait=true` of mutating calls. */
-export const WaitQuery = ApiQuery({ name: 'wait', required: false, description: 'true: answer when the operation has ended (at most 10 minutes)' });
+export const WaitQuery = ApiQuery({
+  name: 'wait',
+  required: false,
+  type: Boolean,
+  description: 'true: answer when the operation has ended (at most 10 minutes)',
+});

@@ -12,6 +12,8 @@ import { CorrelationMiddleware } from './common/correlation.middleware.js';
 import { refuseNul } from './common/nul-guard.middleware.js';
 import { graphqlIde } from './graphql/graphql-ide.js';
 import { PinoNestLogger } from './common/logger.js';
+import { OPENAPI_OVERRIDES, registerOpenApiComponents } from './common/openapi-components.js';
+import { resolveOpenApiSchemas } from './common/zod.js';
 import type { Config } from './config/config.js';
 import type { GatewayOverrides } from './core.module.js';
 import { VERSION } from './health/health.controller.js';
@@ -46,7 +48,9 @@ export async function createApp(config: Config, logger: Logger, overrides: Gatew
 
 /** The OpenAPI document of the REST API, from the controllers' decorators. */
 export function openApiDocument(app: INestApplication) {
-  return SwaggerModule.createDocument(
+  registerOpenApiComponents();
+  const schemas = resolveOpenApiSchemas(OPENAPI_OVERRIDES);
+  const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()
       .setTitle('Berth')
@@ -57,6 +61,8 @@ export function openApiDocument(app: INestApplication) {
       .build(),
     { operationIdFactory: operationId },
   );
+  document.components = { ...document.components, schemas };
+  return document;
 }
 
 /** The operationId of each endpoint: the name a generated client gives its method. */

@@ -535,7 +535,1202 @@ export interface paths {
 }
 export type webhooks = Record<string, never>;
 export interface components {
-    schemas: never;
+    schemas: {
+        App: {
+            name: string;
+            cluster: string;
+            currentRevision?: number;
+            createdAt: string;
+            updatedAt: string;
+            deleted: boolean;
+            spec?: components["schemas"]["AppSpec"];
+            services?: {
+                service: string;
+                desired?: {
+                    image: string;
+                    replicas: number;
+                    mode: string;
+                };
+                actual?: {
+                    image: string;
+                    replicas: {
+                        [key: string]: number;
+                    };
+                    rollout: string;
+                };
+                inSync: boolean;
+            }[];
+        };
+        AppSpec: {
+            name: string;
+            services: {
+                [key: string]: components["schemas"]["ServiceSpec"];
+            };
+            /** @default {} */
+            volumes: {
+                [key: string]: {
+                    driver?: string;
+                    driverOptions?: {
+                        [key: string]: string;
+                    };
+                    storageClass?: string;
+                    /** @default 1Gi */
+                    size: string;
+                    labels?: {
+                        [key: string]: string;
+                    };
+                };
+            };
+            /** @default {} */
+            secrets: {
+                [key: string]: {
+                    value?: string;
+                    version?: string;
+                };
+            };
+            /** @default {} */
+            labels: {
+                [key: string]: string;
+            };
+        };
+        AppSpecInput: {
+            name: string;
+            services: {
+                [key: string]: components["schemas"]["ServiceSpecInput"];
+            };
+            /** @default {} */
+            volumes: {
+                [key: string]: {
+                    driver?: string;
+                    driverOptions?: {
+                        [key: string]: string;
+                    };
+                    storageClass?: string;
+                    /** @default 1Gi */
+                    size: string;
+                    labels?: {
+                        [key: string]: string;
+                    };
+                };
+            };
+            /** @default {} */
+            secrets: {
+                [key: string]: {
+                    value?: string;
+                    version?: string;
+                };
+            };
+            /** @default {} */
+            labels: {
+                [key: string]: string;
+            };
+        };
+        AuditEntry: {
+            id: string;
+            time: string;
+            actor: string;
+            /** @description "POST /v1/clusters/:cluster/apps" or "mutation applyApp" */
+            action: string;
+            target?: string;
+            clusterId?: string;
+            /** @description succeeded, failed:<code> or denied:<code> */
+            result: string;
+            correlationId?: string;
+            details: {
+                [key: string]: unknown;
+            };
+        };
+        ChangeResult: {
+            /** @description false: the cluster already runs this; no revision and no operation were made */
+            changed: boolean;
+            message: string;
+            revision?: number;
+            operation?: components["schemas"]["Operation"];
+            /** @description what a Compose import could not carry */
+            warnings: {
+                path: string;
+                message: string;
+            }[];
+            /** @description for a Compose file: the conversion report */
+            report?: components["schemas"]["ComposeReport"];
+        };
+        Cluster: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            /** @enum {string} */
+            kind: "swarm" | "kubernetes";
+            /** @description socket, tcp address or API server URL; never credentials */
+            endpoint: string;
+            labels: {
+                [key: string]: string;
+            };
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+            health: {
+                /** @enum {string} */
+                status: "healthy" | "degraded" | "unreachable";
+                message?: string;
+                latencyMs?: number;
+                /** Format: date-time */
+                checkedAt?: string;
+            };
+            version?: string;
+            /** @description live node list, on single-cluster reads */
+            nodes?: {
+                id: string;
+                name: string;
+                /** @enum {string} */
+                role: "manager" | "worker" | "control-plane";
+                /** @enum {string} */
+                status: "ready" | "down" | "unknown";
+                /** @enum {string} */
+                availability?: "active" | "pause" | "drain";
+                address?: string;
+                version?: string;
+                labels: {
+                    [key: string]: string;
+                };
+                cpus?: number;
+                memoryBytes?: number;
+            }[];
+            nodeCount?: number;
+        };
+        ComposeConvertRequest: {
+            /** @description the Compose file (YAML) */
+            compose: string;
+            /** @description app name (default: the file's top-level "name") */
+            name?: string;
+            /** @description refuse the file (400) when any key is not carried as written */
+            strict?: boolean;
+            /** @description variables for interpolation (the client's environment and its .env file) */
+            env?: {
+                [key: string]: string;
+            };
+            /** @description profiles to enable; services under other profiles are not deployed */
+            profiles?: string[];
+            /** @description absolute folder relative host paths ("./config") resolve against: the Compose file's folder */
+            baseDir?: string;
+            /** @description absolute folder "~" resolves against */
+            homeDir?: string;
+            /** @description image per service: for build-only services, or to replace the file's */
+            images?: {
+                [key: string]: string;
+            };
+            /** @description contents of the env_file and extends.file files, by path relative to the Compose file */
+            files?: {
+                [key: string]: string;
+            };
+            /** @description values of the file's secrets by their Compose name, read by the client from their file or variable; write-only */
+            secretValues?: {
+                [key: string]: string;
+            };
+        };
+        ComposeImport: {
+            spec: components["schemas"]["AppSpec"];
+            /** @description every key not carried as written (the report entries that are not "carried") */
+            warnings: {
+                path: string;
+                message: string;
+            }[];
+            report: components["schemas"]["ComposeReport"];
+        };
+        /** @description What became of every key of the Compose file: carried, approximated (how) or dropped (why), per orchestrator where they differ */
+        ComposeReport: {
+            entries: {
+                /** @description the Compose key as written: services.db.healthcheck.retries, services.web.ports[0] */
+                key: string;
+                /** @enum {string} */
+                status: "carried" | "approximated" | "dropped";
+                /** @description how the key was approximated, or why it was dropped */
+                note?: string;
+                /** @description where an orchestrator differs from status */
+                orchestrators?: {
+                    swarm?: {
+                        /**
+                         * @description refused: the apply fails on this orchestrator
+                         * @enum {string}
+                         */
+                        status: "carried" | "approximated" | "dropped" | "refused";
+                        note: string;
+                    };
+                    kubernetes?: {
+                        /**
+                         * @description refused: the apply fails on this orchestrator
+                         * @enum {string}
+                         */
+                        status: "carried" | "approximated" | "dropped" | "refused";
+                        note: string;
+                    };
+                };
+            }[];
+            /** @description keys per status, each at its worst */
+            summary: {
+                carried: number;
+                approximated: number;
+                dropped: number;
+            };
+            profiles: {
+                active: string[];
+                /** @description services whose profiles were not asked for: not deployed, as in Compose */
+                skippedServices: string[];
+            };
+        };
+        CreateTokenRequest: {
+            name: string;
+            grants: {
+                /** @enum {string} */
+                role: "viewer" | "operator" | "admin";
+                cluster?: string;
+                app?: string;
+            }[];
+            /** Format: date-time */
+            expiresAt?: string;
+        };
+        /** @description A duration in milliseconds */
+        Duration: number;
+        /** @description A duration: milliseconds (integer), or text like "500ms", "10s" or "1m30s" */
+        DurationInput: number | string;
+        Error: {
+            error: {
+                /** @enum {string} */
+                code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
+                message: string;
+                /** @description one entry per invalid field */
+                details?: {
+                    path: string;
+                    message: string;
+                }[];
+                /** @description also in the x-request-id response header and the gateway log */
+                correlationId?: string;
+                /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                violations?: {
+                    path: string;
+                    rule: string;
+                    message: string;
+                }[];
+            };
+        };
+        Event: {
+            /** @description position in Berth's history; give it back as `after` (or Last-Event-ID) to resume a stream */
+            id: string;
+            cluster: string;
+            /** Format: uuid */
+            clusterId: string;
+            /** @description the orchestrator's own id of the event */
+            eventId: string;
+            /** @description when the orchestrator emitted it (ISO 8601) */
+            time: string;
+            /** @description service, task, container, node, network, volume (Swarm); Deployment, Pod, Job, ... (Kubernetes) */
+            kind: string;
+            /** @description the object's name */
+            name: string;
+            app?: string;
+            service?: string;
+            /** @description create, update, start, die, ... (Swarm); the Kubernetes event reason */
+            action: string;
+            message?: string;
+            /** @description the orchestrator's raw attributes */
+            attributes: {
+                [key: string]: string;
+            };
+            /**
+             * Format: uuid
+             * @description the Berth operation in progress on this app or service when it happened
+             */
+            operationId?: string;
+        };
+        HealthCheck: {
+            test: string[];
+            /** @default 10000 */
+            interval: components["schemas"]["Duration"];
+            /** @default 5000 */
+            timeout: components["schemas"]["Duration"];
+            /** @default 3 */
+            retries: number;
+            /** @default 0 */
+            startPeriod: components["schemas"]["Duration"];
+        };
+        HealthCheckInput: {
+            test: string[];
+            interval?: components["schemas"]["DurationInput"];
+            timeout?: components["schemas"]["DurationInput"];
+            /** @default 3 */
+            retries: number;
+            startPeriod?: components["schemas"]["DurationInput"];
+        };
+        Job: {
+            /** Format: uuid */
+            id: string;
+            cluster: string;
+            app: string;
+            name: string;
+            /** @description the Swarm service or Kubernetes Job of this run */
+            nativeName: string;
+            /** @enum {string} */
+            status: "pending" | "running" | "succeeded" | "failed";
+            succeeded: number;
+            failed: number;
+            runs: ({
+                id: string;
+                state: string;
+                exitCode?: number;
+                node?: string;
+                message?: string;
+            } & {
+                [key: string]: unknown;
+            })[];
+            /** @description last lines of output, kept when the job ends */
+            logTail?: string;
+            startedAt: string;
+            finishedAt?: string;
+            durationMs?: number;
+            operationId?: string;
+            spec: components["schemas"]["JobSpec"];
+        };
+        JobSpec: {
+            name: string;
+            app?: string;
+            image: string;
+            entrypoint?: string[];
+            command?: string[];
+            /** @default {} */
+            env: {
+                [key: string]: string;
+            };
+            /** @default {} */
+            labels: {
+                [key: string]: string;
+            };
+            resources?: components["schemas"]["Resources"];
+            /** @default 1 */
+            parallelism: number;
+            /** @default 1 */
+            completions: number;
+            /** @default 0 */
+            backoffLimit: number;
+            timeout?: components["schemas"]["Duration"];
+            /** @default [] */
+            volumes: components["schemas"]["VolumeMount"][];
+            placement?: components["schemas"]["Placement"];
+        };
+        JobSpecInput: {
+            name: string;
+            app?: string;
+            image: string;
+            entrypoint?: string[];
+            command?: string[];
+            /** @default {} */
+            env: {
+                [key: string]: string;
+            };
+            /** @default {} */
+            labels: {
+                [key: string]: string;
+            };
+            resources?: components["schemas"]["Resources"];
+            /** @default 1 */
+            parallelism: number;
+            /** @default 1 */
+            completions: number;
+            /** @default 0 */
+            backoffLimit: number;
+            timeout?: components["schemas"]["DurationInput"];
+            /** @default [] */
+            volumes: components["schemas"]["VolumeMountInput"][];
+            placement?: components["schemas"]["PlacementInput"];
+        };
+        LogLine: {
+            /** @description when the replica wrote the line (RFC 3339, nanoseconds) */
+            time?: string;
+            /** @description which replica wrote it: Swarm task slot (or node for global services), Kubernetes pod name */
+            replica: string;
+            /** @enum {string} */
+            stream: "stdout" | "stderr";
+            line: string;
+        };
+        MetricsAnswer: {
+            cluster: string;
+            from: string;
+            to: string;
+            step: string;
+            stepMs: number;
+            /**
+             * @description the stored resolution the answer was computed from (finer data fills the newest steps not rolled up yet)
+             * @enum {string}
+             */
+            resolution: "raw" | "minute" | "hour";
+            series: components["schemas"]["MetricSeries"][];
+            collection: {
+                /** @enum {string} */
+                state: "starting" | "collecting" | "unsupported" | "failing" | "stopped" | "not-running" | "disabled";
+                /** @description why nothing is collected (for example: the cluster serves no metrics.k8s.io API) */
+                message?: string;
+                /** @description the gateway replica that collects this cluster */
+                owner?: string;
+                lastSampleAt?: string;
+            };
+        };
+        MetricSeries: {
+            app?: string;
+            service?: string;
+            replica?: string;
+            points: {
+                /** @description start of the step */
+                time: string;
+                /** @description average CPU in use over the step, in cores (summed over replicas) */
+                cpuCores: number;
+                /** @description peak CPU of each replica within the step, summed */
+                cpuCoresMax: number;
+                /** @description average memory in use (working set), summed over replicas */
+                memoryBytes: number;
+                /** @description peak memory of each replica within the step, summed */
+                memoryMaxBytes: number;
+                memoryLimitBytes?: number;
+                /** @description from the change of the cumulative counters since the previous step; absent for the first step of a replica */
+                netRxBytesPerSecond?: number;
+                netTxBytesPerSecond?: number;
+                blockReadBytesPerSecond?: number;
+                blockWriteBytesPerSecond?: number;
+                /** @description replicas sampled within the step */
+                replicas: number;
+                /** @description raw samples the step stands for */
+                samples: number;
+            }[];
+        };
+        MonitoringStatus: {
+            /** @description this gateway replica */
+            instance: string;
+            /** @description whether this replica takes background work (BERTH_MONITORING) */
+            enabled: boolean;
+            leaseTtlMs: number;
+            clusters: {
+                cluster: string;
+                /** Format: uuid */
+                clusterId: string;
+                kind: string;
+                /** @description the replica running this cluster's event watcher and metrics collector */
+                owner?: string;
+                ownedSince?: string;
+                leaseExpiresAt?: string;
+                /** @description the owner is this replica */
+                local: boolean;
+                events?: {
+                    /** @enum {string} */
+                    state: "connecting" | "streaming" | "retrying" | "stopped";
+                    since: string;
+                    /** @description resume position in the orchestrator's event stream */
+                    cursor?: string;
+                    lastEventAt?: string;
+                    lastError?: string;
+                    reconnects: number;
+                    stored: number;
+                    lagSeconds?: number;
+                };
+                metrics?: {
+                    /** @enum {string} */
+                    state: "starting" | "collecting" | "unsupported" | "failing" | "stopped";
+                    message?: string;
+                    since: string;
+                    lastSampleAt?: string;
+                    lastBatchSize?: number;
+                    lastDurationMs?: number;
+                    batches: number;
+                };
+            }[];
+            rollup: {
+                owner?: string;
+                leaseExpiresAt?: string;
+                local: boolean;
+                status?: unknown;
+            };
+        };
+        Operation: {
+            /** Format: uuid */
+            id: string;
+            /** @enum {string} */
+            kind: "apply" | "delete" | "scale" | "update" | "rollback" | "job" | "volume_create" | "volume_remove" | "cluster_register" | "cluster_update" | "cluster_remove";
+            /** @enum {string} */
+            status: "pending" | "running" | "succeeded" | "failed" | "rolled_back" | "paused" | "cancelled";
+            /** Format: uuid */
+            clusterId: string;
+            app?: string;
+            service?: string;
+            requester: string;
+            idempotencyKey?: string;
+            /** @description revision that ran before */
+            fromRevision?: number;
+            /** @description revision this operation deploys */
+            toRevision?: number;
+            /**
+             * @description Why the operation did not succeed: NOT_FOUND (the orchestrator no longer has what the operation changes); CONFLICT (the orchestrator refused the change as conflicting); INVALID (the orchestrator refused the spec); UNAUTHENTICATED (the caller was not authenticated); FORBIDDEN (the caller may not do this); PAYLOAD_TOO_LARGE (the request was too large); RATE_LIMITED (too many requests); CLUSTER_UNREACHABLE (the cluster could not be reached); CLUSTER_UNAUTHORIZED (the cluster refused Berth's credentials); UNSUPPORTED (the orchestrator cannot do what was asked); TIMEOUT (the orchestrator did not answer in time); INTERNAL (an error inside the gateway (see its log under the correlation id)); ROLLED_BACK (the rollout failed and went back to what ran before (failureAction rollback)); PAUSED (the rollout failed and stopped where it was (failureAction pause)); ROLLOUT_FAILED (the rollout failed and was neither rolled back nor paused); JOB_FAILED (the job ended with failed runs); SCALE_TIMEOUT (the service did not reach the asked number of running replicas in time)
+             * @enum {string}
+             */
+            errorCode?: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL" | "ROLLED_BACK" | "PAUSED" | "ROLLOUT_FAILED" | "JOB_FAILED" | "SCALE_TIMEOUT";
+            /** @description why it failed, rolled back or paused */
+            error?: string;
+            result?: {
+                [key: string]: unknown;
+            };
+            createdAt: string;
+            startedAt?: string;
+            finishedAt?: string;
+            progress?: components["schemas"]["Progress"][];
+        };
+        Placement: {
+            /** @default [] */
+            constraints: string[];
+            maxReplicasPerNode?: number;
+        };
+        PlacementInput: {
+            /** @default [] */
+            constraints: string[];
+            maxReplicasPerNode?: number;
+        };
+        Plan: {
+            app: string;
+            changed: boolean;
+            objects: {
+                /** @enum {string} */
+                action: "create" | "update" | "delete" | "unchanged";
+                kind: string;
+                name: string;
+                service?: string;
+                changes: {
+                    path: string;
+                    from?: unknown;
+                    to?: unknown;
+                }[];
+                /** @description the native object as it would be written */
+                object?: unknown;
+            }[];
+            /** @description where the orchestrator cannot honour a field exactly */
+            warnings: {
+                path: string;
+                message: string;
+            }[];
+            importWarnings: {
+                path: string;
+                message: string;
+            }[];
+            /** @description for a Compose file: the conversion report, with this cluster's orchestrator's own notes at the Compose keys (orchestrators.swarm or orchestrators.kubernetes) */
+            report?: components["schemas"]["ComposeReport"];
+            /** @description what the cluster's workload policy would refuse */
+            policy: {
+                /** @description an apply of this spec by this token would pass the workload policy */
+                allowed: boolean;
+                /** @description it passes only because the token is an admin of the cluster (audited) */
+                bypass: boolean;
+                violations: {
+                    path: string;
+                    rule: string;
+                    message: string;
+                }[];
+            };
+        };
+        PortSpec: {
+            target: number;
+            published?: number;
+            /**
+             * @default tcp
+             * @enum {string}
+             */
+            protocol: "tcp" | "udp";
+            /**
+             * @default ingress
+             * @enum {string}
+             */
+            mode: "ingress" | "host";
+        };
+        PortSpecInput: {
+            target: number;
+            published?: number;
+            /**
+             * @default tcp
+             * @enum {string}
+             */
+            protocol: "tcp" | "udp";
+            /**
+             * @default ingress
+             * @enum {string}
+             */
+            mode: "ingress" | "host";
+        };
+        Progress: {
+            time: string;
+            /** @description started, progressing, completed, rolling-back, rolled-back, paused, failed, scaling, waiting, reattached, finished */
+            phase: string;
+            /** @description the service a rollout phase is about */
+            service?: string;
+            message?: string;
+            replicasUpdated?: number;
+            replicasReady?: number;
+            replicasTotal?: number;
+            batchesDone?: number;
+            batchesTotal?: number;
+        };
+        RegisterCluster: {
+            name: string;
+            /** @enum {string} */
+            kind: "swarm";
+            /** @default {} */
+            labels: {
+                [key: string]: string;
+            };
+            /** Format: starts_with */
+            socketPath?: string;
+            host?: string;
+            tls?: {
+                ca?: string;
+                cert?: string;
+                key?: string;
+            };
+        } | {
+            name: string;
+            /** @enum {string} */
+            kind: "kubernetes";
+            /** @default {} */
+            labels: {
+                [key: string]: string;
+            };
+            kubeconfig: string;
+            context?: string;
+        };
+        Resources: {
+            limits?: {
+                cpus?: number;
+                memoryBytes?: number;
+            };
+            reservations?: {
+                cpus?: number;
+                memoryBytes?: number;
+            };
+        };
+        RestartPolicy: {
+            /**
+             * @default any
+             * @enum {string}
+             */
+            condition: "none" | "on-failure" | "any";
+            maxAttempts?: number;
+            delay?: components["schemas"]["Duration"];
+        };
+        RestartPolicyInput: {
+            /**
+             * @default any
+             * @enum {string}
+             */
+            condition: "none" | "on-failure" | "any";
+            maxAttempts?: number;
+            delay?: components["schemas"]["DurationInput"];
+        };
+        Revision: {
+            number: number;
+            specHash: string;
+            /** @enum {string} */
+            source: "api" | "compose" | "rollback" | "update" | "scale";
+            author: string;
+            message?: string;
+            warnings: {
+                path: string;
+                message: string;
+            }[];
+            createdAt: string;
+            current: boolean;
+            spec?: components["schemas"]["AppSpec"];
+        };
+        RevisionDiff: {
+            from: number;
+            to: number;
+            changes: {
+                path: string;
+                from?: unknown;
+                to?: unknown;
+                summary: string;
+            }[];
+        };
+        RollbackPolicy: {
+            /** @default 1 */
+            parallelism: number;
+            /** @default 0 */
+            delay: components["schemas"]["Duration"];
+            /**
+             * @default stop-first
+             * @enum {string}
+             */
+            order: "stop-first" | "start-first";
+            /**
+             * @default pause
+             * @enum {string}
+             */
+            failureAction: "pause" | "continue";
+            /** @default 5000 */
+            monitor: components["schemas"]["Duration"];
+            /** @default 0 */
+            maxFailureRatio: number;
+        };
+        RollbackPolicyInput: {
+            /** @default 1 */
+            parallelism: number;
+            delay?: components["schemas"]["DurationInput"];
+            /**
+             * @default stop-first
+             * @enum {string}
+             */
+            order: "stop-first" | "start-first";
+            /**
+             * @default pause
+             * @enum {string}
+             */
+            failureAction: "pause" | "continue";
+            monitor?: components["schemas"]["DurationInput"];
+            /** @default 0 */
+            maxFailureRatio: number;
+        };
+        RollbackRequest: {
+            revision?: number;
+        };
+        ScaleRequest: {
+            replicas: number;
+        };
+        SecretMount: {
+            source: string;
+            target?: string;
+            /** @default 292 */
+            mode: number;
+            version?: string;
+        };
+        SecretMountInput: {
+            source: string;
+            target?: string;
+            /** @default 292 */
+            mode: number;
+            version?: string;
+        };
+        Service: {
+            service: string;
+            image: string;
+            mode: string;
+            stateful: boolean;
+            replicas: {
+                desired: number;
+                running: number;
+                ready: number;
+                updated: number;
+            };
+            /** @description the name other services of the app resolve */
+            dnsName: string;
+            aliases: string[];
+            virtualIps: string[];
+            ports: {
+                target: number;
+                published?: number;
+                protocol: string;
+                mode: string;
+            }[];
+            /** @description running replicas with their node and address */
+            endpoints: {
+                id: string;
+                replica: string;
+                node?: string;
+                address?: string;
+                hostname?: string;
+                state: string;
+                ready: boolean;
+                image?: string;
+            }[];
+            rollout: {
+                state: string;
+                message?: string;
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        ServiceSpec: {
+            image: string;
+            entrypoint?: string[];
+            command?: string[];
+            /** @default {} */
+            env: {
+                [key: string]: string;
+            };
+            /** @default [] */
+            ports: components["schemas"]["PortSpec"][];
+            /** @default {} */
+            labels: {
+                [key: string]: string;
+            };
+            healthCheck?: components["schemas"]["HealthCheck"];
+            resources?: components["schemas"]["Resources"];
+            /**
+             * @default replicated
+             * @enum {string}
+             */
+            mode: "replicated" | "global";
+            /** @default 1 */
+            replicas: number;
+            /** @default false */
+            stateful: boolean;
+            hostname?: string;
+            /** @default [] */
+            volumes: components["schemas"]["VolumeMount"][];
+            /** @default [] */
+            secrets: components["schemas"]["SecretMount"][];
+            placement?: components["schemas"]["Placement"];
+            update?: components["schemas"]["UpdatePolicy"];
+            rollback?: components["schemas"]["RollbackPolicy"];
+            restart?: components["schemas"]["RestartPolicy"];
+            stopGracePeriod?: components["schemas"]["Duration"];
+            /** Format: starts_with */
+            workingDir?: string;
+            user?: string;
+            privileged?: boolean;
+            capAdd?: unknown[];
+            capDrop?: unknown[];
+            hostNetwork?: boolean;
+            hostPid?: boolean;
+            hostIpc?: boolean;
+            devices?: {
+                /** Format: starts_with */
+                source: string;
+                /** Format: starts_with */
+                target?: string;
+                /** @default rwm */
+                permissions: string;
+            }[];
+        };
+        ServiceSpecInput: {
+            image: string;
+            entrypoint?: string[];
+            command?: string[];
+            /** @default {} */
+            env: {
+                [key: string]: string;
+            };
+            /** @default [] */
+            ports: components["schemas"]["PortSpecInput"][];
+            /** @default {} */
+            labels: {
+                [key: string]: string;
+            };
+            healthCheck?: components["schemas"]["HealthCheckInput"];
+            resources?: components["schemas"]["Resources"];
+            /**
+             * @default replicated
+             * @enum {string}
+             */
+            mode: "replicated" | "global";
+            /** @default 1 */
+            replicas: number;
+            /** @default false */
+            stateful: boolean;
+            hostname?: string;
+            /** @default [] */
+            volumes: components["schemas"]["VolumeMountInput"][];
+            /** @default [] */
+            secrets: components["schemas"]["SecretMountInput"][];
+            placement?: components["schemas"]["PlacementInput"];
+            update?: components["schemas"]["UpdatePolicyInput"];
+            rollback?: components["schemas"]["RollbackPolicyInput"];
+            restart?: components["schemas"]["RestartPolicyInput"];
+            stopGracePeriod?: components["schemas"]["DurationInput"];
+            /** Format: starts_with */
+            workingDir?: string;
+            user?: string;
+            privileged?: boolean;
+            capAdd?: string[];
+            capDrop?: string[];
+            hostNetwork?: boolean;
+            hostPid?: boolean;
+            hostIpc?: boolean;
+            devices?: {
+                /** Format: starts_with */
+                source: string;
+                /** Format: starts_with */
+                target?: string;
+                /** @default rwm */
+                permissions: string;
+            }[];
+        };
+        Token: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            grants: {
+                /** @enum {string} */
+                role: "viewer" | "operator" | "admin";
+                cluster?: string;
+                app?: string;
+            }[];
+            createdBy?: string;
+            createdAt: string;
+            expiresAt?: string;
+            lastUsedAt?: string;
+            revokedAt?: string;
+        };
+        UpdateCluster: {
+            labels?: {
+                [key: string]: string;
+            };
+            /** Format: starts_with */
+            socketPath?: string;
+            host?: string;
+            tls?: {
+                ca?: string;
+                cert?: string;
+                key?: string;
+            };
+            kubeconfig?: string;
+            context?: string;
+        };
+        UpdatePolicy: {
+            /** @default 1 */
+            parallelism: number;
+            /** @default 0 */
+            delay: components["schemas"]["Duration"];
+            /**
+             * @default stop-first
+             * @enum {string}
+             */
+            order: "stop-first" | "start-first";
+            /**
+             * @default pause
+             * @enum {string}
+             */
+            failureAction: "pause" | "continue" | "rollback";
+            /** @default 5000 */
+            monitor: components["schemas"]["Duration"];
+            /** @default 0 */
+            maxFailureRatio: number;
+        };
+        UpdatePolicyInput: {
+            /** @default 1 */
+            parallelism: number;
+            delay?: components["schemas"]["DurationInput"];
+            /**
+             * @default stop-first
+             * @enum {string}
+             */
+            order: "stop-first" | "start-first";
+            /**
+             * @default pause
+             * @enum {string}
+             */
+            failureAction: "pause" | "continue" | "rollback";
+            monitor?: components["schemas"]["DurationInput"];
+            /** @default 0 */
+            maxFailureRatio: number;
+        };
+        UpdatePolicyPatch: {
+            parallelism?: number;
+            delay?: components["schemas"]["DurationInput"];
+            /** @enum {string} */
+            order?: "stop-first" | "start-first";
+            /** @enum {string} */
+            failureAction?: "pause" | "continue" | "rollback";
+            monitor?: components["schemas"]["DurationInput"];
+            maxFailureRatio?: number;
+        };
+        UpdateServiceRequest: {
+            image?: string;
+            command?: string[];
+            /** @description replaces the environment */
+            env?: {
+                [key: string]: string;
+            };
+            resources?: components["schemas"]["Resources"];
+            replicas?: number;
+            update?: components["schemas"]["UpdatePolicyPatch"];
+            expectedRevision?: number;
+            /** @default false */
+            force: boolean;
+        };
+        Volume: {
+            name: string;
+            nativeName: string;
+            app?: string;
+            /** @enum {string} */
+            kind: "implicit" | "named" | "hostPath" | "shared";
+            driver?: string;
+            storageClass?: string;
+            size?: string;
+            status: string;
+            node?: string;
+            labels: {
+                [key: string]: string;
+            };
+            createdAt?: string;
+        };
+        VolumeMount: {
+            /** @enum {string} */
+            type: "implicit";
+            /** Format: starts_with */
+            target: string;
+        } | {
+            /** @enum {string} */
+            type: "named";
+            source: string;
+            /** Format: starts_with */
+            target: string;
+            /** @default false */
+            readOnly: boolean;
+        } | {
+            /** @enum {string} */
+            type: "hostPath";
+            /** Format: starts_with */
+            source: string;
+            /** Format: starts_with */
+            target: string;
+            /** @default false */
+            readOnly: boolean;
+        } | {
+            /** @enum {string} */
+            type: "shared";
+            source: string;
+            /** Format: starts_with */
+            target: string;
+            /** @default false */
+            readOnly: boolean;
+        };
+        VolumeMountInput: {
+            /** @enum {string} */
+            type: "implicit";
+            /** Format: starts_with */
+            target: string;
+        } | {
+            /** @enum {string} */
+            type: "named";
+            source: string;
+            /** Format: starts_with */
+            target: string;
+            /** @default false */
+            readOnly: boolean;
+        } | {
+            /** @enum {string} */
+            type: "hostPath";
+            /** Format: starts_with */
+            source: string;
+            /** Format: starts_with */
+            target: string;
+            /** @default false */
+            readOnly: boolean;
+        } | {
+            /** @enum {string} */
+            type: "shared";
+            source: string;
+            /** Format: starts_with */
+            target: string;
+            /** @default false */
+            readOnly: boolean;
+        };
+        WorkloadPolicy: {
+            /** @default [] */
+            hostPaths: {
+                /** Format: starts_with */
+                prefix: string;
+                /** @default false */
+                readOnly: boolean;
+            }[];
+            /** @default false */
+            privileged: boolean;
+            /** @default [] */
+            capabilities: unknown[];
+            /** @default false */
+            hostNetwork: boolean;
+            /** @default false */
+            hostPid: boolean;
+            /** @default false */
+            hostIpc: boolean;
+            /** @default false */
+            devices: boolean;
+            /** @default false */
+            lowHostPorts: boolean;
+            images?: string[];
+            /** @default {} */
+            apps: {
+                [key: string]: {
+                    /** @default [] */
+                    hostPaths: {
+                        /** Format: starts_with */
+                        prefix: string;
+                        /** @default false */
+                        readOnly: boolean;
+                    }[];
+                    /** @default false */
+                    privileged: boolean;
+                    /** @default [] */
+                    capabilities: unknown[];
+                    /** @default false */
+                    hostNetwork: boolean;
+                    /** @default false */
+                    hostPid: boolean;
+                    /** @default false */
+                    hostIpc: boolean;
+                    /** @default false */
+                    devices: boolean;
+                    /** @default false */
+                    lowHostPorts: boolean;
+                };
+            };
+        };
+        WorkloadPolicyInput: {
+            /** @default [] */
+            hostPaths: {
+                /** Format: starts_with */
+                prefix: string;
+                /** @default false */
+                readOnly: boolean;
+            }[];
+            /** @default false */
+            privileged: boolean;
+            capabilities?: string[];
+            /** @default false */
+            hostNetwork: boolean;
+            /** @default false */
+            hostPid: boolean;
+            /** @default false */
+            hostIpc: boolean;
+            /** @default false */
+            devices: boolean;
+            /** @default false */
+            lowHostPorts: boolean;
+            images?: string[];
+            apps?: {
+                [key: string]: {
+                    /** @default [] */
+                    hostPaths: {
+                        /** Format: starts_with */
+                        prefix: string;
+                        /** @default false */
+                        readOnly: boolean;
+                    }[];
+                    /** @default false */
+                    privileged: boolean;
+                    capabilities?: string[];
+                    /** @default false */
+                    hostNetwork: boolean;
+                    /** @default false */
+                    hostPid: boolean;
+                    /** @default false */
+                    hostIpc: boolean;
+                    /** @default false */
+                    devices: boolean;
+                    /** @default false */
+                    lowHostPorts: boolean;
+                };
+            };
+        };
+        WorkloadPolicyView: {
+            cluster: string;
+            policy: components["schemas"]["WorkloadPolicy"];
+            /** @description no admin has set a policy on this cluster: the default applies */
+            isDefault: boolean;
+            updatedBy?: string;
+            updatedAt?: string;
+        };
+    };
     responses: never;
     parameters: never;
     requestBodies: never;
@@ -572,26 +1767,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -632,26 +1808,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -672,22 +1829,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        items: {
-                            /** Format: uuid */
-                            id: string;
-                            name: string;
-                            grants: {
-                                /** @enum {string} */
-                                role: "viewer" | "operator" | "admin";
-                                cluster?: string;
-                                app?: string;
-                            }[];
-                            createdBy?: string;
-                            createdAt: string;
-                            expiresAt?: string;
-                            lastUsedAt?: string;
-                            revokedAt?: string;
-                        }[];
+                        items: components["schemas"]["Token"][];
                     };
                 };
             };
@@ -697,26 +1839,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -730,17 +1853,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    name: string;
-                    grants: {
-                        /** @enum {string} */
-                        role: "viewer" | "operator" | "admin";
-                        cluster?: string;
-                        app?: string;
-                    }[];
-                    /** Format: date-time */
-                    expiresAt?: string;
-                };
+                "application/json": components["schemas"]["CreateTokenRequest"];
             };
         };
         responses: {
@@ -776,26 +1889,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description internal error, with a correlation id */
@@ -804,26 +1898,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -845,22 +1920,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: uuid */
-                        id: string;
-                        name: string;
-                        grants: {
-                            /** @enum {string} */
-                            role: "viewer" | "operator" | "admin";
-                            cluster?: string;
-                            app?: string;
-                        }[];
-                        createdBy?: string;
-                        createdAt: string;
-                        expiresAt?: string;
-                        lastUsedAt?: string;
-                        revokedAt?: string;
-                    };
+                    "application/json": components["schemas"]["Token"];
                 };
             };
             /** @description no such resource */
@@ -869,26 +1929,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description conflicts with the current state or another operation in progress */
@@ -897,26 +1938,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description internal error, with a correlation id */
@@ -925,26 +1947,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -974,21 +1977,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        items: {
-                            id: string;
-                            time: string;
-                            actor: string;
-                            /** @description "POST /v1/clusters/:cluster/apps" or "mutation applyApp" */
-                            action: string;
-                            target?: string;
-                            clusterId?: string;
-                            /** @description succeeded, failed:<code> or denied:<code> */
-                            result: string;
-                            correlationId?: string;
-                            details: {
-                                [key: string]: unknown;
-                            };
-                        }[];
+                        items: components["schemas"]["AuditEntry"][];
                         nextCursor?: string;
                     };
                 };
@@ -999,26 +1988,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description internal error, with a correlation id */
@@ -1027,26 +1997,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -1067,50 +2018,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        items: {
-                            /** Format: uuid */
-                            id: string;
-                            name: string;
-                            /** @enum {string} */
-                            kind: "swarm" | "kubernetes";
-                            /** @description socket, tcp address or API server URL; never credentials */
-                            endpoint: string;
-                            labels: {
-                                [key: string]: string;
-                            };
-                            /** Format: date-time */
-                            createdAt: string;
-                            /** Format: date-time */
-                            updatedAt: string;
-                            health: {
-                                /** @enum {string} */
-                                status: "healthy" | "degraded" | "unreachable";
-                                message?: string;
-                                latencyMs?: number;
-                                /** Format: date-time */
-                                checkedAt?: string;
-                            };
-                            version?: string;
-                            /** @description live node list, on single-cluster reads */
-                            nodes?: {
-                                id: string;
-                                name: string;
-                                /** @enum {string} */
-                                role: "manager" | "worker" | "control-plane";
-                                /** @enum {string} */
-                                status: "ready" | "down" | "unknown";
-                                /** @enum {string} */
-                                availability?: "active" | "pause" | "drain";
-                                address?: string;
-                                version?: string;
-                                labels: {
-                                    [key: string]: string;
-                                };
-                                cpus?: number;
-                                memoryBytes?: number;
-                            }[];
-                            nodeCount?: number;
-                        }[];
+                        items: components["schemas"]["Cluster"][];
                     };
                 };
             };
@@ -1120,26 +2028,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -1153,33 +2042,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    name: string;
-                    /** @enum {string} */
-                    kind: "swarm";
-                    /** @default {} */
-                    labels?: {
-                        [key: string]: string;
-                    };
-                    /** Format: starts_with */
-                    socketPath?: string;
-                    host?: string;
-                    tls?: {
-                        ca?: string;
-                        cert?: string;
-                        key?: string;
-                    };
-                } | {
-                    name: string;
-                    /** @enum {string} */
-                    kind: "kubernetes";
-                    /** @default {} */
-                    labels?: {
-                        [key: string]: string;
-                    };
-                    kubeconfig: string;
-                    context?: string;
-                };
+                "application/json": components["schemas"]["RegisterCluster"];
             };
         };
         responses: {
@@ -1189,50 +2052,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: uuid */
-                        id: string;
-                        name: string;
-                        /** @enum {string} */
-                        kind: "swarm" | "kubernetes";
-                        /** @description socket, tcp address or API server URL; never credentials */
-                        endpoint: string;
-                        labels: {
-                            [key: string]: string;
-                        };
-                        /** Format: date-time */
-                        createdAt: string;
-                        /** Format: date-time */
-                        updatedAt: string;
-                        health: {
-                            /** @enum {string} */
-                            status: "healthy" | "degraded" | "unreachable";
-                            message?: string;
-                            latencyMs?: number;
-                            /** Format: date-time */
-                            checkedAt?: string;
-                        };
-                        version?: string;
-                        /** @description live node list, on single-cluster reads */
-                        nodes?: {
-                            id: string;
-                            name: string;
-                            /** @enum {string} */
-                            role: "manager" | "worker" | "control-plane";
-                            /** @enum {string} */
-                            status: "ready" | "down" | "unknown";
-                            /** @enum {string} */
-                            availability?: "active" | "pause" | "drain";
-                            address?: string;
-                            version?: string;
-                            labels: {
-                                [key: string]: string;
-                            };
-                            cpus?: number;
-                            memoryBytes?: number;
-                        }[];
-                        nodeCount?: number;
-                    };
+                    "application/json": components["schemas"]["Cluster"];
                 };
             };
             /** @description invalid input; `details` names each field */
@@ -1241,26 +2061,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description conflicts with the current state or another operation in progress */
@@ -1269,26 +2070,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description internal error, with a correlation id */
@@ -1297,26 +2079,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -1338,50 +2101,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: uuid */
-                        id: string;
-                        name: string;
-                        /** @enum {string} */
-                        kind: "swarm" | "kubernetes";
-                        /** @description socket, tcp address or API server URL; never credentials */
-                        endpoint: string;
-                        labels: {
-                            [key: string]: string;
-                        };
-                        /** Format: date-time */
-                        createdAt: string;
-                        /** Format: date-time */
-                        updatedAt: string;
-                        health: {
-                            /** @enum {string} */
-                            status: "healthy" | "degraded" | "unreachable";
-                            message?: string;
-                            latencyMs?: number;
-                            /** Format: date-time */
-                            checkedAt?: string;
-                        };
-                        version?: string;
-                        /** @description live node list, on single-cluster reads */
-                        nodes?: {
-                            id: string;
-                            name: string;
-                            /** @enum {string} */
-                            role: "manager" | "worker" | "control-plane";
-                            /** @enum {string} */
-                            status: "ready" | "down" | "unknown";
-                            /** @enum {string} */
-                            availability?: "active" | "pause" | "drain";
-                            address?: string;
-                            version?: string;
-                            labels: {
-                                [key: string]: string;
-                            };
-                            cpus?: number;
-                            memoryBytes?: number;
-                        }[];
-                        nodeCount?: number;
-                    };
+                    "application/json": components["schemas"]["Cluster"];
                 };
             };
             /** @description invalid input; `details` names each field */
@@ -1390,26 +2110,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description no such resource */
@@ -1418,26 +2119,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description internal error, with a correlation id */
@@ -1446,26 +2128,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -1498,26 +2161,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description no such resource */
@@ -1526,26 +2170,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description internal error, with a correlation id */
@@ -1554,26 +2179,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -1589,21 +2195,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    labels?: {
-                        [key: string]: string;
-                    };
-                    /** Format: starts_with */
-                    socketPath?: string;
-                    host?: string;
-                    tls?: {
-                        ca?: string;
-                        cert?: string;
-                        key?: string;
-                    };
-                    kubeconfig?: string;
-                    context?: string;
-                };
+                "application/json": components["schemas"]["UpdateCluster"];
             };
         };
         responses: {
@@ -1613,50 +2205,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: uuid */
-                        id: string;
-                        name: string;
-                        /** @enum {string} */
-                        kind: "swarm" | "kubernetes";
-                        /** @description socket, tcp address or API server URL; never credentials */
-                        endpoint: string;
-                        labels: {
-                            [key: string]: string;
-                        };
-                        /** Format: date-time */
-                        createdAt: string;
-                        /** Format: date-time */
-                        updatedAt: string;
-                        health: {
-                            /** @enum {string} */
-                            status: "healthy" | "degraded" | "unreachable";
-                            message?: string;
-                            latencyMs?: number;
-                            /** Format: date-time */
-                            checkedAt?: string;
-                        };
-                        version?: string;
-                        /** @description live node list, on single-cluster reads */
-                        nodes?: {
-                            id: string;
-                            name: string;
-                            /** @enum {string} */
-                            role: "manager" | "worker" | "control-plane";
-                            /** @enum {string} */
-                            status: "ready" | "down" | "unknown";
-                            /** @enum {string} */
-                            availability?: "active" | "pause" | "drain";
-                            address?: string;
-                            version?: string;
-                            labels: {
-                                [key: string]: string;
-                            };
-                            cpus?: number;
-                            memoryBytes?: number;
-                        }[];
-                        nodeCount?: number;
-                    };
+                    "application/json": components["schemas"]["Cluster"];
                 };
             };
             /** @description invalid input; `details` names each field */
@@ -1665,26 +2214,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description no such resource */
@@ -1693,26 +2223,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description internal error, with a correlation id */
@@ -1721,26 +2232,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -1768,126 +2260,10 @@ export interface operations {
         /** @description A Compose file (YAML, options as query parameters), or a JSON ComposeConvertRequest with the file, its variables and its other files */
         requestBody: {
             content: {
-                "application/yaml": string | {
-                    /** @description the Compose file (YAML) */
-                    compose: string;
-                    /** @description app name (default: the file's top-level "name") */
-                    name?: string;
-                    /** @description refuse the file (400) when any key is not carried as written */
-                    strict?: boolean;
-                    /** @description variables for interpolation (the client's environment and its .env file) */
-                    env?: {
-                        [key: string]: string;
-                    };
-                    /** @description profiles to enable; services under other profiles are not deployed */
-                    profiles?: string[];
-                    /** @description absolute folder relative host paths ("./config") resolve against: the Compose file's folder */
-                    baseDir?: string;
-                    /** @description absolute folder "~" resolves against */
-                    homeDir?: string;
-                    /** @description image per service: for build-only services, or to replace the file's */
-                    images?: {
-                        [key: string]: string;
-                    };
-                    /** @description contents of the env_file and extends.file files, by path relative to the Compose file */
-                    files?: {
-                        [key: string]: string;
-                    };
-                    /** @description values of the file's secrets by their Compose name, read by the client from their file or variable; write-only */
-                    secretValues?: {
-                        [key: string]: string;
-                    };
-                };
-                "text/yaml": string | {
-                    /** @description the Compose file (YAML) */
-                    compose: string;
-                    /** @description app name (default: the file's top-level "name") */
-                    name?: string;
-                    /** @description refuse the file (400) when any key is not carried as written */
-                    strict?: boolean;
-                    /** @description variables for interpolation (the client's environment and its .env file) */
-                    env?: {
-                        [key: string]: string;
-                    };
-                    /** @description profiles to enable; services under other profiles are not deployed */
-                    profiles?: string[];
-                    /** @description absolute folder relative host paths ("./config") resolve against: the Compose file's folder */
-                    baseDir?: string;
-                    /** @description absolute folder "~" resolves against */
-                    homeDir?: string;
-                    /** @description image per service: for build-only services, or to replace the file's */
-                    images?: {
-                        [key: string]: string;
-                    };
-                    /** @description contents of the env_file and extends.file files, by path relative to the Compose file */
-                    files?: {
-                        [key: string]: string;
-                    };
-                    /** @description values of the file's secrets by their Compose name, read by the client from their file or variable; write-only */
-                    secretValues?: {
-                        [key: string]: string;
-                    };
-                };
-                "text/plain": string | {
-                    /** @description the Compose file (YAML) */
-                    compose: string;
-                    /** @description app name (default: the file's top-level "name") */
-                    name?: string;
-                    /** @description refuse the file (400) when any key is not carried as written */
-                    strict?: boolean;
-                    /** @description variables for interpolation (the client's environment and its .env file) */
-                    env?: {
-                        [key: string]: string;
-                    };
-                    /** @description profiles to enable; services under other profiles are not deployed */
-                    profiles?: string[];
-                    /** @description absolute folder relative host paths ("./config") resolve against: the Compose file's folder */
-                    baseDir?: string;
-                    /** @description absolute folder "~" resolves against */
-                    homeDir?: string;
-                    /** @description image per service: for build-only services, or to replace the file's */
-                    images?: {
-                        [key: string]: string;
-                    };
-                    /** @description contents of the env_file and extends.file files, by path relative to the Compose file */
-                    files?: {
-                        [key: string]: string;
-                    };
-                    /** @description values of the file's secrets by their Compose name, read by the client from their file or variable; write-only */
-                    secretValues?: {
-                        [key: string]: string;
-                    };
-                };
-                "application/json": string | {
-                    /** @description the Compose file (YAML) */
-                    compose: string;
-                    /** @description app name (default: the file's top-level "name") */
-                    name?: string;
-                    /** @description refuse the file (400) when any key is not carried as written */
-                    strict?: boolean;
-                    /** @description variables for interpolation (the client's environment and its .env file) */
-                    env?: {
-                        [key: string]: string;
-                    };
-                    /** @description profiles to enable; services under other profiles are not deployed */
-                    profiles?: string[];
-                    /** @description absolute folder relative host paths ("./config") resolve against: the Compose file's folder */
-                    baseDir?: string;
-                    /** @description absolute folder "~" resolves against */
-                    homeDir?: string;
-                    /** @description image per service: for build-only services, or to replace the file's */
-                    images?: {
-                        [key: string]: string;
-                    };
-                    /** @description contents of the env_file and extends.file files, by path relative to the Compose file */
-                    files?: {
-                        [key: string]: string;
-                    };
-                    /** @description values of the file's secrets by their Compose name, read by the client from their file or variable; write-only */
-                    secretValues?: {
-                        [key: string]: string;
-                    };
-                };
+                "application/yaml": string | components["schemas"]["ComposeConvertRequest"];
+                "text/yaml": string | components["schemas"]["ComposeConvertRequest"];
+                "text/plain": string | components["schemas"]["ComposeConvertRequest"];
+                "application/json": string | components["schemas"]["ComposeConvertRequest"];
             };
         };
         responses: {
@@ -1897,256 +2273,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        spec: {
-                            name: string;
-                            services: {
-                                [key: string]: {
-                                    image: string;
-                                    entrypoint?: string[];
-                                    command?: string[];
-                                    /** @default {} */
-                                    env: {
-                                        [key: string]: string;
-                                    };
-                                    /** @default [] */
-                                    ports: {
-                                        target: number;
-                                        published?: number;
-                                        /**
-                                         * @default tcp
-                                         * @enum {string}
-                                         */
-                                        protocol: "tcp" | "udp";
-                                        /**
-                                         * @default ingress
-                                         * @enum {string}
-                                         */
-                                        mode: "ingress" | "host";
-                                    }[];
-                                    /** @default {} */
-                                    labels: {
-                                        [key: string]: string;
-                                    };
-                                    healthCheck?: {
-                                        test: string[];
-                                        /** @default 10000 */
-                                        interval: number | unknown;
-                                        /** @default 5000 */
-                                        timeout: number | unknown;
-                                        /** @default 3 */
-                                        retries: number;
-                                        /** @default 0 */
-                                        startPeriod: number | unknown;
-                                    };
-                                    resources?: {
-                                        limits?: {
-                                            cpus?: number;
-                                            memoryBytes?: number;
-                                        };
-                                        reservations?: {
-                                            cpus?: number;
-                                            memoryBytes?: number;
-                                        };
-                                    };
-                                    /**
-                                     * @default replicated
-                                     * @enum {string}
-                                     */
-                                    mode: "replicated" | "global";
-                                    /** @default 1 */
-                                    replicas: number;
-                                    /** @default false */
-                                    stateful: boolean;
-                                    hostname?: string;
-                                    /** @default [] */
-                                    volumes: ({
-                                        /** @enum {string} */
-                                        type: "implicit";
-                                        /** Format: starts_with */
-                                        target: string;
-                                    } | {
-                                        /** @enum {string} */
-                                        type: "named";
-                                        source: string;
-                                        /** Format: starts_with */
-                                        target: string;
-                                        /** @default false */
-                                        readOnly: boolean;
-                                    } | {
-                                        /** @enum {string} */
-                                        type: "hostPath";
-                                        /** Format: starts_with */
-                                        source: string;
-                                        /** Format: starts_with */
-                                        target: string;
-                                        /** @default false */
-                                        readOnly: boolean;
-                                    } | {
-                                        /** @enum {string} */
-                                        type: "shared";
-                                        source: string;
-                                        /** Format: starts_with */
-                                        target: string;
-                                        /** @default false */
-                                        readOnly: boolean;
-                                    })[];
-                                    /** @default [] */
-                                    secrets: {
-                                        source: string;
-                                        target?: string;
-                                        /** @default 292 */
-                                        mode: number;
-                                        version?: string;
-                                    }[];
-                                    placement?: {
-                                        /** @default [] */
-                                        constraints: string[];
-                                        maxReplicasPerNode?: number;
-                                    };
-                                    update?: {
-                                        /** @default 1 */
-                                        parallelism: number;
-                                        /** @default 0 */
-                                        delay: number | unknown;
-                                        /**
-                                         * @default stop-first
-                                         * @enum {string}
-                                         */
-                                        order: "stop-first" | "start-first";
-                                        /**
-                                         * @default pause
-                                         * @enum {string}
-                                         */
-                                        failureAction: "pause" | "continue" | "rollback";
-                                        /** @default 5000 */
-                                        monitor: number | unknown;
-                                        /** @default 0 */
-                                        maxFailureRatio: number;
-                                    };
-                                    rollback?: {
-                                        /** @default 1 */
-                                        parallelism: number;
-                                        /** @default 0 */
-                                        delay: number | unknown;
-                                        /**
-                                         * @default stop-first
-                                         * @enum {string}
-                                         */
-                                        order: "stop-first" | "start-first";
-                                        /**
-                                         * @default pause
-                                         * @enum {string}
-                                         */
-                                        failureAction: "pause" | "continue";
-                                        /** @default 5000 */
-                                        monitor: number | unknown;
-                                        /** @default 0 */
-                                        maxFailureRatio: number;
-                                    };
-                                    restart?: {
-                                        /**
-                                         * @default any
-                                         * @enum {string}
-                                         */
-                                        condition: "none" | "on-failure" | "any";
-                                        maxAttempts?: number;
-                                        delay?: number | unknown;
-                                    };
-                                    stopGracePeriod?: number | unknown;
-                                    /** Format: starts_with */
-                                    workingDir?: string;
-                                    user?: string;
-                                    privileged?: boolean;
-                                    capAdd?: unknown[];
-                                    capDrop?: unknown[];
-                                    hostNetwork?: boolean;
-                                    hostPid?: boolean;
-                                    hostIpc?: boolean;
-                                    devices?: {
-                                        /** Format: starts_with */
-                                        source: string;
-                                        /** Format: starts_with */
-                                        target?: string;
-                                        /** @default rwm */
-                                        permissions: string;
-                                    }[];
-                                };
-                            };
-                            /** @default {} */
-                            volumes: {
-                                [key: string]: {
-                                    driver?: string;
-                                    driverOptions?: {
-                                        [key: string]: string;
-                                    };
-                                    storageClass?: string;
-                                    /** @default 1Gi */
-                                    size: string;
-                                    labels?: {
-                                        [key: string]: string;
-                                    };
-                                };
-                            };
-                            /** @default {} */
-                            secrets: {
-                                [key: string]: {
-                                    value?: string;
-                                    version?: string;
-                                };
-                            };
-                            /** @default {} */
-                            labels: {
-                                [key: string]: string;
-                            };
-                        };
-                        /** @description every key not carried as written (the report entries that are not "carried") */
-                        warnings: {
-                            path: string;
-                            message: string;
-                        }[];
-                        /** @description What became of every key of the Compose file: carried, approximated (how) or dropped (why), per orchestrator where they differ */
-                        report: {
-                            entries: {
-                                /** @description the Compose key as written: services.db.healthcheck.retries, services.web.ports[0] */
-                                key: string;
-                                /** @enum {string} */
-                                status: "carried" | "approximated" | "dropped";
-                                /** @description how the key was approximated, or why it was dropped */
-                                note?: string;
-                                /** @description where an orchestrator differs from status */
-                                orchestrators?: {
-                                    swarm?: {
-                                        /**
-                                         * @description refused: the apply fails on this orchestrator
-                                         * @enum {string}
-                                         */
-                                        status: "carried" | "approximated" | "dropped" | "refused";
-                                        note: string;
-                                    };
-                                    kubernetes?: {
-                                        /**
-                                         * @description refused: the apply fails on this orchestrator
-                                         * @enum {string}
-                                         */
-                                        status: "carried" | "approximated" | "dropped" | "refused";
-                                        note: string;
-                                    };
-                                };
-                            }[];
-                            /** @description keys per status, each at its worst */
-                            summary: {
-                                carried: number;
-                                approximated: number;
-                                dropped: number;
-                            };
-                            profiles: {
-                                active: string[];
-                                /** @description services whose profiles were not asked for: not deployed, as in Compose */
-                                skippedServices: string[];
-                            };
-                        };
-                    };
+                    "application/json": components["schemas"]["ComposeImport"];
                 };
             };
             /** @description invalid input; `details` names each field */
@@ -2155,26 +2282,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description internal error, with a correlation id */
@@ -2183,26 +2291,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -2238,50 +2327,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        items: {
-                            /** Format: uuid */
-                            id: string;
-                            /** @enum {string} */
-                            kind: "apply" | "delete" | "scale" | "update" | "rollback" | "job" | "volume_create" | "volume_remove" | "cluster_register" | "cluster_update" | "cluster_remove";
-                            /** @enum {string} */
-                            status: "pending" | "running" | "succeeded" | "failed" | "rolled_back" | "paused" | "cancelled";
-                            /** Format: uuid */
-                            clusterId: string;
-                            app?: string;
-                            service?: string;
-                            requester: string;
-                            idempotencyKey?: string;
-                            /** @description revision that ran before */
-                            fromRevision?: number;
-                            /** @description revision this operation deploys */
-                            toRevision?: number;
-                            /**
-                             * @description Why the operation did not succeed: NOT_FOUND (the orchestrator no longer has what the operation changes); CONFLICT (the orchestrator refused the change as conflicting); INVALID (the orchestrator refused the spec); UNAUTHENTICATED (the caller was not authenticated); FORBIDDEN (the caller may not do this); PAYLOAD_TOO_LARGE (the request was too large); RATE_LIMITED (too many requests); CLUSTER_UNREACHABLE (the cluster could not be reached); CLUSTER_UNAUTHORIZED (the cluster refused Berth's credentials); UNSUPPORTED (the orchestrator cannot do what was asked); TIMEOUT (the orchestrator did not answer in time); INTERNAL (an error inside the gateway (see its log under the correlation id)); ROLLED_BACK (the rollout failed and went back to what ran before (failureAction rollback)); PAUSED (the rollout failed and stopped where it was (failureAction pause)); ROLLOUT_FAILED (the rollout failed and was neither rolled back nor paused); JOB_FAILED (the job ended with failed runs); SCALE_TIMEOUT (the service did not reach the asked number of running replicas in time)
-                             * @enum {string}
-                             */
-                            errorCode?: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL" | "ROLLED_BACK" | "PAUSED" | "ROLLOUT_FAILED" | "JOB_FAILED" | "SCALE_TIMEOUT";
-                            /** @description why it failed, rolled back or paused */
-                            error?: string;
-                            result?: {
-                                [key: string]: unknown;
-                            };
-                            createdAt: string;
-                            startedAt?: string;
-                            finishedAt?: string;
-                            progress?: {
-                                time: string;
-                                /** @description started, progressing, completed, rolling-back, rolled-back, paused, failed, scaling, waiting, reattached, finished */
-                                phase: string;
-                                /** @description the service a rollout phase is about */
-                                service?: string;
-                                message?: string;
-                                replicasUpdated?: number;
-                                replicasReady?: number;
-                                replicasTotal?: number;
-                                batchesDone?: number;
-                                batchesTotal?: number;
-                            }[];
-                        }[];
+                        items: components["schemas"]["Operation"][];
                         nextCursor?: string;
                     };
                 };
@@ -2292,26 +2338,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description no such resource */
@@ -2320,26 +2347,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description internal error, with a correlation id */
@@ -2348,26 +2356,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -2389,50 +2378,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: uuid */
-                        id: string;
-                        /** @enum {string} */
-                        kind: "apply" | "delete" | "scale" | "update" | "rollback" | "job" | "volume_create" | "volume_remove" | "cluster_register" | "cluster_update" | "cluster_remove";
-                        /** @enum {string} */
-                        status: "pending" | "running" | "succeeded" | "failed" | "rolled_back" | "paused" | "cancelled";
-                        /** Format: uuid */
-                        clusterId: string;
-                        app?: string;
-                        service?: string;
-                        requester: string;
-                        idempotencyKey?: string;
-                        /** @description revision that ran before */
-                        fromRevision?: number;
-                        /** @description revision this operation deploys */
-                        toRevision?: number;
-                        /**
-                         * @description Why the operation did not succeed: NOT_FOUND (the orchestrator no longer has what the operation changes); CONFLICT (the orchestrator refused the change as conflicting); INVALID (the orchestrator refused the spec); UNAUTHENTICATED (the caller was not authenticated); FORBIDDEN (the caller may not do this); PAYLOAD_TOO_LARGE (the request was too large); RATE_LIMITED (too many requests); CLUSTER_UNREACHABLE (the cluster could not be reached); CLUSTER_UNAUTHORIZED (the cluster refused Berth's credentials); UNSUPPORTED (the orchestrator cannot do what was asked); TIMEOUT (the orchestrator did not answer in time); INTERNAL (an error inside the gateway (see its log under the correlation id)); ROLLED_BACK (the rollout failed and went back to what ran before (failureAction rollback)); PAUSED (the rollout failed and stopped where it was (failureAction pause)); ROLLOUT_FAILED (the rollout failed and was neither rolled back nor paused); JOB_FAILED (the job ended with failed runs); SCALE_TIMEOUT (the service did not reach the asked number of running replicas in time)
-                         * @enum {string}
-                         */
-                        errorCode?: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL" | "ROLLED_BACK" | "PAUSED" | "ROLLOUT_FAILED" | "JOB_FAILED" | "SCALE_TIMEOUT";
-                        /** @description why it failed, rolled back or paused */
-                        error?: string;
-                        result?: {
-                            [key: string]: unknown;
-                        };
-                        createdAt: string;
-                        startedAt?: string;
-                        finishedAt?: string;
-                        progress?: {
-                            time: string;
-                            /** @description started, progressing, completed, rolling-back, rolled-back, paused, failed, scaling, waiting, reattached, finished */
-                            phase: string;
-                            /** @description the service a rollout phase is about */
-                            service?: string;
-                            message?: string;
-                            replicasUpdated?: number;
-                            replicasReady?: number;
-                            replicasTotal?: number;
-                            batchesDone?: number;
-                            batchesTotal?: number;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["Operation"];
                 };
             };
             /** @description invalid input; `details` names each field */
@@ -2441,26 +2387,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description no such resource */
@@ -2469,26 +2396,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description internal error, with a correlation id */
@@ -2497,26 +2405,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -2545,26 +2434,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description no such resource */
@@ -2573,26 +2443,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description internal error, with a correlation id */
@@ -2601,26 +2452,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -2643,232 +2475,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        items: {
-                            name: string;
-                            cluster: string;
-                            currentRevision?: number;
-                            createdAt: string;
-                            updatedAt: string;
-                            deleted: boolean;
-                            spec?: {
-                                name: string;
-                                services: {
-                                    [key: string]: {
-                                        image: string;
-                                        entrypoint?: string[];
-                                        command?: string[];
-                                        /** @default {} */
-                                        env: {
-                                            [key: string]: string;
-                                        };
-                                        /** @default [] */
-                                        ports: {
-                                            target: number;
-                                            published?: number;
-                                            /**
-                                             * @default tcp
-                                             * @enum {string}
-                                             */
-                                            protocol: "tcp" | "udp";
-                                            /**
-                                             * @default ingress
-                                             * @enum {string}
-                                             */
-                                            mode: "ingress" | "host";
-                                        }[];
-                                        /** @default {} */
-                                        labels: {
-                                            [key: string]: string;
-                                        };
-                                        healthCheck?: {
-                                            test: string[];
-                                            /** @default 10000 */
-                                            interval: number | unknown;
-                                            /** @default 5000 */
-                                            timeout: number | unknown;
-                                            /** @default 3 */
-                                            retries: number;
-                                            /** @default 0 */
-                                            startPeriod: number | unknown;
-                                        };
-                                        resources?: {
-                                            limits?: {
-                                                cpus?: number;
-                                                memoryBytes?: number;
-                                            };
-                                            reservations?: {
-                                                cpus?: number;
-                                                memoryBytes?: number;
-                                            };
-                                        };
-                                        /**
-                                         * @default replicated
-                                         * @enum {string}
-                                         */
-                                        mode: "replicated" | "global";
-                                        /** @default 1 */
-                                        replicas: number;
-                                        /** @default false */
-                                        stateful: boolean;
-                                        hostname?: string;
-                                        /** @default [] */
-                                        volumes: ({
-                                            /** @enum {string} */
-                                            type: "implicit";
-                                            /** Format: starts_with */
-                                            target: string;
-                                        } | {
-                                            /** @enum {string} */
-                                            type: "named";
-                                            source: string;
-                                            /** Format: starts_with */
-                                            target: string;
-                                            /** @default false */
-                                            readOnly: boolean;
-                                        } | {
-                                            /** @enum {string} */
-                                            type: "hostPath";
-                                            /** Format: starts_with */
-                                            source: string;
-                                            /** Format: starts_with */
-                                            target: string;
-                                            /** @default false */
-                                            readOnly: boolean;
-                                        } | {
-                                            /** @enum {string} */
-                                            type: "shared";
-                                            source: string;
-                                            /** Format: starts_with */
-                                            target: string;
-                                            /** @default false */
-                                            readOnly: boolean;
-                                        })[];
-                                        /** @default [] */
-                                        secrets: {
-                                            source: string;
-                                            target?: string;
-                                            /** @default 292 */
-                                            mode: number;
-                                            version?: string;
-                                        }[];
-                                        placement?: {
-                                            /** @default [] */
-                                            constraints: string[];
-                                            maxReplicasPerNode?: number;
-                                        };
-                                        update?: {
-                                            /** @default 1 */
-                                            parallelism: number;
-                                            /** @default 0 */
-                                            delay: number | unknown;
-                                            /**
-                                             * @default stop-first
-                                             * @enum {string}
-                                             */
-                                            order: "stop-first" | "start-first";
-                                            /**
-                                             * @default pause
-                                             * @enum {string}
-                                             */
-                                            failureAction: "pause" | "continue" | "rollback";
-                                            /** @default 5000 */
-                                            monitor: number | unknown;
-                                            /** @default 0 */
-                                            maxFailureRatio: number;
-                                        };
-                                        rollback?: {
-                                            /** @default 1 */
-                                            parallelism: number;
-                                            /** @default 0 */
-                                            delay: number | unknown;
-                                            /**
-                                             * @default stop-first
-                                             * @enum {string}
-                                             */
-                                            order: "stop-first" | "start-first";
-                                            /**
-                                             * @default pause
-                                             * @enum {string}
-                                             */
-                                            failureAction: "pause" | "continue";
-                                            /** @default 5000 */
-                                            monitor: number | unknown;
-                                            /** @default 0 */
-                                            maxFailureRatio: number;
-                                        };
-                                        restart?: {
-                                            /**
-                                             * @default any
-                                             * @enum {string}
-                                             */
-                                            condition: "none" | "on-failure" | "any";
-                                            maxAttempts?: number;
-                                            delay?: number | unknown;
-                                        };
-                                        stopGracePeriod?: number | unknown;
-                                        /** Format: starts_with */
-                                        workingDir?: string;
-                                        user?: string;
-                                        privileged?: boolean;
-                                        capAdd?: unknown[];
-                                        capDrop?: unknown[];
-                                        hostNetwork?: boolean;
-                                        hostPid?: boolean;
-                                        hostIpc?: boolean;
-                                        devices?: {
-                                            /** Format: starts_with */
-                                            source: string;
-                                            /** Format: starts_with */
-                                            target?: string;
-                                            /** @default rwm */
-                                            permissions: string;
-                                        }[];
-                                    };
-                                };
-                                /** @default {} */
-                                volumes: {
-                                    [key: string]: {
-                                        driver?: string;
-                                        driverOptions?: {
-                                            [key: string]: string;
-                                        };
-                                        storageClass?: string;
-                                        /** @default 1Gi */
-                                        size: string;
-                                        labels?: {
-                                            [key: string]: string;
-                                        };
-                                    };
-                                };
-                                /** @default {} */
-                                secrets: {
-                                    [key: string]: {
-                                        value?: string;
-                                        version?: string;
-                                    };
-                                };
-                                /** @default {} */
-                                labels: {
-                                    [key: string]: string;
-                                };
-                            };
-                            services?: {
-                                service: string;
-                                desired?: {
-                                    image: string;
-                                    replicas: number;
-                                    mode: string;
-                                };
-                                actual?: {
-                                    image: string;
-                                    replicas: {
-                                        [key: string]: number;
-                                    };
-                                    rollout: string;
-                                };
-                                inSync: boolean;
-                            }[];
-                        }[];
+                        items: components["schemas"]["App"][];
                     };
                 };
             };
@@ -2878,26 +2485,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description no such resource */
@@ -2906,26 +2494,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description internal error, with a correlation id */
@@ -2934,26 +2503,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -2985,396 +2535,8 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    name: string;
-                    services: {
-                        [key: string]: {
-                            image: string;
-                            entrypoint?: string[];
-                            command?: string[];
-                            /** @default {} */
-                            env?: {
-                                [key: string]: string;
-                            };
-                            /** @default [] */
-                            ports?: {
-                                target: number;
-                                published?: number;
-                                /**
-                                 * @default tcp
-                                 * @enum {string}
-                                 */
-                                protocol?: "tcp" | "udp";
-                                /**
-                                 * @default ingress
-                                 * @enum {string}
-                                 */
-                                mode?: "ingress" | "host";
-                            }[];
-                            /** @default {} */
-                            labels?: {
-                                [key: string]: string;
-                            };
-                            healthCheck?: {
-                                test: string[];
-                                interval?: number | string;
-                                timeout?: number | string;
-                                /** @default 3 */
-                                retries?: number;
-                                startPeriod?: number | string;
-                            };
-                            resources?: {
-                                limits?: {
-                                    cpus?: number;
-                                    memoryBytes?: number;
-                                };
-                                reservations?: {
-                                    cpus?: number;
-                                    memoryBytes?: number;
-                                };
-                            };
-                            /**
-                             * @default replicated
-                             * @enum {string}
-                             */
-                            mode?: "replicated" | "global";
-                            /** @default 1 */
-                            replicas?: number;
-                            /** @default false */
-                            stateful?: boolean;
-                            hostname?: string;
-                            /** @default [] */
-                            volumes?: ({
-                                /** @enum {string} */
-                                type: "implicit";
-                                /** Format: starts_with */
-                                target: string;
-                            } | {
-                                /** @enum {string} */
-                                type: "named";
-                                source: string;
-                                /** Format: starts_with */
-                                target: string;
-                                /** @default false */
-                                readOnly?: boolean;
-                            } | {
-                                /** @enum {string} */
-                                type: "hostPath";
-                                /** Format: starts_with */
-                                source: string;
-                                /** Format: starts_with */
-                                target: string;
-                                /** @default false */
-                                readOnly?: boolean;
-                            } | {
-                                /** @enum {string} */
-                                type: "shared";
-                                source: string;
-                                /** Format: starts_with */
-                                target: string;
-                                /** @default false */
-                                readOnly?: boolean;
-                            })[];
-                            /** @default [] */
-                            secrets?: {
-                                source: string;
-                                target?: string;
-                                /** @default 292 */
-                                mode?: number;
-                                version?: string;
-                            }[];
-                            placement?: {
-                                /** @default [] */
-                                constraints?: string[];
-                                maxReplicasPerNode?: number;
-                            };
-                            update?: {
-                                /** @default 1 */
-                                parallelism?: number;
-                                delay?: number | string;
-                                /**
-                                 * @default stop-first
-                                 * @enum {string}
-                                 */
-                                order?: "stop-first" | "start-first";
-                                /**
-                                 * @default pause
-                                 * @enum {string}
-                                 */
-                                failureAction?: "pause" | "continue" | "rollback";
-                                monitor?: number | string;
-                                /** @default 0 */
-                                maxFailureRatio?: number;
-                            };
-                            rollback?: {
-                                /** @default 1 */
-                                parallelism?: number;
-                                delay?: number | string;
-                                /**
-                                 * @default stop-first
-                                 * @enum {string}
-                                 */
-                                order?: "stop-first" | "start-first";
-                                /**
-                                 * @default pause
-                                 * @enum {string}
-                                 */
-                                failureAction?: "pause" | "continue";
-                                monitor?: number | string;
-                                /** @default 0 */
-                                maxFailureRatio?: number;
-                            };
-                            restart?: {
-                                /**
-                                 * @default any
-                                 * @enum {string}
-                                 */
-                                condition?: "none" | "on-failure" | "any";
-                                maxAttempts?: number;
-                                delay?: number | string;
-                            };
-                            stopGracePeriod?: number | string;
-                            /** Format: starts_with */
-                            workingDir?: string;
-                            user?: string;
-                            privileged?: boolean;
-                            capAdd?: string[];
-                            capDrop?: string[];
-                            hostNetwork?: boolean;
-                            hostPid?: boolean;
-                            hostIpc?: boolean;
-                            devices?: {
-                                /** Format: starts_with */
-                                source: string;
-                                /** Format: starts_with */
-                                target?: string;
-                                /** @default rwm */
-                                permissions?: string;
-                            }[];
-                        };
-                    };
-                    /** @default {} */
-                    volumes?: {
-                        [key: string]: {
-                            driver?: string;
-                            driverOptions?: {
-                                [key: string]: string;
-                            };
-                            storageClass?: string;
-                            /** @default 1Gi */
-                            size?: string;
-                            labels?: {
-                                [key: string]: string;
-                            };
-                        };
-                    };
-                    /** @default {} */
-                    secrets?: {
-                        [key: string]: {
-                            value?: string;
-                            version?: string;
-                        };
-                    };
-                    /** @default {} */
-                    labels?: {
-                        [key: string]: string;
-                    };
-                };
-                "application/yaml": {
-                    name: string;
-                    services: {
-                        [key: string]: {
-                            image: string;
-                            entrypoint?: string[];
-                            command?: string[];
-                            /** @default {} */
-                            env?: {
-                                [key: string]: string;
-                            };
-                            /** @default [] */
-                            ports?: {
-                                target: number;
-                                published?: number;
-                                /**
-                                 * @default tcp
-                                 * @enum {string}
-                                 */
-                                protocol?: "tcp" | "udp";
-                                /**
-                                 * @default ingress
-                                 * @enum {string}
-                                 */
-                                mode?: "ingress" | "host";
-                            }[];
-                            /** @default {} */
-                            labels?: {
-                                [key: string]: string;
-                            };
-                            healthCheck?: {
-                                test: string[];
-                                interval?: number | string;
-                                timeout?: number | string;
-                                /** @default 3 */
-                                retries?: number;
-                                startPeriod?: number | string;
-                            };
-                            resources?: {
-                                limits?: {
-                                    cpus?: number;
-                                    memoryBytes?: number;
-                                };
-                                reservations?: {
-                                    cpus?: number;
-                                    memoryBytes?: number;
-                                };
-                            };
-                            /**
-                             * @default replicated
-                             * @enum {string}
-                             */
-                            mode?: "replicated" | "global";
-                            /** @default 1 */
-                            replicas?: number;
-                            /** @default false */
-                            stateful?: boolean;
-                            hostname?: string;
-                            /** @default [] */
-                            volumes?: ({
-                                /** @enum {string} */
-                                type: "implicit";
-                                /** Format: starts_with */
-                                target: string;
-                            } | {
-                                /** @enum {string} */
-                                type: "named";
-                                source: string;
-                                /** Format: starts_with */
-                                target: string;
-                                /** @default false */
-                                readOnly?: boolean;
-                            } | {
-                                /** @enum {string} */
-                                type: "hostPath";
-                                /** Format: starts_with */
-                                source: string;
-                                /** Format: starts_with */
-                                target: string;
-                                /** @default false */
-                                readOnly?: boolean;
-                            } | {
-                                /** @enum {string} */
-                                type: "shared";
-                                source: string;
-                                /** Format: starts_with */
-                                target: string;
-                                /** @default false */
-                                readOnly?: boolean;
-                            })[];
-                            /** @default [] */
-                            secrets?: {
-                                source: string;
-                                target?: string;
-                                /** @default 292 */
-                                mode?: number;
-                                version?: string;
-                            }[];
-                            placement?: {
-                                /** @default [] */
-                                constraints?: string[];
-                                maxReplicasPerNode?: number;
-                            };
-                            update?: {
-                                /** @default 1 */
-                                parallelism?: number;
-                                delay?: number | string;
-                                /**
-                                 * @default stop-first
-                                 * @enum {string}
-                                 */
-                                order?: "stop-first" | "start-first";
-                                /**
-                                 * @default pause
-                                 * @enum {string}
-                                 */
-                                failureAction?: "pause" | "continue" | "rollback";
-                                monitor?: number | string;
-                                /** @default 0 */
-                                maxFailureRatio?: number;
-                            };
-                            rollback?: {
-                                /** @default 1 */
-                                parallelism?: number;
-                                delay?: number | string;
-                                /**
-                                 * @default stop-first
-                                 * @enum {string}
-                                 */
-                                order?: "stop-first" | "start-first";
-                                /**
-                                 * @default pause
-                                 * @enum {string}
-                                 */
-                                failureAction?: "pause" | "continue";
-                                monitor?: number | string;
-                                /** @default 0 */
-                                maxFailureRatio?: number;
-                            };
-                            restart?: {
-                                /**
-                                 * @default any
-                                 * @enum {string}
-                                 */
-                                condition?: "none" | "on-failure" | "any";
-                                maxAttempts?: number;
-                                delay?: number | string;
-                            };
-                            stopGracePeriod?: number | string;
-                            /** Format: starts_with */
-                            workingDir?: string;
-                            user?: string;
-                            privileged?: boolean;
-                            capAdd?: string[];
-                            capDrop?: string[];
-                            hostNetwork?: boolean;
-                            hostPid?: boolean;
-                            hostIpc?: boolean;
-                            devices?: {
-                                /** Format: starts_with */
-                                source: string;
-                                /** Format: starts_with */
-                                target?: string;
-                                /** @default rwm */
-                                permissions?: string;
-                            }[];
-                        };
-                    };
-                    /** @default {} */
-                    volumes?: {
-                        [key: string]: {
-                            driver?: string;
-                            driverOptions?: {
-                                [key: string]: string;
-                            };
-                            storageClass?: string;
-                            /** @default 1Gi */
-                            size?: string;
-                            labels?: {
-                                [key: string]: string;
-                            };
-                        };
-                    };
-                    /** @default {} */
-                    secrets?: {
-                        [key: string]: {
-                            value?: string;
-                            version?: string;
-                        };
-                    };
-                    /** @default {} */
-                    labels?: {
-                        [key: string]: string;
-                    };
-                };
+                "application/json": components["schemas"]["AppSpecInput"];
+                "application/yaml": components["schemas"]["AppSpecInput"];
             };
         };
         responses: {
@@ -3384,102 +2546,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description false: the cluster already runs this; no revision and no operation were made */
-                        changed: boolean;
-                        message: string;
-                        revision?: number;
-                        operation?: {
-                            /** Format: uuid */
-                            id: string;
-                            /** @enum {string} */
-                            kind: "apply" | "delete" | "scale" | "update" | "rollback" | "job" | "volume_create" | "volume_remove" | "cluster_register" | "cluster_update" | "cluster_remove";
-                            /** @enum {string} */
-                            status: "pending" | "running" | "succeeded" | "failed" | "rolled_back" | "paused" | "cancelled";
-                            /** Format: uuid */
-                            clusterId: string;
-                            app?: string;
-                            service?: string;
-                            requester: string;
-                            idempotencyKey?: string;
-                            /** @description revision that ran before */
-                            fromRevision?: number;
-                            /** @description revision this operation deploys */
-                            toRevision?: number;
-                            /**
-                             * @description Why the operation did not succeed: NOT_FOUND (the orchestrator no longer has what the operation changes); CONFLICT (the orchestrator refused the change as conflicting); INVALID (the orchestrator refused the spec); UNAUTHENTICATED (the caller was not authenticated); FORBIDDEN (the caller may not do this); PAYLOAD_TOO_LARGE (the request was too large); RATE_LIMITED (too many requests); CLUSTER_UNREACHABLE (the cluster could not be reached); CLUSTER_UNAUTHORIZED (the cluster refused Berth's credentials); UNSUPPORTED (the orchestrator cannot do what was asked); TIMEOUT (the orchestrator did not answer in time); INTERNAL (an error inside the gateway (see its log under the correlation id)); ROLLED_BACK (the rollout failed and went back to what ran before (failureAction rollback)); PAUSED (the rollout failed and stopped where it was (failureAction pause)); ROLLOUT_FAILED (the rollout failed and was neither rolled back nor paused); JOB_FAILED (the job ended with failed runs); SCALE_TIMEOUT (the service did not reach the asked number of running replicas in time)
-                             * @enum {string}
-                             */
-                            errorCode?: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL" | "ROLLED_BACK" | "PAUSED" | "ROLLOUT_FAILED" | "JOB_FAILED" | "SCALE_TIMEOUT";
-                            /** @description why it failed, rolled back or paused */
-                            error?: string;
-                            result?: {
-                                [key: string]: unknown;
-                            };
-                            createdAt: string;
-                            startedAt?: string;
-                            finishedAt?: string;
-                            progress?: {
-                                time: string;
-                                /** @description started, progressing, completed, rolling-back, rolled-back, paused, failed, scaling, waiting, reattached, finished */
-                                phase: string;
-                                /** @description the service a rollout phase is about */
-                                service?: string;
-                                message?: string;
-                                replicasUpdated?: number;
-                                replicasReady?: number;
-                                replicasTotal?: number;
-                                batchesDone?: number;
-                                batchesTotal?: number;
-                            }[];
-                        };
-                        /** @description what a Compose import could not carry */
-                        warnings: {
-                            path: string;
-                            message: string;
-                        }[];
-                        /** @description for a Compose file: the conversion report */
-                        report?: {
-                            entries: {
-                                /** @description the Compose key as written: services.db.healthcheck.retries, services.web.ports[0] */
-                                key: string;
-                                /** @enum {string} */
-                                status: "carried" | "approximated" | "dropped";
-                                /** @description how the key was approximated, or why it was dropped */
-                                note?: string;
-                                /** @description where an orchestrator differs from status */
-                                orchestrators?: {
-                                    swarm?: {
-                                        /**
-                                         * @description refused: the apply fails on this orchestrator
-                                         * @enum {string}
-                                         */
-                                        status: "carried" | "approximated" | "dropped" | "refused";
-                                        note: string;
-                                    };
-                                    kubernetes?: {
-                                        /**
-                                         * @description refused: the apply fails on this orchestrator
-                                         * @enum {string}
-                                         */
-                                        status: "carried" | "approximated" | "dropped" | "refused";
-                                        note: string;
-                                    };
-                                };
-                            }[];
-                            /** @description keys per status, each at its worst */
-                            summary: {
-                                carried: number;
-                                approximated: number;
-                                dropped: number;
-                            };
-                            profiles: {
-                                active: string[];
-                                /** @description services whose profiles were not asked for: not deployed, as in Compose */
-                                skippedServices: string[];
-                            };
-                        };
-                    };
+                    "application/json": components["schemas"]["ChangeResult"];
                 };
             };
             /** @description invalid input; `details` names each field */
@@ -3488,26 +2555,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description refused: no grant for this, or the cluster's workload policy forbids it (`violations`) */
@@ -3516,26 +2564,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description no such resource */
@@ -3544,26 +2573,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description conflicts with the current state or another operation in progress */
@@ -3572,26 +2582,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description internal error, with a correlation id */
@@ -3600,26 +2591,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description the cluster is unreachable */
@@ -3628,26 +2600,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -3674,396 +2627,8 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    name: string;
-                    services: {
-                        [key: string]: {
-                            image: string;
-                            entrypoint?: string[];
-                            command?: string[];
-                            /** @default {} */
-                            env?: {
-                                [key: string]: string;
-                            };
-                            /** @default [] */
-                            ports?: {
-                                target: number;
-                                published?: number;
-                                /**
-                                 * @default tcp
-                                 * @enum {string}
-                                 */
-                                protocol?: "tcp" | "udp";
-                                /**
-                                 * @default ingress
-                                 * @enum {string}
-                                 */
-                                mode?: "ingress" | "host";
-                            }[];
-                            /** @default {} */
-                            labels?: {
-                                [key: string]: string;
-                            };
-                            healthCheck?: {
-                                test: string[];
-                                interval?: number | string;
-                                timeout?: number | string;
-                                /** @default 3 */
-                                retries?: number;
-                                startPeriod?: number | string;
-                            };
-                            resources?: {
-                                limits?: {
-                                    cpus?: number;
-                                    memoryBytes?: number;
-                                };
-                                reservations?: {
-                                    cpus?: number;
-                                    memoryBytes?: number;
-                                };
-                            };
-                            /**
-                             * @default replicated
-                             * @enum {string}
-                             */
-                            mode?: "replicated" | "global";
-                            /** @default 1 */
-                            replicas?: number;
-                            /** @default false */
-                            stateful?: boolean;
-                            hostname?: string;
-                            /** @default [] */
-                            volumes?: ({
-                                /** @enum {string} */
-                                type: "implicit";
-                                /** Format: starts_with */
-                                target: string;
-                            } | {
-                                /** @enum {string} */
-                                type: "named";
-                                source: string;
-                                /** Format: starts_with */
-                                target: string;
-                                /** @default false */
-                                readOnly?: boolean;
-                            } | {
-                                /** @enum {string} */
-                                type: "hostPath";
-                                /** Format: starts_with */
-                                source: string;
-                                /** Format: starts_with */
-                                target: string;
-                                /** @default false */
-                                readOnly?: boolean;
-                            } | {
-                                /** @enum {string} */
-                                type: "shared";
-                                source: string;
-                                /** Format: starts_with */
-                                target: string;
-                                /** @default false */
-                                readOnly?: boolean;
-                            })[];
-                            /** @default [] */
-                            secrets?: {
-                                source: string;
-                                target?: string;
-                                /** @default 292 */
-                                mode?: number;
-                                version?: string;
-                            }[];
-                            placement?: {
-                                /** @default [] */
-                                constraints?: string[];
-                                maxReplicasPerNode?: number;
-                            };
-                            update?: {
-                                /** @default 1 */
-                                parallelism?: number;
-                                delay?: number | string;
-                                /**
-                                 * @default stop-first
-                                 * @enum {string}
-                                 */
-                                order?: "stop-first" | "start-first";
-                                /**
-                                 * @default pause
-                                 * @enum {string}
-                                 */
-                                failureAction?: "pause" | "continue" | "rollback";
-                                monitor?: number | string;
-                                /** @default 0 */
-                                maxFailureRatio?: number;
-                            };
-                            rollback?: {
-                                /** @default 1 */
-                                parallelism?: number;
-                                delay?: number | string;
-                                /**
-                                 * @default stop-first
-                                 * @enum {string}
-                                 */
-                                order?: "stop-first" | "start-first";
-                                /**
-                                 * @default pause
-                                 * @enum {string}
-                                 */
-                                failureAction?: "pause" | "continue";
-                                monitor?: number | string;
-                                /** @default 0 */
-                                maxFailureRatio?: number;
-                            };
-                            restart?: {
-                                /**
-                                 * @default any
-                                 * @enum {string}
-                                 */
-                                condition?: "none" | "on-failure" | "any";
-                                maxAttempts?: number;
-                                delay?: number | string;
-                            };
-                            stopGracePeriod?: number | string;
-                            /** Format: starts_with */
-                            workingDir?: string;
-                            user?: string;
-                            privileged?: boolean;
-                            capAdd?: string[];
-                            capDrop?: string[];
-                            hostNetwork?: boolean;
-                            hostPid?: boolean;
-                            hostIpc?: boolean;
-                            devices?: {
-                                /** Format: starts_with */
-                                source: string;
-                                /** Format: starts_with */
-                                target?: string;
-                                /** @default rwm */
-                                permissions?: string;
-                            }[];
-                        };
-                    };
-                    /** @default {} */
-                    volumes?: {
-                        [key: string]: {
-                            driver?: string;
-                            driverOptions?: {
-                                [key: string]: string;
-                            };
-                            storageClass?: string;
-                            /** @default 1Gi */
-                            size?: string;
-                            labels?: {
-                                [key: string]: string;
-                            };
-                        };
-                    };
-                    /** @default {} */
-                    secrets?: {
-                        [key: string]: {
-                            value?: string;
-                            version?: string;
-                        };
-                    };
-                    /** @default {} */
-                    labels?: {
-                        [key: string]: string;
-                    };
-                };
-                "application/yaml": {
-                    name: string;
-                    services: {
-                        [key: string]: {
-                            image: string;
-                            entrypoint?: string[];
-                            command?: string[];
-                            /** @default {} */
-                            env?: {
-                                [key: string]: string;
-                            };
-                            /** @default [] */
-                            ports?: {
-                                target: number;
-                                published?: number;
-                                /**
-                                 * @default tcp
-                                 * @enum {string}
-                                 */
-                                protocol?: "tcp" | "udp";
-                                /**
-                                 * @default ingress
-                                 * @enum {string}
-                                 */
-                                mode?: "ingress" | "host";
-                            }[];
-                            /** @default {} */
-                            labels?: {
-                                [key: string]: string;
-                            };
-                            healthCheck?: {
-                                test: string[];
-                                interval?: number | string;
-                                timeout?: number | string;
-                                /** @default 3 */
-                                retries?: number;
-                                startPeriod?: number | string;
-                            };
-                            resources?: {
-                                limits?: {
-                                    cpus?: number;
-                                    memoryBytes?: number;
-                                };
-                                reservations?: {
-                                    cpus?: number;
-                                    memoryBytes?: number;
-                                };
-                            };
-                            /**
-                             * @default replicated
-                             * @enum {string}
-                             */
-                            mode?: "replicated" | "global";
-                            /** @default 1 */
-                            replicas?: number;
-                            /** @default false */
-                            stateful?: boolean;
-                            hostname?: string;
-                            /** @default [] */
-                            volumes?: ({
-                                /** @enum {string} */
-                                type: "implicit";
-                                /** Format: starts_with */
-                                target: string;
-                            } | {
-                                /** @enum {string} */
-                                type: "named";
-                                source: string;
-                                /** Format: starts_with */
-                                target: string;
-                                /** @default false */
-                                readOnly?: boolean;
-                            } | {
-                                /** @enum {string} */
-                                type: "hostPath";
-                                /** Format: starts_with */
-                                source: string;
-                                /** Format: starts_with */
-                                target: string;
-                                /** @default false */
-                                readOnly?: boolean;
-                            } | {
-                                /** @enum {string} */
-                                type: "shared";
-                                source: string;
-                                /** Format: starts_with */
-                                target: string;
-                                /** @default false */
-                                readOnly?: boolean;
-                            })[];
-                            /** @default [] */
-                            secrets?: {
-                                source: string;
-                                target?: string;
-                                /** @default 292 */
-                                mode?: number;
-                                version?: string;
-                            }[];
-                            placement?: {
-                                /** @default [] */
-                                constraints?: string[];
-                                maxReplicasPerNode?: number;
-                            };
-                            update?: {
-                                /** @default 1 */
-                                parallelism?: number;
-                                delay?: number | string;
-                                /**
-                                 * @default stop-first
-                                 * @enum {string}
-                                 */
-                                order?: "stop-first" | "start-first";
-                                /**
-                                 * @default pause
-                                 * @enum {string}
-                                 */
-                                failureAction?: "pause" | "continue" | "rollback";
-                                monitor?: number | string;
-                                /** @default 0 */
-                                maxFailureRatio?: number;
-                            };
-                            rollback?: {
-                                /** @default 1 */
-                                parallelism?: number;
-                                delay?: number | string;
-                                /**
-                                 * @default stop-first
-                                 * @enum {string}
-                                 */
-                                order?: "stop-first" | "start-first";
-                                /**
-                                 * @default pause
-                                 * @enum {string}
-                                 */
-                                failureAction?: "pause" | "continue";
-                                monitor?: number | string;
-                                /** @default 0 */
-                                maxFailureRatio?: number;
-                            };
-                            restart?: {
-                                /**
-                                 * @default any
-                                 * @enum {string}
-                                 */
-                                condition?: "none" | "on-failure" | "any";
-                                maxAttempts?: number;
-                                delay?: number | string;
-                            };
-                            stopGracePeriod?: number | string;
-                            /** Format: starts_with */
-                            workingDir?: string;
-                            user?: string;
-                            privileged?: boolean;
-                            capAdd?: string[];
-                            capDrop?: string[];
-                            hostNetwork?: boolean;
-                            hostPid?: boolean;
-                            hostIpc?: boolean;
-                            devices?: {
-                                /** Format: starts_with */
-                                source: string;
-                                /** Format: starts_with */
-                                target?: string;
-                                /** @default rwm */
-                                permissions?: string;
-                            }[];
-                        };
-                    };
-                    /** @default {} */
-                    volumes?: {
-                        [key: string]: {
-                            driver?: string;
-                            driverOptions?: {
-                                [key: string]: string;
-                            };
-                            storageClass?: string;
-                            /** @default 1Gi */
-                            size?: string;
-                            labels?: {
-                                [key: string]: string;
-                            };
-                        };
-                    };
-                    /** @default {} */
-                    secrets?: {
-                        [key: string]: {
-                            value?: string;
-                            version?: string;
-                        };
-                    };
-                    /** @default {} */
-                    labels?: {
-                        [key: string]: string;
-                    };
-                };
+                "application/json": components["schemas"]["AppSpecInput"];
+                "application/yaml": components["schemas"]["AppSpecInput"];
             };
         };
         responses: {
@@ -4073,86 +2638,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        app: string;
-                        changed: boolean;
-                        objects: {
-                            /** @enum {string} */
-                            action: "create" | "update" | "delete" | "unchanged";
-                            kind: string;
-                            name: string;
-                            service?: string;
-                            changes: {
-                                path: string;
-                                from?: unknown;
-                                to?: unknown;
-                            }[];
-                            /** @description the native object as it would be written */
-                            object?: unknown;
-                        }[];
-                        /** @description where the orchestrator cannot honour a field exactly */
-                        warnings: {
-                            path: string;
-                            message: string;
-                        }[];
-                        importWarnings: {
-                            path: string;
-                            message: string;
-                        }[];
-                        /** @description for a Compose file: the conversion report, with this cluster's orchestrator's own notes at the Compose keys (orchestrators.swarm or orchestrators.kubernetes) */
-                        report?: {
-                            entries: {
-                                /** @description the Compose key as written: services.db.healthcheck.retries, services.web.ports[0] */
-                                key: string;
-                                /** @enum {string} */
-                                status: "carried" | "approximated" | "dropped";
-                                /** @description how the key was approximated, or why it was dropped */
-                                note?: string;
-                                /** @description where an orchestrator differs from status */
-                                orchestrators?: {
-                                    swarm?: {
-                                        /**
-                                         * @description refused: the apply fails on this orchestrator
-                                         * @enum {string}
-                                         */
-                                        status: "carried" | "approximated" | "dropped" | "refused";
-                                        note: string;
-                                    };
-                                    kubernetes?: {
-                                        /**
-                                         * @description refused: the apply fails on this orchestrator
-                                         * @enum {string}
-                                         */
-                                        status: "carried" | "approximated" | "dropped" | "refused";
-                                        note: string;
-                                    };
-                                };
-                            }[];
-                            /** @description keys per status, each at its worst */
-                            summary: {
-                                carried: number;
-                                approximated: number;
-                                dropped: number;
-                            };
-                            profiles: {
-                                active: string[];
-                                /** @description services whose profiles were not asked for: not deployed, as in Compose */
-                                skippedServices: string[];
-                            };
-                        };
-                        /** @description what the cluster's workload policy would refuse */
-                        policy: {
-                            /** @description an apply of this spec by this token would pass the workload policy */
-                            allowed: boolean;
-                            /** @description it passes only because the token is an admin of the cluster (audited) */
-                            bypass: boolean;
-                            violations: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Plan"];
                 };
             };
             /** @description invalid input; `details` names each field */
@@ -4161,26 +2647,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description no such resource */
@@ -4189,26 +2656,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description internal error, with a correlation id */
@@ -4217,26 +2665,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description the cluster is unreachable */
@@ -4245,26 +2674,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -4287,232 +2697,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        name: string;
-                        cluster: string;
-                        currentRevision?: number;
-                        createdAt: string;
-                        updatedAt: string;
-                        deleted: boolean;
-                        spec?: {
-                            name: string;
-                            services: {
-                                [key: string]: {
-                                    image: string;
-                                    entrypoint?: string[];
-                                    command?: string[];
-                                    /** @default {} */
-                                    env: {
-                                        [key: string]: string;
-                                    };
-                                    /** @default [] */
-                                    ports: {
-                                        target: number;
-                                        published?: number;
-                                        /**
-                                         * @default tcp
-                                         * @enum {string}
-                                         */
-                                        protocol: "tcp" | "udp";
-                                        /**
-                                         * @default ingress
-                                         * @enum {string}
-                                         */
-                                        mode: "ingress" | "host";
-                                    }[];
-                                    /** @default {} */
-                                    labels: {
-                                        [key: string]: string;
-                                    };
-                                    healthCheck?: {
-                                        test: string[];
-                                        /** @default 10000 */
-                                        interval: number | unknown;
-                                        /** @default 5000 */
-                                        timeout: number | unknown;
-                                        /** @default 3 */
-                                        retries: number;
-                                        /** @default 0 */
-                                        startPeriod: number | unknown;
-                                    };
-                                    resources?: {
-                                        limits?: {
-                                            cpus?: number;
-                                            memoryBytes?: number;
-                                        };
-                                        reservations?: {
-                                            cpus?: number;
-                                            memoryBytes?: number;
-                                        };
-                                    };
-                                    /**
-                                     * @default replicated
-                                     * @enum {string}
-                                     */
-                                    mode: "replicated" | "global";
-                                    /** @default 1 */
-                                    replicas: number;
-                                    /** @default false */
-                                    stateful: boolean;
-                                    hostname?: string;
-                                    /** @default [] */
-                                    volumes: ({
-                                        /** @enum {string} */
-                                        type: "implicit";
-                                        /** Format: starts_with */
-                                        target: string;
-                                    } | {
-                                        /** @enum {string} */
-                                        type: "named";
-                                        source: string;
-                                        /** Format: starts_with */
-                                        target: string;
-                                        /** @default false */
-                                        readOnly: boolean;
-                                    } | {
-                                        /** @enum {string} */
-                                        type: "hostPath";
-                                        /** Format: starts_with */
-                                        source: string;
-                                        /** Format: starts_with */
-                                        target: string;
-                                        /** @default false */
-                                        readOnly: boolean;
-                                    } | {
-                                        /** @enum {string} */
-                                        type: "shared";
-                                        source: string;
-                                        /** Format: starts_with */
-                                        target: string;
-                                        /** @default false */
-                                        readOnly: boolean;
-                                    })[];
-                                    /** @default [] */
-                                    secrets: {
-                                        source: string;
-                                        target?: string;
-                                        /** @default 292 */
-                                        mode: number;
-                                        version?: string;
-                                    }[];
-                                    placement?: {
-                                        /** @default [] */
-                                        constraints: string[];
-                                        maxReplicasPerNode?: number;
-                                    };
-                                    update?: {
-                                        /** @default 1 */
-                                        parallelism: number;
-                                        /** @default 0 */
-                                        delay: number | unknown;
-                                        /**
-                                         * @default stop-first
-                                         * @enum {string}
-                                         */
-                                        order: "stop-first" | "start-first";
-                                        /**
-                                         * @default pause
-                                         * @enum {string}
-                                         */
-                                        failureAction: "pause" | "continue" | "rollback";
-                                        /** @default 5000 */
-                                        monitor: number | unknown;
-                                        /** @default 0 */
-                                        maxFailureRatio: number;
-                                    };
-                                    rollback?: {
-                                        /** @default 1 */
-                                        parallelism: number;
-                                        /** @default 0 */
-                                        delay: number | unknown;
-                                        /**
-                                         * @default stop-first
-                                         * @enum {string}
-                                         */
-                                        order: "stop-first" | "start-first";
-                                        /**
-                                         * @default pause
-                                         * @enum {string}
-                                         */
-                                        failureAction: "pause" | "continue";
-                                        /** @default 5000 */
-                                        monitor: number | unknown;
-                                        /** @default 0 */
-                                        maxFailureRatio: number;
-                                    };
-                                    restart?: {
-                                        /**
-                                         * @default any
-                                         * @enum {string}
-                                         */
-                                        condition: "none" | "on-failure" | "any";
-                                        maxAttempts?: number;
-                                        delay?: number | unknown;
-                                    };
-                                    stopGracePeriod?: number | unknown;
-                                    /** Format: starts_with */
-                                    workingDir?: string;
-                                    user?: string;
-                                    privileged?: boolean;
-                                    capAdd?: unknown[];
-                                    capDrop?: unknown[];
-                                    hostNetwork?: boolean;
-                                    hostPid?: boolean;
-                                    hostIpc?: boolean;
-                                    devices?: {
-                                        /** Format: starts_with */
-                                        source: string;
-                                        /** Format: starts_with */
-                                        target?: string;
-                                        /** @default rwm */
-                                        permissions: string;
-                                    }[];
-                                };
-                            };
-                            /** @default {} */
-                            volumes: {
-                                [key: string]: {
-                                    driver?: string;
-                                    driverOptions?: {
-                                        [key: string]: string;
-                                    };
-                                    storageClass?: string;
-                                    /** @default 1Gi */
-                                    size: string;
-                                    labels?: {
-                                        [key: string]: string;
-                                    };
-                                };
-                            };
-                            /** @default {} */
-                            secrets: {
-                                [key: string]: {
-                                    value?: string;
-                                    version?: string;
-                                };
-                            };
-                            /** @default {} */
-                            labels: {
-                                [key: string]: string;
-                            };
-                        };
-                        services?: {
-                            service: string;
-                            desired?: {
-                                image: string;
-                                replicas: number;
-                                mode: string;
-                            };
-                            actual?: {
-                                image: string;
-                                replicas: {
-                                    [key: string]: number;
-                                };
-                                rollout: string;
-                            };
-                            inSync: boolean;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["App"];
                 };
             };
             /** @description no such resource */
@@ -4521,26 +2706,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description internal error, with a correlation id */
@@ -4549,26 +2715,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description the cluster is unreachable */
@@ -4577,26 +2724,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -4625,102 +2753,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description false: the cluster already runs this; no revision and no operation were made */
-                        changed: boolean;
-                        message: string;
-                        revision?: number;
-                        operation?: {
-                            /** Format: uuid */
-                            id: string;
-                            /** @enum {string} */
-                            kind: "apply" | "delete" | "scale" | "update" | "rollback" | "job" | "volume_create" | "volume_remove" | "cluster_register" | "cluster_update" | "cluster_remove";
-                            /** @enum {string} */
-                            status: "pending" | "running" | "succeeded" | "failed" | "rolled_back" | "paused" | "cancelled";
-                            /** Format: uuid */
-                            clusterId: string;
-                            app?: string;
-                            service?: string;
-                            requester: string;
-                            idempotencyKey?: string;
-                            /** @description revision that ran before */
-                            fromRevision?: number;
-                            /** @description revision this operation deploys */
-                            toRevision?: number;
-                            /**
-                             * @description Why the operation did not succeed: NOT_FOUND (the orchestrator no longer has what the operation changes); CONFLICT (the orchestrator refused the change as conflicting); INVALID (the orchestrator refused the spec); UNAUTHENTICATED (the caller was not authenticated); FORBIDDEN (the caller may not do this); PAYLOAD_TOO_LARGE (the request was too large); RATE_LIMITED (too many requests); CLUSTER_UNREACHABLE (the cluster could not be reached); CLUSTER_UNAUTHORIZED (the cluster refused Berth's credentials); UNSUPPORTED (the orchestrator cannot do what was asked); TIMEOUT (the orchestrator did not answer in time); INTERNAL (an error inside the gateway (see its log under the correlation id)); ROLLED_BACK (the rollout failed and went back to what ran before (failureAction rollback)); PAUSED (the rollout failed and stopped where it was (failureAction pause)); ROLLOUT_FAILED (the rollout failed and was neither rolled back nor paused); JOB_FAILED (the job ended with failed runs); SCALE_TIMEOUT (the service did not reach the asked number of running replicas in time)
-                             * @enum {string}
-                             */
-                            errorCode?: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL" | "ROLLED_BACK" | "PAUSED" | "ROLLOUT_FAILED" | "JOB_FAILED" | "SCALE_TIMEOUT";
-                            /** @description why it failed, rolled back or paused */
-                            error?: string;
-                            result?: {
-                                [key: string]: unknown;
-                            };
-                            createdAt: string;
-                            startedAt?: string;
-                            finishedAt?: string;
-                            progress?: {
-                                time: string;
-                                /** @description started, progressing, completed, rolling-back, rolled-back, paused, failed, scaling, waiting, reattached, finished */
-                                phase: string;
-                                /** @description the service a rollout phase is about */
-                                service?: string;
-                                message?: string;
-                                replicasUpdated?: number;
-                                replicasReady?: number;
-                                replicasTotal?: number;
-                                batchesDone?: number;
-                                batchesTotal?: number;
-                            }[];
-                        };
-                        /** @description what a Compose import could not carry */
-                        warnings: {
-                            path: string;
-                            message: string;
-                        }[];
-                        /** @description for a Compose file: the conversion report */
-                        report?: {
-                            entries: {
-                                /** @description the Compose key as written: services.db.healthcheck.retries, services.web.ports[0] */
-                                key: string;
-                                /** @enum {string} */
-                                status: "carried" | "approximated" | "dropped";
-                                /** @description how the key was approximated, or why it was dropped */
-                                note?: string;
-                                /** @description where an orchestrator differs from status */
-                                orchestrators?: {
-                                    swarm?: {
-                                        /**
-                                         * @description refused: the apply fails on this orchestrator
-                                         * @enum {string}
-                                         */
-                                        status: "carried" | "approximated" | "dropped" | "refused";
-                                        note: string;
-                                    };
-                                    kubernetes?: {
-                                        /**
-                                         * @description refused: the apply fails on this orchestrator
-                                         * @enum {string}
-                                         */
-                                        status: "carried" | "approximated" | "dropped" | "refused";
-                                        note: string;
-                                    };
-                                };
-                            }[];
-                            /** @description keys per status, each at its worst */
-                            summary: {
-                                carried: number;
-                                approximated: number;
-                                dropped: number;
-                            };
-                            profiles: {
-                                active: string[];
-                                /** @description services whose profiles were not asked for: not deployed, as in Compose */
-                                skippedServices: string[];
-                            };
-                        };
-                    };
+                    "application/json": components["schemas"]["ChangeResult"];
                 };
             };
             /** @description no such resource */
@@ -4729,26 +2762,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description conflicts with the current state or another operation in progress */
@@ -4757,26 +2771,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description internal error, with a correlation id */
@@ -4785,26 +2780,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description the cluster is unreachable */
@@ -4813,26 +2789,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -4855,9 +2812,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    revision?: number;
-                };
+                "application/json": components["schemas"]["RollbackRequest"];
             };
         };
         responses: {
@@ -4867,102 +2822,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description false: the cluster already runs this; no revision and no operation were made */
-                        changed: boolean;
-                        message: string;
-                        revision?: number;
-                        operation?: {
-                            /** Format: uuid */
-                            id: string;
-                            /** @enum {string} */
-                            kind: "apply" | "delete" | "scale" | "update" | "rollback" | "job" | "volume_create" | "volume_remove" | "cluster_register" | "cluster_update" | "cluster_remove";
-                            /** @enum {string} */
-                            status: "pending" | "running" | "succeeded" | "failed" | "rolled_back" | "paused" | "cancelled";
-                            /** Format: uuid */
-                            clusterId: string;
-                            app?: string;
-                            service?: string;
-                            requester: string;
-                            idempotencyKey?: string;
-                            /** @description revision that ran before */
-                            fromRevision?: number;
-                            /** @description revision this operation deploys */
-                            toRevision?: number;
-                            /**
-                             * @description Why the operation did not succeed: NOT_FOUND (the orchestrator no longer has what the operation changes); CONFLICT (the orchestrator refused the change as conflicting); INVALID (the orchestrator refused the spec); UNAUTHENTICATED (the caller was not authenticated); FORBIDDEN (the caller may not do this); PAYLOAD_TOO_LARGE (the request was too large); RATE_LIMITED (too many requests); CLUSTER_UNREACHABLE (the cluster could not be reached); CLUSTER_UNAUTHORIZED (the cluster refused Berth's credentials); UNSUPPORTED (the orchestrator cannot do what was asked); TIMEOUT (the orchestrator did not answer in time); INTERNAL (an error inside the gateway (see its log under the correlation id)); ROLLED_BACK (the rollout failed and went back to what ran before (failureAction rollback)); PAUSED (the rollout failed and stopped where it was (failureAction pause)); ROLLOUT_FAILED (the rollout failed and was neither rolled back nor paused); JOB_FAILED (the job ended with failed runs); SCALE_TIMEOUT (the service did not reach the asked number of running replicas in time)
-                             * @enum {string}
-                             */
-                            errorCode?: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL" | "ROLLED_BACK" | "PAUSED" | "ROLLOUT_FAILED" | "JOB_FAILED" | "SCALE_TIMEOUT";
-                            /** @description why it failed, rolled back or paused */
-                            error?: string;
-                            result?: {
-                                [key: string]: unknown;
-                            };
-                            createdAt: string;
-                            startedAt?: string;
-                            finishedAt?: string;
-                            progress?: {
-                                time: string;
-                                /** @description started, progressing, completed, rolling-back, rolled-back, paused, failed, scaling, waiting, reattached, finished */
-                                phase: string;
-                                /** @description the service a rollout phase is about */
-                                service?: string;
-                                message?: string;
-                                replicasUpdated?: number;
-                                replicasReady?: number;
-                                replicasTotal?: number;
-                                batchesDone?: number;
-                                batchesTotal?: number;
-                            }[];
-                        };
-                        /** @description what a Compose import could not carry */
-                        warnings: {
-                            path: string;
-                            message: string;
-                        }[];
-                        /** @description for a Compose file: the conversion report */
-                        report?: {
-                            entries: {
-                                /** @description the Compose key as written: services.db.healthcheck.retries, services.web.ports[0] */
-                                key: string;
-                                /** @enum {string} */
-                                status: "carried" | "approximated" | "dropped";
-                                /** @description how the key was approximated, or why it was dropped */
-                                note?: string;
-                                /** @description where an orchestrator differs from status */
-                                orchestrators?: {
-                                    swarm?: {
-                                        /**
-                                         * @description refused: the apply fails on this orchestrator
-                                         * @enum {string}
-                                         */
-                                        status: "carried" | "approximated" | "dropped" | "refused";
-                                        note: string;
-                                    };
-                                    kubernetes?: {
-                                        /**
-                                         * @description refused: the apply fails on this orchestrator
-                                         * @enum {string}
-                                         */
-                                        status: "carried" | "approximated" | "dropped" | "refused";
-                                        note: string;
-                                    };
-                                };
-                            }[];
-                            /** @description keys per status, each at its worst */
-                            summary: {
-                                carried: number;
-                                approximated: number;
-                                dropped: number;
-                            };
-                            profiles: {
-                                active: string[];
-                                /** @description services whose profiles were not asked for: not deployed, as in Compose */
-                                skippedServices: string[];
-                            };
-                        };
-                    };
+                    "application/json": components["schemas"]["ChangeResult"];
                 };
             };
             /** @description invalid input; `details` names each field */
@@ -4971,26 +2831,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description refused: no grant for this, or the cluster's workload policy forbids it (`violations`) */
@@ -4999,26 +2840,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description no such resource */
@@ -5027,26 +2849,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description conflicts with the current state or another operation in progress */
@@ -5055,26 +2858,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description internal error, with a correlation id */
@@ -5083,26 +2867,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description the cluster is unreachable */
@@ -5111,26 +2876,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -5158,222 +2904,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        items: {
-                            number: number;
-                            specHash: string;
-                            /** @enum {string} */
-                            source: "api" | "compose" | "rollback" | "update" | "scale";
-                            author: string;
-                            message?: string;
-                            warnings: {
-                                path: string;
-                                message: string;
-                            }[];
-                            createdAt: string;
-                            current: boolean;
-                            spec?: {
-                                name: string;
-                                services: {
-                                    [key: string]: {
-                                        image: string;
-                                        entrypoint?: string[];
-                                        command?: string[];
-                                        /** @default {} */
-                                        env: {
-                                            [key: string]: string;
-                                        };
-                                        /** @default [] */
-                                        ports: {
-                                            target: number;
-                                            published?: number;
-                                            /**
-                                             * @default tcp
-                                             * @enum {string}
-                                             */
-                                            protocol: "tcp" | "udp";
-                                            /**
-                                             * @default ingress
-                                             * @enum {string}
-                                             */
-                                            mode: "ingress" | "host";
-                                        }[];
-                                        /** @default {} */
-                                        labels: {
-                                            [key: string]: string;
-                                        };
-                                        healthCheck?: {
-                                            test: string[];
-                                            /** @default 10000 */
-                                            interval: number | unknown;
-                                            /** @default 5000 */
-                                            timeout: number | unknown;
-                                            /** @default 3 */
-                                            retries: number;
-                                            /** @default 0 */
-                                            startPeriod: number | unknown;
-                                        };
-                                        resources?: {
-                                            limits?: {
-                                                cpus?: number;
-                                                memoryBytes?: number;
-                                            };
-                                            reservations?: {
-                                                cpus?: number;
-                                                memoryBytes?: number;
-                                            };
-                                        };
-                                        /**
-                                         * @default replicated
-                                         * @enum {string}
-                                         */
-                                        mode: "replicated" | "global";
-                                        /** @default 1 */
-                                        replicas: number;
-                                        /** @default false */
-                                        stateful: boolean;
-                                        hostname?: string;
-                                        /** @default [] */
-                                        volumes: ({
-                                            /** @enum {string} */
-                                            type: "implicit";
-                                            /** Format: starts_with */
-                                            target: string;
-                                        } | {
-                                            /** @enum {string} */
-                                            type: "named";
-                                            source: string;
-                                            /** Format: starts_with */
-                                            target: string;
-                                            /** @default false */
-                                            readOnly: boolean;
-                                        } | {
-                                            /** @enum {string} */
-                                            type: "hostPath";
-                                            /** Format: starts_with */
-                                            source: string;
-                                            /** Format: starts_with */
-                                            target: string;
-                                            /** @default false */
-                                            readOnly: boolean;
-                                        } | {
-                                            /** @enum {string} */
-                                            type: "shared";
-                                            source: string;
-                                            /** Format: starts_with */
-                                            target: string;
-                                            /** @default false */
-                                            readOnly: boolean;
-                                        })[];
-                                        /** @default [] */
-                                        secrets: {
-                                            source: string;
-                                            target?: string;
-                                            /** @default 292 */
-                                            mode: number;
-                                            version?: string;
-                                        }[];
-                                        placement?: {
-                                            /** @default [] */
-                                            constraints: string[];
-                                            maxReplicasPerNode?: number;
-                                        };
-                                        update?: {
-                                            /** @default 1 */
-                                            parallelism: number;
-                                            /** @default 0 */
-                                            delay: number | unknown;
-                                            /**
-                                             * @default stop-first
-                                             * @enum {string}
-                                             */
-                                            order: "stop-first" | "start-first";
-                                            /**
-                                             * @default pause
-                                             * @enum {string}
-                                             */
-                                            failureAction: "pause" | "continue" | "rollback";
-                                            /** @default 5000 */
-                                            monitor: number | unknown;
-                                            /** @default 0 */
-                                            maxFailureRatio: number;
-                                        };
-                                        rollback?: {
-                                            /** @default 1 */
-                                            parallelism: number;
-                                            /** @default 0 */
-                                            delay: number | unknown;
-                                            /**
-                                             * @default stop-first
-                                             * @enum {string}
-                                             */
-                                            order: "stop-first" | "start-first";
-                                            /**
-                                             * @default pause
-                                             * @enum {string}
-                                             */
-                                            failureAction: "pause" | "continue";
-                                            /** @default 5000 */
-                                            monitor: number | unknown;
-                                            /** @default 0 */
-                                            maxFailureRatio: number;
-                                        };
-                                        restart?: {
-                                            /**
-                                             * @default any
-                                             * @enum {string}
-                                             */
-                                            condition: "none" | "on-failure" | "any";
-                                            maxAttempts?: number;
-                                            delay?: number | unknown;
-                                        };
-                                        stopGracePeriod?: number | unknown;
-                                        /** Format: starts_with */
-                                        workingDir?: string;
-                                        user?: string;
-                                        privileged?: boolean;
-                                        capAdd?: unknown[];
-                                        capDrop?: unknown[];
-                                        hostNetwork?: boolean;
-                                        hostPid?: boolean;
-                                        hostIpc?: boolean;
-                                        devices?: {
-                                            /** Format: starts_with */
-                                            source: string;
-                                            /** Format: starts_with */
-                                            target?: string;
-                                            /** @default rwm */
-                                            permissions: string;
-                                        }[];
-                                    };
-                                };
-                                /** @default {} */
-                                volumes: {
-                                    [key: string]: {
-                                        driver?: string;
-                                        driverOptions?: {
-                                            [key: string]: string;
-                                        };
-                                        storageClass?: string;
-                                        /** @default 1Gi */
-                                        size: string;
-                                        labels?: {
-                                            [key: string]: string;
-                                        };
-                                    };
-                                };
-                                /** @default {} */
-                                secrets: {
-                                    [key: string]: {
-                                        value?: string;
-                                        version?: string;
-                                    };
-                                };
-                                /** @default {} */
-                                labels: {
-                                    [key: string]: string;
-                                };
-                            };
-                        }[];
+                        items: components["schemas"]["Revision"][];
                         nextCursor?: number;
                     };
                 };
@@ -5384,26 +2915,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description no such resource */
@@ -5412,26 +2924,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description internal error, with a correlation id */
@@ -5440,26 +2933,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -5485,16 +2959,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        from: number;
-                        to: number;
-                        changes: {
-                            path: string;
-                            from?: unknown;
-                            to?: unknown;
-                            summary: string;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["RevisionDiff"];
                 };
             };
             /** @description invalid input; `details` names each field */
@@ -5503,26 +2968,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description no such resource */
@@ -5531,26 +2977,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description internal error, with a correlation id */
@@ -5559,26 +2986,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -5602,222 +3010,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        number: number;
-                        specHash: string;
-                        /** @enum {string} */
-                        source: "api" | "compose" | "rollback" | "update" | "scale";
-                        author: string;
-                        message?: string;
-                        warnings: {
-                            path: string;
-                            message: string;
-                        }[];
-                        createdAt: string;
-                        current: boolean;
-                        spec?: {
-                            name: string;
-                            services: {
-                                [key: string]: {
-                                    image: string;
-                                    entrypoint?: string[];
-                                    command?: string[];
-                                    /** @default {} */
-                                    env: {
-                                        [key: string]: string;
-                                    };
-                                    /** @default [] */
-                                    ports: {
-                                        target: number;
-                                        published?: number;
-                                        /**
-                                         * @default tcp
-                                         * @enum {string}
-                                         */
-                                        protocol: "tcp" | "udp";
-                                        /**
-                                         * @default ingress
-                                         * @enum {string}
-                                         */
-                                        mode: "ingress" | "host";
-                                    }[];
-                                    /** @default {} */
-                                    labels: {
-                                        [key: string]: string;
-                                    };
-                                    healthCheck?: {
-                                        test: string[];
-                                        /** @default 10000 */
-                                        interval: number | unknown;
-                                        /** @default 5000 */
-                                        timeout: number | unknown;
-                                        /** @default 3 */
-                                        retries: number;
-                                        /** @default 0 */
-                                        startPeriod: number | unknown;
-                                    };
-                                    resources?: {
-                                        limits?: {
-                                            cpus?: number;
-                                            memoryBytes?: number;
-                                        };
-                                        reservations?: {
-                                            cpus?: number;
-                                            memoryBytes?: number;
-                                        };
-                                    };
-                                    /**
-                                     * @default replicated
-                                     * @enum {string}
-                                     */
-                                    mode: "replicated" | "global";
-                                    /** @default 1 */
-                                    replicas: number;
-                                    /** @default false */
-                                    stateful: boolean;
-                                    hostname?: string;
-                                    /** @default [] */
-                                    volumes: ({
-                                        /** @enum {string} */
-                                        type: "implicit";
-                                        /** Format: starts_with */
-                                        target: string;
-                                    } | {
-                                        /** @enum {string} */
-                                        type: "named";
-                                        source: string;
-                                        /** Format: starts_with */
-                                        target: string;
-                                        /** @default false */
-                                        readOnly: boolean;
-                                    } | {
-                                        /** @enum {string} */
-                                        type: "hostPath";
-                                        /** Format: starts_with */
-                                        source: string;
-                                        /** Format: starts_with */
-                                        target: string;
-                                        /** @default false */
-                                        readOnly: boolean;
-                                    } | {
-                                        /** @enum {string} */
-                                        type: "shared";
-                                        source: string;
-                                        /** Format: starts_with */
-                                        target: string;
-                                        /** @default false */
-                                        readOnly: boolean;
-                                    })[];
-                                    /** @default [] */
-                                    secrets: {
-                                        source: string;
-                                        target?: string;
-                                        /** @default 292 */
-                                        mode: number;
-                                        version?: string;
-                                    }[];
-                                    placement?: {
-                                        /** @default [] */
-                                        constraints: string[];
-                                        maxReplicasPerNode?: number;
-                                    };
-                                    update?: {
-                                        /** @default 1 */
-                                        parallelism: number;
-                                        /** @default 0 */
-                                        delay: number | unknown;
-                                        /**
-                                         * @default stop-first
-                                         * @enum {string}
-                                         */
-                                        order: "stop-first" | "start-first";
-                                        /**
-                                         * @default pause
-                                         * @enum {string}
-                                         */
-                                        failureAction: "pause" | "continue" | "rollback";
-                                        /** @default 5000 */
-                                        monitor: number | unknown;
-                                        /** @default 0 */
-                                        maxFailureRatio: number;
-                                    };
-                                    rollback?: {
-                                        /** @default 1 */
-                                        parallelism: number;
-                                        /** @default 0 */
-                                        delay: number | unknown;
-                                        /**
-                                         * @default stop-first
-                                         * @enum {string}
-                                         */
-                                        order: "stop-first" | "start-first";
-                                        /**
-                                         * @default pause
-                                         * @enum {string}
-                                         */
-                                        failureAction: "pause" | "continue";
-                                        /** @default 5000 */
-                                        monitor: number | unknown;
-                                        /** @default 0 */
-                                        maxFailureRatio: number;
-                                    };
-                                    restart?: {
-                                        /**
-                                         * @default any
-                                         * @enum {string}
-                                         */
-                                        condition: "none" | "on-failure" | "any";
-                                        maxAttempts?: number;
-                                        delay?: number | unknown;
-                                    };
-                                    stopGracePeriod?: number | unknown;
-                                    /** Format: starts_with */
-                                    workingDir?: string;
-                                    user?: string;
-                                    privileged?: boolean;
-                                    capAdd?: unknown[];
-                                    capDrop?: unknown[];
-                                    hostNetwork?: boolean;
-                                    hostPid?: boolean;
-                                    hostIpc?: boolean;
-                                    devices?: {
-                                        /** Format: starts_with */
-                                        source: string;
-                                        /** Format: starts_with */
-                                        target?: string;
-                                        /** @default rwm */
-                                        permissions: string;
-                                    }[];
-                                };
-                            };
-                            /** @default {} */
-                            volumes: {
-                                [key: string]: {
-                                    driver?: string;
-                                    driverOptions?: {
-                                        [key: string]: string;
-                                    };
-                                    storageClass?: string;
-                                    /** @default 1Gi */
-                                    size: string;
-                                    labels?: {
-                                        [key: string]: string;
-                                    };
-                                };
-                            };
-                            /** @default {} */
-                            secrets: {
-                                [key: string]: {
-                                    value?: string;
-                                    version?: string;
-                                };
-                            };
-                            /** @default {} */
-                            labels: {
-                                [key: string]: string;
-                            };
-                        };
-                    };
+                    "application/json": components["schemas"]["Revision"];
                 };
             };
             /** @description invalid input; `details` names each field */
@@ -5826,26 +3019,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description no such resource */
@@ -5854,26 +3028,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description internal error, with a correlation id */
@@ -5882,26 +3037,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -5925,45 +3061,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        items: {
-                            service: string;
-                            image: string;
-                            mode: string;
-                            stateful: boolean;
-                            replicas: {
-                                desired: number;
-                                running: number;
-                                ready: number;
-                                updated: number;
-                            };
-                            /** @description the name other services of the app resolve */
-                            dnsName: string;
-                            aliases: string[];
-                            virtualIps: string[];
-                            ports: {
-                                target: number;
-                                published?: number;
-                                protocol: string;
-                                mode: string;
-                            }[];
-                            /** @description running replicas with their node and address */
-                            endpoints: {
-                                id: string;
-                                replica: string;
-                                node?: string;
-                                address?: string;
-                                hostname?: string;
-                                state: string;
-                                ready: boolean;
-                                image?: string;
-                            }[];
-                            rollout: {
-                                state: string;
-                                message?: string;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                        }[];
+                        items: components["schemas"]["Service"][];
                     };
                 };
             };
@@ -5973,26 +3071,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description internal error, with a correlation id */
@@ -6001,26 +3080,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description the cluster is unreachable */
@@ -6029,26 +3089,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -6072,45 +3113,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        service: string;
-                        image: string;
-                        mode: string;
-                        stateful: boolean;
-                        replicas: {
-                            desired: number;
-                            running: number;
-                            ready: number;
-                            updated: number;
-                        };
-                        /** @description the name other services of the app resolve */
-                        dnsName: string;
-                        aliases: string[];
-                        virtualIps: string[];
-                        ports: {
-                            target: number;
-                            published?: number;
-                            protocol: string;
-                            mode: string;
-                        }[];
-                        /** @description running replicas with their node and address */
-                        endpoints: {
-                            id: string;
-                            replica: string;
-                            node?: string;
-                            address?: string;
-                            hostname?: string;
-                            state: string;
-                            ready: boolean;
-                            image?: string;
-                        }[];
-                        rollout: {
-                            state: string;
-                            message?: string;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
+                    "application/json": components["schemas"]["Service"];
                 };
             };
             /** @description no such resource */
@@ -6119,26 +3122,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description internal error, with a correlation id */
@@ -6147,26 +3131,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description the cluster is unreachable */
@@ -6175,26 +3140,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -6218,38 +3164,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    image?: string;
-                    command?: string[];
-                    /** @description replaces the environment */
-                    env?: {
-                        [key: string]: string;
-                    };
-                    resources?: {
-                        limits?: {
-                            cpus?: number;
-                            memoryBytes?: number;
-                        };
-                        reservations?: {
-                            cpus?: number;
-                            memoryBytes?: number;
-                        };
-                    };
-                    replicas?: number;
-                    update?: {
-                        parallelism?: number;
-                        delay?: number | string;
-                        /** @enum {string} */
-                        order?: "stop-first" | "start-first";
-                        /** @enum {string} */
-                        failureAction?: "pause" | "continue" | "rollback";
-                        monitor?: number | string;
-                        maxFailureRatio?: number;
-                    };
-                    expectedRevision?: number;
-                    /** @default false */
-                    force?: boolean;
-                };
+                "application/json": components["schemas"]["UpdateServiceRequest"];
             };
         };
         responses: {
@@ -6259,102 +3174,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description false: the cluster already runs this; no revision and no operation were made */
-                        changed: boolean;
-                        message: string;
-                        revision?: number;
-                        operation?: {
-                            /** Format: uuid */
-                            id: string;
-                            /** @enum {string} */
-                            kind: "apply" | "delete" | "scale" | "update" | "rollback" | "job" | "volume_create" | "volume_remove" | "cluster_register" | "cluster_update" | "cluster_remove";
-                            /** @enum {string} */
-                            status: "pending" | "running" | "succeeded" | "failed" | "rolled_back" | "paused" | "cancelled";
-                            /** Format: uuid */
-                            clusterId: string;
-                            app?: string;
-                            service?: string;
-                            requester: string;
-                            idempotencyKey?: string;
-                            /** @description revision that ran before */
-                            fromRevision?: number;
-                            /** @description revision this operation deploys */
-                            toRevision?: number;
-                            /**
-                             * @description Why the operation did not succeed: NOT_FOUND (the orchestrator no longer has what the operation changes); CONFLICT (the orchestrator refused the change as conflicting); INVALID (the orchestrator refused the spec); UNAUTHENTICATED (the caller was not authenticated); FORBIDDEN (the caller may not do this); PAYLOAD_TOO_LARGE (the request was too large); RATE_LIMITED (too many requests); CLUSTER_UNREACHABLE (the cluster could not be reached); CLUSTER_UNAUTHORIZED (the cluster refused Berth's credentials); UNSUPPORTED (the orchestrator cannot do what was asked); TIMEOUT (the orchestrator did not answer in time); INTERNAL (an error inside the gateway (see its log under the correlation id)); ROLLED_BACK (the rollout failed and went back to what ran before (failureAction rollback)); PAUSED (the rollout failed and stopped where it was (failureAction pause)); ROLLOUT_FAILED (the rollout failed and was neither rolled back nor paused); JOB_FAILED (the job ended with failed runs); SCALE_TIMEOUT (the service did not reach the asked number of running replicas in time)
-                             * @enum {string}
-                             */
-                            errorCode?: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL" | "ROLLED_BACK" | "PAUSED" | "ROLLOUT_FAILED" | "JOB_FAILED" | "SCALE_TIMEOUT";
-                            /** @description why it failed, rolled back or paused */
-                            error?: string;
-                            result?: {
-                                [key: string]: unknown;
-                            };
-                            createdAt: string;
-                            startedAt?: string;
-                            finishedAt?: string;
-                            progress?: {
-                                time: string;
-                                /** @description started, progressing, completed, rolling-back, rolled-back, paused, failed, scaling, waiting, reattached, finished */
-                                phase: string;
-                                /** @description the service a rollout phase is about */
-                                service?: string;
-                                message?: string;
-                                replicasUpdated?: number;
-                                replicasReady?: number;
-                                replicasTotal?: number;
-                                batchesDone?: number;
-                                batchesTotal?: number;
-                            }[];
-                        };
-                        /** @description what a Compose import could not carry */
-                        warnings: {
-                            path: string;
-                            message: string;
-                        }[];
-                        /** @description for a Compose file: the conversion report */
-                        report?: {
-                            entries: {
-                                /** @description the Compose key as written: services.db.healthcheck.retries, services.web.ports[0] */
-                                key: string;
-                                /** @enum {string} */
-                                status: "carried" | "approximated" | "dropped";
-                                /** @description how the key was approximated, or why it was dropped */
-                                note?: string;
-                                /** @description where an orchestrator differs from status */
-                                orchestrators?: {
-                                    swarm?: {
-                                        /**
-                                         * @description refused: the apply fails on this orchestrator
-                                         * @enum {string}
-                                         */
-                                        status: "carried" | "approximated" | "dropped" | "refused";
-                                        note: string;
-                                    };
-                                    kubernetes?: {
-                                        /**
-                                         * @description refused: the apply fails on this orchestrator
-                                         * @enum {string}
-                                         */
-                                        status: "carried" | "approximated" | "dropped" | "refused";
-                                        note: string;
-                                    };
-                                };
-                            }[];
-                            /** @description keys per status, each at its worst */
-                            summary: {
-                                carried: number;
-                                approximated: number;
-                                dropped: number;
-                            };
-                            profiles: {
-                                active: string[];
-                                /** @description services whose profiles were not asked for: not deployed, as in Compose */
-                                skippedServices: string[];
-                            };
-                        };
-                    };
+                    "application/json": components["schemas"]["ChangeResult"];
                 };
             };
             /** @description invalid input; `details` names each field */
@@ -6363,26 +3183,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description refused: no grant for this, or the cluster's workload policy forbids it (`violations`) */
@@ -6391,26 +3192,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description no such resource */
@@ -6419,26 +3201,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description conflicts with the current state or another operation in progress */
@@ -6447,26 +3210,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description internal error, with a correlation id */
@@ -6475,26 +3219,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description the cluster is unreachable */
@@ -6503,26 +3228,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -6546,9 +3252,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    replicas: number;
-                };
+                "application/json": components["schemas"]["ScaleRequest"];
             };
         };
         responses: {
@@ -6558,102 +3262,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description false: the cluster already runs this; no revision and no operation were made */
-                        changed: boolean;
-                        message: string;
-                        revision?: number;
-                        operation?: {
-                            /** Format: uuid */
-                            id: string;
-                            /** @enum {string} */
-                            kind: "apply" | "delete" | "scale" | "update" | "rollback" | "job" | "volume_create" | "volume_remove" | "cluster_register" | "cluster_update" | "cluster_remove";
-                            /** @enum {string} */
-                            status: "pending" | "running" | "succeeded" | "failed" | "rolled_back" | "paused" | "cancelled";
-                            /** Format: uuid */
-                            clusterId: string;
-                            app?: string;
-                            service?: string;
-                            requester: string;
-                            idempotencyKey?: string;
-                            /** @description revision that ran before */
-                            fromRevision?: number;
-                            /** @description revision this operation deploys */
-                            toRevision?: number;
-                            /**
-                             * @description Why the operation did not succeed: NOT_FOUND (the orchestrator no longer has what the operation changes); CONFLICT (the orchestrator refused the change as conflicting); INVALID (the orchestrator refused the spec); UNAUTHENTICATED (the caller was not authenticated); FORBIDDEN (the caller may not do this); PAYLOAD_TOO_LARGE (the request was too large); RATE_LIMITED (too many requests); CLUSTER_UNREACHABLE (the cluster could not be reached); CLUSTER_UNAUTHORIZED (the cluster refused Berth's credentials); UNSUPPORTED (the orchestrator cannot do what was asked); TIMEOUT (the orchestrator did not answer in time); INTERNAL (an error inside the gateway (see its log under the correlation id)); ROLLED_BACK (the rollout failed and went back to what ran before (failureAction rollback)); PAUSED (the rollout failed and stopped where it was (failureAction pause)); ROLLOUT_FAILED (the rollout failed and was neither rolled back nor paused); JOB_FAILED (the job ended with failed runs); SCALE_TIMEOUT (the service did not reach the asked number of running replicas in time)
-                             * @enum {string}
-                             */
-                            errorCode?: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL" | "ROLLED_BACK" | "PAUSED" | "ROLLOUT_FAILED" | "JOB_FAILED" | "SCALE_TIMEOUT";
-                            /** @description why it failed, rolled back or paused */
-                            error?: string;
-                            result?: {
-                                [key: string]: unknown;
-                            };
-                            createdAt: string;
-                            startedAt?: string;
-                            finishedAt?: string;
-                            progress?: {
-                                time: string;
-                                /** @description started, progressing, completed, rolling-back, rolled-back, paused, failed, scaling, waiting, reattached, finished */
-                                phase: string;
-                                /** @description the service a rollout phase is about */
-                                service?: string;
-                                message?: string;
-                                replicasUpdated?: number;
-                                replicasReady?: number;
-                                replicasTotal?: number;
-                                batchesDone?: number;
-                                batchesTotal?: number;
-                            }[];
-                        };
-                        /** @description what a Compose import could not carry */
-                        warnings: {
-                            path: string;
-                            message: string;
-                        }[];
-                        /** @description for a Compose file: the conversion report */
-                        report?: {
-                            entries: {
-                                /** @description the Compose key as written: services.db.healthcheck.retries, services.web.ports[0] */
-                                key: string;
-                                /** @enum {string} */
-                                status: "carried" | "approximated" | "dropped";
-                                /** @description how the key was approximated, or why it was dropped */
-                                note?: string;
-                                /** @description where an orchestrator differs from status */
-                                orchestrators?: {
-                                    swarm?: {
-                                        /**
-                                         * @description refused: the apply fails on this orchestrator
-                                         * @enum {string}
-                                         */
-                                        status: "carried" | "approximated" | "dropped" | "refused";
-                                        note: string;
-                                    };
-                                    kubernetes?: {
-                                        /**
-                                         * @description refused: the apply fails on this orchestrator
-                                         * @enum {string}
-                                         */
-                                        status: "carried" | "approximated" | "dropped" | "refused";
-                                        note: string;
-                                    };
-                                };
-                            }[];
-                            /** @description keys per status, each at its worst */
-                            summary: {
-                                carried: number;
-                                approximated: number;
-                                dropped: number;
-                            };
-                            profiles: {
-                                active: string[];
-                                /** @description services whose profiles were not asked for: not deployed, as in Compose */
-                                skippedServices: string[];
-                            };
-                        };
-                    };
+                    "application/json": components["schemas"]["ChangeResult"];
                 };
             };
             /** @description invalid input; `details` names each field */
@@ -6662,26 +3271,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description no such resource */
@@ -6690,26 +3280,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description conflicts with the current state or another operation in progress */
@@ -6718,26 +3289,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description internal error, with a correlation id */
@@ -6746,26 +3298,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description the cluster is unreachable */
@@ -6774,26 +3307,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -6817,9 +3331,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    revision?: number;
-                };
+                "application/json": components["schemas"]["RollbackRequest"];
             };
         };
         responses: {
@@ -6829,102 +3341,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description false: the cluster already runs this; no revision and no operation were made */
-                        changed: boolean;
-                        message: string;
-                        revision?: number;
-                        operation?: {
-                            /** Format: uuid */
-                            id: string;
-                            /** @enum {string} */
-                            kind: "apply" | "delete" | "scale" | "update" | "rollback" | "job" | "volume_create" | "volume_remove" | "cluster_register" | "cluster_update" | "cluster_remove";
-                            /** @enum {string} */
-                            status: "pending" | "running" | "succeeded" | "failed" | "rolled_back" | "paused" | "cancelled";
-                            /** Format: uuid */
-                            clusterId: string;
-                            app?: string;
-                            service?: string;
-                            requester: string;
-                            idempotencyKey?: string;
-                            /** @description revision that ran before */
-                            fromRevision?: number;
-                            /** @description revision this operation deploys */
-                            toRevision?: number;
-                            /**
-                             * @description Why the operation did not succeed: NOT_FOUND (the orchestrator no longer has what the operation changes); CONFLICT (the orchestrator refused the change as conflicting); INVALID (the orchestrator refused the spec); UNAUTHENTICATED (the caller was not authenticated); FORBIDDEN (the caller may not do this); PAYLOAD_TOO_LARGE (the request was too large); RATE_LIMITED (too many requests); CLUSTER_UNREACHABLE (the cluster could not be reached); CLUSTER_UNAUTHORIZED (the cluster refused Berth's credentials); UNSUPPORTED (the orchestrator cannot do what was asked); TIMEOUT (the orchestrator did not answer in time); INTERNAL (an error inside the gateway (see its log under the correlation id)); ROLLED_BACK (the rollout failed and went back to what ran before (failureAction rollback)); PAUSED (the rollout failed and stopped where it was (failureAction pause)); ROLLOUT_FAILED (the rollout failed and was neither rolled back nor paused); JOB_FAILED (the job ended with failed runs); SCALE_TIMEOUT (the service did not reach the asked number of running replicas in time)
-                             * @enum {string}
-                             */
-                            errorCode?: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL" | "ROLLED_BACK" | "PAUSED" | "ROLLOUT_FAILED" | "JOB_FAILED" | "SCALE_TIMEOUT";
-                            /** @description why it failed, rolled back or paused */
-                            error?: string;
-                            result?: {
-                                [key: string]: unknown;
-                            };
-                            createdAt: string;
-                            startedAt?: string;
-                            finishedAt?: string;
-                            progress?: {
-                                time: string;
-                                /** @description started, progressing, completed, rolling-back, rolled-back, paused, failed, scaling, waiting, reattached, finished */
-                                phase: string;
-                                /** @description the service a rollout phase is about */
-                                service?: string;
-                                message?: string;
-                                replicasUpdated?: number;
-                                replicasReady?: number;
-                                replicasTotal?: number;
-                                batchesDone?: number;
-                                batchesTotal?: number;
-                            }[];
-                        };
-                        /** @description what a Compose import could not carry */
-                        warnings: {
-                            path: string;
-                            message: string;
-                        }[];
-                        /** @description for a Compose file: the conversion report */
-                        report?: {
-                            entries: {
-                                /** @description the Compose key as written: services.db.healthcheck.retries, services.web.ports[0] */
-                                key: string;
-                                /** @enum {string} */
-                                status: "carried" | "approximated" | "dropped";
-                                /** @description how the key was approximated, or why it was dropped */
-                                note?: string;
-                                /** @description where an orchestrator differs from status */
-                                orchestrators?: {
-                                    swarm?: {
-                                        /**
-                                         * @description refused: the apply fails on this orchestrator
-                                         * @enum {string}
-                                         */
-                                        status: "carried" | "approximated" | "dropped" | "refused";
-                                        note: string;
-                                    };
-                                    kubernetes?: {
-                                        /**
-                                         * @description refused: the apply fails on this orchestrator
-                                         * @enum {string}
-                                         */
-                                        status: "carried" | "approximated" | "dropped" | "refused";
-                                        note: string;
-                                    };
-                                };
-                            }[];
-                            /** @description keys per status, each at its worst */
-                            summary: {
-                                carried: number;
-                                approximated: number;
-                                dropped: number;
-                            };
-                            profiles: {
-                                active: string[];
-                                /** @description services whose profiles were not asked for: not deployed, as in Compose */
-                                skippedServices: string[];
-                            };
-                        };
-                    };
+                    "application/json": components["schemas"]["ChangeResult"];
                 };
             };
             /** @description invalid input; `details` names each field */
@@ -6933,26 +3350,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description refused: no grant for this, or the cluster's workload policy forbids it (`violations`) */
@@ -6961,26 +3359,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description no such resource */
@@ -6989,26 +3368,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description conflicts with the current state or another operation in progress */
@@ -7017,26 +3377,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description internal error, with a correlation id */
@@ -7045,26 +3386,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description the cluster is unreachable */
@@ -7073,26 +3395,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -7120,103 +3423,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        items: {
-                            /** Format: uuid */
-                            id: string;
-                            cluster: string;
-                            app: string;
-                            name: string;
-                            /** @description the Swarm service or Kubernetes Job of this run */
-                            nativeName: string;
-                            /** @enum {string} */
-                            status: "pending" | "running" | "succeeded" | "failed";
-                            succeeded: number;
-                            failed: number;
-                            runs: ({
-                                id: string;
-                                state: string;
-                                exitCode?: number;
-                                node?: string;
-                                message?: string;
-                            } & {
-                                [key: string]: unknown;
-                            })[];
-                            /** @description last lines of output, kept when the job ends */
-                            logTail?: string;
-                            startedAt: string;
-                            finishedAt?: string;
-                            durationMs?: number;
-                            operationId?: string;
-                            spec: {
-                                name: string;
-                                app?: string;
-                                image: string;
-                                entrypoint?: string[];
-                                command?: string[];
-                                /** @default {} */
-                                env: {
-                                    [key: string]: string;
-                                };
-                                /** @default {} */
-                                labels: {
-                                    [key: string]: string;
-                                };
-                                resources?: {
-                                    limits?: {
-                                        cpus?: number;
-                                        memoryBytes?: number;
-                                    };
-                                    reservations?: {
-                                        cpus?: number;
-                                        memoryBytes?: number;
-                                    };
-                                };
-                                /** @default 1 */
-                                parallelism: number;
-                                /** @default 1 */
-                                completions: number;
-                                /** @default 0 */
-                                backoffLimit: number;
-                                timeout?: number | unknown;
-                                /** @default [] */
-                                volumes: ({
-                                    /** @enum {string} */
-                                    type: "implicit";
-                                    /** Format: starts_with */
-                                    target: string;
-                                } | {
-                                    /** @enum {string} */
-                                    type: "named";
-                                    source: string;
-                                    /** Format: starts_with */
-                                    target: string;
-                                    /** @default false */
-                                    readOnly: boolean;
-                                } | {
-                                    /** @enum {string} */
-                                    type: "hostPath";
-                                    /** Format: starts_with */
-                                    source: string;
-                                    /** Format: starts_with */
-                                    target: string;
-                                    /** @default false */
-                                    readOnly: boolean;
-                                } | {
-                                    /** @enum {string} */
-                                    type: "shared";
-                                    source: string;
-                                    /** Format: starts_with */
-                                    target: string;
-                                    /** @default false */
-                                    readOnly: boolean;
-                                })[];
-                                placement?: {
-                                    /** @default [] */
-                                    constraints: string[];
-                                    maxReplicasPerNode?: number;
-                                };
-                            };
-                        }[];
+                        items: components["schemas"]["Job"][];
                         nextCursor?: string;
                     };
                 };
@@ -7227,26 +3434,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description no such resource */
@@ -7255,26 +3443,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description internal error, with a correlation id */
@@ -7283,26 +3452,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -7324,75 +3474,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    name: string;
-                    app?: string;
-                    image: string;
-                    entrypoint?: string[];
-                    command?: string[];
-                    /** @default {} */
-                    env?: {
-                        [key: string]: string;
-                    };
-                    /** @default {} */
-                    labels?: {
-                        [key: string]: string;
-                    };
-                    resources?: {
-                        limits?: {
-                            cpus?: number;
-                            memoryBytes?: number;
-                        };
-                        reservations?: {
-                            cpus?: number;
-                            memoryBytes?: number;
-                        };
-                    };
-                    /** @default 1 */
-                    parallelism?: number;
-                    /** @default 1 */
-                    completions?: number;
-                    /** @default 0 */
-                    backoffLimit?: number;
-                    timeout?: number | string;
-                    /** @default [] */
-                    volumes?: ({
-                        /** @enum {string} */
-                        type: "implicit";
-                        /** Format: starts_with */
-                        target: string;
-                    } | {
-                        /** @enum {string} */
-                        type: "named";
-                        source: string;
-                        /** Format: starts_with */
-                        target: string;
-                        /** @default false */
-                        readOnly?: boolean;
-                    } | {
-                        /** @enum {string} */
-                        type: "hostPath";
-                        /** Format: starts_with */
-                        source: string;
-                        /** Format: starts_with */
-                        target: string;
-                        /** @default false */
-                        readOnly?: boolean;
-                    } | {
-                        /** @enum {string} */
-                        type: "shared";
-                        source: string;
-                        /** Format: starts_with */
-                        target: string;
-                        /** @default false */
-                        readOnly?: boolean;
-                    })[];
-                    placement?: {
-                        /** @default [] */
-                        constraints?: string[];
-                        maxReplicasPerNode?: number;
-                    };
-                };
+                "application/json": components["schemas"]["JobSpecInput"];
             };
         };
         responses: {
@@ -7403,147 +3485,8 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        job: {
-                            /** Format: uuid */
-                            id: string;
-                            cluster: string;
-                            app: string;
-                            name: string;
-                            /** @description the Swarm service or Kubernetes Job of this run */
-                            nativeName: string;
-                            /** @enum {string} */
-                            status: "pending" | "running" | "succeeded" | "failed";
-                            succeeded: number;
-                            failed: number;
-                            runs: ({
-                                id: string;
-                                state: string;
-                                exitCode?: number;
-                                node?: string;
-                                message?: string;
-                            } & {
-                                [key: string]: unknown;
-                            })[];
-                            /** @description last lines of output, kept when the job ends */
-                            logTail?: string;
-                            startedAt: string;
-                            finishedAt?: string;
-                            durationMs?: number;
-                            operationId?: string;
-                            spec: {
-                                name: string;
-                                app?: string;
-                                image: string;
-                                entrypoint?: string[];
-                                command?: string[];
-                                /** @default {} */
-                                env: {
-                                    [key: string]: string;
-                                };
-                                /** @default {} */
-                                labels: {
-                                    [key: string]: string;
-                                };
-                                resources?: {
-                                    limits?: {
-                                        cpus?: number;
-                                        memoryBytes?: number;
-                                    };
-                                    reservations?: {
-                                        cpus?: number;
-                                        memoryBytes?: number;
-                                    };
-                                };
-                                /** @default 1 */
-                                parallelism: number;
-                                /** @default 1 */
-                                completions: number;
-                                /** @default 0 */
-                                backoffLimit: number;
-                                timeout?: number | unknown;
-                                /** @default [] */
-                                volumes: ({
-                                    /** @enum {string} */
-                                    type: "implicit";
-                                    /** Format: starts_with */
-                                    target: string;
-                                } | {
-                                    /** @enum {string} */
-                                    type: "named";
-                                    source: string;
-                                    /** Format: starts_with */
-                                    target: string;
-                                    /** @default false */
-                                    readOnly: boolean;
-                                } | {
-                                    /** @enum {string} */
-                                    type: "hostPath";
-                                    /** Format: starts_with */
-                                    source: string;
-                                    /** Format: starts_with */
-                                    target: string;
-                                    /** @default false */
-                                    readOnly: boolean;
-                                } | {
-                                    /** @enum {string} */
-                                    type: "shared";
-                                    source: string;
-                                    /** Format: starts_with */
-                                    target: string;
-                                    /** @default false */
-                                    readOnly: boolean;
-                                })[];
-                                placement?: {
-                                    /** @default [] */
-                                    constraints: string[];
-                                    maxReplicasPerNode?: number;
-                                };
-                            };
-                        };
-                        operation: {
-                            /** Format: uuid */
-                            id: string;
-                            /** @enum {string} */
-                            kind: "apply" | "delete" | "scale" | "update" | "rollback" | "job" | "volume_create" | "volume_remove" | "cluster_register" | "cluster_update" | "cluster_remove";
-                            /** @enum {string} */
-                            status: "pending" | "running" | "succeeded" | "failed" | "rolled_back" | "paused" | "cancelled";
-                            /** Format: uuid */
-                            clusterId: string;
-                            app?: string;
-                            service?: string;
-                            requester: string;
-                            idempotencyKey?: string;
-                            /** @description revision that ran before */
-                            fromRevision?: number;
-                            /** @description revision this operation deploys */
-                            toRevision?: number;
-                            /**
-                             * @description Why the operation did not succeed: NOT_FOUND (the orchestrator no longer has what the operation changes); CONFLICT (the orchestrator refused the change as conflicting); INVALID (the orchestrator refused the spec); UNAUTHENTICATED (the caller was not authenticated); FORBIDDEN (the caller may not do this); PAYLOAD_TOO_LARGE (the request was too large); RATE_LIMITED (too many requests); CLUSTER_UNREACHABLE (the cluster could not be reached); CLUSTER_UNAUTHORIZED (the cluster refused Berth's credentials); UNSUPPORTED (the orchestrator cannot do what was asked); TIMEOUT (the orchestrator did not answer in time); INTERNAL (an error inside the gateway (see its log under the correlation id)); ROLLED_BACK (the rollout failed and went back to what ran before (failureAction rollback)); PAUSED (the rollout failed and stopped where it was (failureAction pause)); ROLLOUT_FAILED (the rollout failed and was neither rolled back nor paused); JOB_FAILED (the job ended with failed runs); SCALE_TIMEOUT (the service did not reach the asked number of running replicas in time)
-                             * @enum {string}
-                             */
-                            errorCode?: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL" | "ROLLED_BACK" | "PAUSED" | "ROLLOUT_FAILED" | "JOB_FAILED" | "SCALE_TIMEOUT";
-                            /** @description why it failed, rolled back or paused */
-                            error?: string;
-                            result?: {
-                                [key: string]: unknown;
-                            };
-                            createdAt: string;
-                            startedAt?: string;
-                            finishedAt?: string;
-                            progress?: {
-                                time: string;
-                                /** @description started, progressing, completed, rolling-back, rolled-back, paused, failed, scaling, waiting, reattached, finished */
-                                phase: string;
-                                /** @description the service a rollout phase is about */
-                                service?: string;
-                                message?: string;
-                                replicasUpdated?: number;
-                                replicasReady?: number;
-                                replicasTotal?: number;
-                                batchesDone?: number;
-                                batchesTotal?: number;
-                            }[];
-                        };
+                        job: components["schemas"]["Job"];
+                        operation: components["schemas"]["Operation"];
                     };
                 };
             };
@@ -7553,26 +3496,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description refused: no grant for this, or the cluster's workload policy forbids it (`violations`) */
@@ -7581,26 +3505,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description no such resource */
@@ -7609,26 +3514,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description internal error, with a correlation id */
@@ -7637,26 +3523,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description the cluster is unreachable */
@@ -7665,26 +3532,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -7707,103 +3555,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: uuid */
-                        id: string;
-                        cluster: string;
-                        app: string;
-                        name: string;
-                        /** @description the Swarm service or Kubernetes Job of this run */
-                        nativeName: string;
-                        /** @enum {string} */
-                        status: "pending" | "running" | "succeeded" | "failed";
-                        succeeded: number;
-                        failed: number;
-                        runs: ({
-                            id: string;
-                            state: string;
-                            exitCode?: number;
-                            node?: string;
-                            message?: string;
-                        } & {
-                            [key: string]: unknown;
-                        })[];
-                        /** @description last lines of output, kept when the job ends */
-                        logTail?: string;
-                        startedAt: string;
-                        finishedAt?: string;
-                        durationMs?: number;
-                        operationId?: string;
-                        spec: {
-                            name: string;
-                            app?: string;
-                            image: string;
-                            entrypoint?: string[];
-                            command?: string[];
-                            /** @default {} */
-                            env: {
-                                [key: string]: string;
-                            };
-                            /** @default {} */
-                            labels: {
-                                [key: string]: string;
-                            };
-                            resources?: {
-                                limits?: {
-                                    cpus?: number;
-                                    memoryBytes?: number;
-                                };
-                                reservations?: {
-                                    cpus?: number;
-                                    memoryBytes?: number;
-                                };
-                            };
-                            /** @default 1 */
-                            parallelism: number;
-                            /** @default 1 */
-                            completions: number;
-                            /** @default 0 */
-                            backoffLimit: number;
-                            timeout?: number | unknown;
-                            /** @default [] */
-                            volumes: ({
-                                /** @enum {string} */
-                                type: "implicit";
-                                /** Format: starts_with */
-                                target: string;
-                            } | {
-                                /** @enum {string} */
-                                type: "named";
-                                source: string;
-                                /** Format: starts_with */
-                                target: string;
-                                /** @default false */
-                                readOnly: boolean;
-                            } | {
-                                /** @enum {string} */
-                                type: "hostPath";
-                                /** Format: starts_with */
-                                source: string;
-                                /** Format: starts_with */
-                                target: string;
-                                /** @default false */
-                                readOnly: boolean;
-                            } | {
-                                /** @enum {string} */
-                                type: "shared";
-                                source: string;
-                                /** Format: starts_with */
-                                target: string;
-                                /** @default false */
-                                readOnly: boolean;
-                            })[];
-                            placement?: {
-                                /** @default [] */
-                                constraints: string[];
-                                maxReplicasPerNode?: number;
-                            };
-                        };
-                    };
+                    "application/json": components["schemas"]["Job"];
                 };
             };
             /** @description invalid input; `details` names each field */
@@ -7812,26 +3564,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description no such resource */
@@ -7840,26 +3573,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description internal error, with a correlation id */
@@ -7868,26 +3582,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -7912,22 +3607,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        items: {
-                            name: string;
-                            nativeName: string;
-                            app?: string;
-                            /** @enum {string} */
-                            kind: "implicit" | "named" | "hostPath" | "shared";
-                            driver?: string;
-                            storageClass?: string;
-                            size?: string;
-                            status: string;
-                            node?: string;
-                            labels: {
-                                [key: string]: string;
-                            };
-                            createdAt?: string;
-                        }[];
+                        items: components["schemas"]["Volume"][];
                     };
                 };
             };
@@ -7937,26 +3617,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description internal error, with a correlation id */
@@ -7965,26 +3626,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description the cluster is unreachable */
@@ -7993,26 +3635,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -8054,66 +3677,8 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        volume: {
-                            name: string;
-                            nativeName: string;
-                            app?: string;
-                            /** @enum {string} */
-                            kind: "implicit" | "named" | "hostPath" | "shared";
-                            driver?: string;
-                            storageClass?: string;
-                            size?: string;
-                            status: string;
-                            node?: string;
-                            labels: {
-                                [key: string]: string;
-                            };
-                            createdAt?: string;
-                        };
-                        operation: {
-                            /** Format: uuid */
-                            id: string;
-                            /** @enum {string} */
-                            kind: "apply" | "delete" | "scale" | "update" | "rollback" | "job" | "volume_create" | "volume_remove" | "cluster_register" | "cluster_update" | "cluster_remove";
-                            /** @enum {string} */
-                            status: "pending" | "running" | "succeeded" | "failed" | "rolled_back" | "paused" | "cancelled";
-                            /** Format: uuid */
-                            clusterId: string;
-                            app?: string;
-                            service?: string;
-                            requester: string;
-                            idempotencyKey?: string;
-                            /** @description revision that ran before */
-                            fromRevision?: number;
-                            /** @description revision this operation deploys */
-                            toRevision?: number;
-                            /**
-                             * @description Why the operation did not succeed: NOT_FOUND (the orchestrator no longer has what the operation changes); CONFLICT (the orchestrator refused the change as conflicting); INVALID (the orchestrator refused the spec); UNAUTHENTICATED (the caller was not authenticated); FORBIDDEN (the caller may not do this); PAYLOAD_TOO_LARGE (the request was too large); RATE_LIMITED (too many requests); CLUSTER_UNREACHABLE (the cluster could not be reached); CLUSTER_UNAUTHORIZED (the cluster refused Berth's credentials); UNSUPPORTED (the orchestrator cannot do what was asked); TIMEOUT (the orchestrator did not answer in time); INTERNAL (an error inside the gateway (see its log under the correlation id)); ROLLED_BACK (the rollout failed and went back to what ran before (failureAction rollback)); PAUSED (the rollout failed and stopped where it was (failureAction pause)); ROLLOUT_FAILED (the rollout failed and was neither rolled back nor paused); JOB_FAILED (the job ended with failed runs); SCALE_TIMEOUT (the service did not reach the asked number of running replicas in time)
-                             * @enum {string}
-                             */
-                            errorCode?: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL" | "ROLLED_BACK" | "PAUSED" | "ROLLOUT_FAILED" | "JOB_FAILED" | "SCALE_TIMEOUT";
-                            /** @description why it failed, rolled back or paused */
-                            error?: string;
-                            result?: {
-                                [key: string]: unknown;
-                            };
-                            createdAt: string;
-                            startedAt?: string;
-                            finishedAt?: string;
-                            progress?: {
-                                time: string;
-                                /** @description started, progressing, completed, rolling-back, rolled-back, paused, failed, scaling, waiting, reattached, finished */
-                                phase: string;
-                                /** @description the service a rollout phase is about */
-                                service?: string;
-                                message?: string;
-                                replicasUpdated?: number;
-                                replicasReady?: number;
-                                replicasTotal?: number;
-                                batchesDone?: number;
-                                batchesTotal?: number;
-                            }[];
-                        };
+                        volume: components["schemas"]["Volume"];
+                        operation: components["schemas"]["Operation"];
                     };
                 };
             };
@@ -8123,26 +3688,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description refused: no grant for this, or the cluster's workload policy forbids it (`violations`) */
@@ -8151,26 +3697,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description no such resource */
@@ -8179,26 +3706,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description conflicts with the current state or another operation in progress */
@@ -8207,26 +3715,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description internal error, with a correlation id */
@@ -8235,26 +3724,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description the cluster is unreachable */
@@ -8263,26 +3733,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -8307,50 +3758,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        operation: {
-                            /** Format: uuid */
-                            id: string;
-                            /** @enum {string} */
-                            kind: "apply" | "delete" | "scale" | "update" | "rollback" | "job" | "volume_create" | "volume_remove" | "cluster_register" | "cluster_update" | "cluster_remove";
-                            /** @enum {string} */
-                            status: "pending" | "running" | "succeeded" | "failed" | "rolled_back" | "paused" | "cancelled";
-                            /** Format: uuid */
-                            clusterId: string;
-                            app?: string;
-                            service?: string;
-                            requester: string;
-                            idempotencyKey?: string;
-                            /** @description revision that ran before */
-                            fromRevision?: number;
-                            /** @description revision this operation deploys */
-                            toRevision?: number;
-                            /**
-                             * @description Why the operation did not succeed: NOT_FOUND (the orchestrator no longer has what the operation changes); CONFLICT (the orchestrator refused the change as conflicting); INVALID (the orchestrator refused the spec); UNAUTHENTICATED (the caller was not authenticated); FORBIDDEN (the caller may not do this); PAYLOAD_TOO_LARGE (the request was too large); RATE_LIMITED (too many requests); CLUSTER_UNREACHABLE (the cluster could not be reached); CLUSTER_UNAUTHORIZED (the cluster refused Berth's credentials); UNSUPPORTED (the orchestrator cannot do what was asked); TIMEOUT (the orchestrator did not answer in time); INTERNAL (an error inside the gateway (see its log under the correlation id)); ROLLED_BACK (the rollout failed and went back to what ran before (failureAction rollback)); PAUSED (the rollout failed and stopped where it was (failureAction pause)); ROLLOUT_FAILED (the rollout failed and was neither rolled back nor paused); JOB_FAILED (the job ended with failed runs); SCALE_TIMEOUT (the service did not reach the asked number of running replicas in time)
-                             * @enum {string}
-                             */
-                            errorCode?: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL" | "ROLLED_BACK" | "PAUSED" | "ROLLOUT_FAILED" | "JOB_FAILED" | "SCALE_TIMEOUT";
-                            /** @description why it failed, rolled back or paused */
-                            error?: string;
-                            result?: {
-                                [key: string]: unknown;
-                            };
-                            createdAt: string;
-                            startedAt?: string;
-                            finishedAt?: string;
-                            progress?: {
-                                time: string;
-                                /** @description started, progressing, completed, rolling-back, rolled-back, paused, failed, scaling, waiting, reattached, finished */
-                                phase: string;
-                                /** @description the service a rollout phase is about */
-                                service?: string;
-                                message?: string;
-                                replicasUpdated?: number;
-                                replicasReady?: number;
-                                replicasTotal?: number;
-                                batchesDone?: number;
-                                batchesTotal?: number;
-                            }[];
-                        };
+                        operation: components["schemas"]["Operation"];
                     };
                 };
             };
@@ -8360,26 +3768,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description conflicts with the current state or another operation in progress */
@@ -8388,26 +3777,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description internal error, with a correlation id */
@@ -8416,26 +3786,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description the cluster is unreachable */
@@ -8444,26 +3795,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -8485,63 +3817,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        cluster: string;
-                        policy: {
-                            /** @default [] */
-                            hostPaths: {
-                                /** Format: starts_with */
-                                prefix: string;
-                                /** @default false */
-                                readOnly: boolean;
-                            }[];
-                            /** @default false */
-                            privileged: boolean;
-                            /** @default [] */
-                            capabilities: unknown[];
-                            /** @default false */
-                            hostNetwork: boolean;
-                            /** @default false */
-                            hostPid: boolean;
-                            /** @default false */
-                            hostIpc: boolean;
-                            /** @default false */
-                            devices: boolean;
-                            /** @default false */
-                            lowHostPorts: boolean;
-                            images?: string[];
-                            /** @default {} */
-                            apps: {
-                                [key: string]: {
-                                    /** @default [] */
-                                    hostPaths: {
-                                        /** Format: starts_with */
-                                        prefix: string;
-                                        /** @default false */
-                                        readOnly: boolean;
-                                    }[];
-                                    /** @default false */
-                                    privileged: boolean;
-                                    /** @default [] */
-                                    capabilities: unknown[];
-                                    /** @default false */
-                                    hostNetwork: boolean;
-                                    /** @default false */
-                                    hostPid: boolean;
-                                    /** @default false */
-                                    hostIpc: boolean;
-                                    /** @default false */
-                                    devices: boolean;
-                                    /** @default false */
-                                    lowHostPorts: boolean;
-                                };
-                            };
-                        };
-                        /** @description no admin has set a policy on this cluster: the default applies */
-                        isDefault: boolean;
-                        updatedBy?: string;
-                        updatedAt?: string;
-                    };
+                    "application/json": components["schemas"]["WorkloadPolicyView"];
                 };
             };
             /** @description invalid input; `details` names each field */
@@ -8550,26 +3826,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description no such resource */
@@ -8578,26 +3835,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description internal error, with a correlation id */
@@ -8606,26 +3844,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -8641,53 +3860,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /** @default [] */
-                    hostPaths?: {
-                        /** Format: starts_with */
-                        prefix: string;
-                        /** @default false */
-                        readOnly?: boolean;
-                    }[];
-                    /** @default false */
-                    privileged?: boolean;
-                    capabilities?: string[];
-                    /** @default false */
-                    hostNetwork?: boolean;
-                    /** @default false */
-                    hostPid?: boolean;
-                    /** @default false */
-                    hostIpc?: boolean;
-                    /** @default false */
-                    devices?: boolean;
-                    /** @default false */
-                    lowHostPorts?: boolean;
-                    images?: string[];
-                    apps?: {
-                        [key: string]: {
-                            /** @default [] */
-                            hostPaths?: {
-                                /** Format: starts_with */
-                                prefix: string;
-                                /** @default false */
-                                readOnly?: boolean;
-                            }[];
-                            /** @default false */
-                            privileged?: boolean;
-                            capabilities?: string[];
-                            /** @default false */
-                            hostNetwork?: boolean;
-                            /** @default false */
-                            hostPid?: boolean;
-                            /** @default false */
-                            hostIpc?: boolean;
-                            /** @default false */
-                            devices?: boolean;
-                            /** @default false */
-                            lowHostPorts?: boolean;
-                        };
-                    };
-                };
+                "application/json": components["schemas"]["WorkloadPolicyInput"];
             };
         };
         responses: {
@@ -8697,63 +3870,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        cluster: string;
-                        policy: {
-                            /** @default [] */
-                            hostPaths: {
-                                /** Format: starts_with */
-                                prefix: string;
-                                /** @default false */
-                                readOnly: boolean;
-                            }[];
-                            /** @default false */
-                            privileged: boolean;
-                            /** @default [] */
-                            capabilities: unknown[];
-                            /** @default false */
-                            hostNetwork: boolean;
-                            /** @default false */
-                            hostPid: boolean;
-                            /** @default false */
-                            hostIpc: boolean;
-                            /** @default false */
-                            devices: boolean;
-                            /** @default false */
-                            lowHostPorts: boolean;
-                            images?: string[];
-                            /** @default {} */
-                            apps: {
-                                [key: string]: {
-                                    /** @default [] */
-                                    hostPaths: {
-                                        /** Format: starts_with */
-                                        prefix: string;
-                                        /** @default false */
-                                        readOnly: boolean;
-                                    }[];
-                                    /** @default false */
-                                    privileged: boolean;
-                                    /** @default [] */
-                                    capabilities: unknown[];
-                                    /** @default false */
-                                    hostNetwork: boolean;
-                                    /** @default false */
-                                    hostPid: boolean;
-                                    /** @default false */
-                                    hostIpc: boolean;
-                                    /** @default false */
-                                    devices: boolean;
-                                    /** @default false */
-                                    lowHostPorts: boolean;
-                                };
-                            };
-                        };
-                        /** @description no admin has set a policy on this cluster: the default applies */
-                        isDefault: boolean;
-                        updatedBy?: string;
-                        updatedAt?: string;
-                    };
+                    "application/json": components["schemas"]["WorkloadPolicyView"];
                 };
             };
             /** @description invalid input; `details` names each field */
@@ -8762,26 +3879,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description no such resource */
@@ -8790,26 +3888,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description internal error, with a correlation id */
@@ -8818,26 +3897,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -8877,35 +3937,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        items: {
-                            /** @description position in Berth's history; give it back as `after` (or Last-Event-ID) to resume a stream */
-                            id: string;
-                            cluster: string;
-                            /** Format: uuid */
-                            clusterId: string;
-                            /** @description the orchestrator's own id of the event */
-                            eventId: string;
-                            /** @description when the orchestrator emitted it (ISO 8601) */
-                            time: string;
-                            /** @description service, task, container, node, network, volume (Swarm); Deployment, Pod, Job, ... (Kubernetes) */
-                            kind: string;
-                            /** @description the object's name */
-                            name: string;
-                            app?: string;
-                            service?: string;
-                            /** @description create, update, start, die, ... (Swarm); the Kubernetes event reason */
-                            action: string;
-                            message?: string;
-                            /** @description the orchestrator's raw attributes */
-                            attributes: {
-                                [key: string]: string;
-                            };
-                            /**
-                             * Format: uuid
-                             * @description the Berth operation in progress on this app or service when it happened
-                             */
-                            operationId?: string;
-                        }[];
+                        items: components["schemas"]["Event"][];
                         nextCursor?: string;
                     };
                 };
@@ -8916,26 +3948,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description no such resource */
@@ -8944,26 +3957,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description internal error, with a correlation id */
@@ -8972,26 +3966,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -9031,26 +4006,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description no such resource */
@@ -9059,26 +4015,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description internal error, with a correlation id */
@@ -9087,26 +4024,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -9138,54 +4056,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        cluster: string;
-                        from: string;
-                        to: string;
-                        step: string;
-                        stepMs: number;
-                        /**
-                         * @description the stored resolution the answer was computed from (finer data fills the newest steps not rolled up yet)
-                         * @enum {string}
-                         */
-                        resolution: "raw" | "minute" | "hour";
-                        series: {
-                            app?: string;
-                            service?: string;
-                            replica?: string;
-                            points: {
-                                /** @description start of the step */
-                                time: string;
-                                /** @description average CPU in use over the step, in cores (summed over replicas) */
-                                cpuCores: number;
-                                /** @description peak CPU of each replica within the step, summed */
-                                cpuCoresMax: number;
-                                /** @description average memory in use (working set), summed over replicas */
-                                memoryBytes: number;
-                                /** @description peak memory of each replica within the step, summed */
-                                memoryMaxBytes: number;
-                                memoryLimitBytes?: number;
-                                /** @description from the change of the cumulative counters since the previous step; absent for the first step of a replica */
-                                netRxBytesPerSecond?: number;
-                                netTxBytesPerSecond?: number;
-                                blockReadBytesPerSecond?: number;
-                                blockWriteBytesPerSecond?: number;
-                                /** @description replicas sampled within the step */
-                                replicas: number;
-                                /** @description raw samples the step stands for */
-                                samples: number;
-                            }[];
-                        }[];
-                        collection: {
-                            /** @enum {string} */
-                            state: "starting" | "collecting" | "unsupported" | "failing" | "stopped" | "not-running" | "disabled";
-                            /** @description why nothing is collected (for example: the cluster serves no metrics.k8s.io API) */
-                            message?: string;
-                            /** @description the gateway replica that collects this cluster */
-                            owner?: string;
-                            lastSampleAt?: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["MetricsAnswer"];
                 };
             };
             /** @description invalid input; `details` names each field */
@@ -9194,26 +4065,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description no such resource */
@@ -9222,26 +4074,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description internal error, with a correlation id */
@@ -9250,26 +4083,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -9301,24 +4115,8 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/x-ndjson": {
-                        /** @description when the replica wrote the line (RFC 3339, nanoseconds) */
-                        time?: string;
-                        /** @description which replica wrote it: Swarm task slot (or node for global services), Kubernetes pod name */
-                        replica: string;
-                        /** @enum {string} */
-                        stream: "stdout" | "stderr";
-                        line: string;
-                    };
-                    "text/event-stream": {
-                        /** @description when the replica wrote the line (RFC 3339, nanoseconds) */
-                        time?: string;
-                        /** @description which replica wrote it: Swarm task slot (or node for global services), Kubernetes pod name */
-                        replica: string;
-                        /** @enum {string} */
-                        stream: "stdout" | "stderr";
-                        line: string;
-                    };
+                    "application/x-ndjson": components["schemas"]["LogLine"];
+                    "text/event-stream": components["schemas"]["LogLine"];
                 };
             };
             /** @description invalid input; `details` names each field */
@@ -9327,26 +4125,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description no such resource */
@@ -9355,26 +4134,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description internal error, with a correlation id */
@@ -9383,26 +4143,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description the cluster is unreachable */
@@ -9411,26 +4152,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -9450,53 +4172,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description this gateway replica */
-                        instance: string;
-                        /** @description whether this replica takes background work (BERTH_MONITORING) */
-                        enabled: boolean;
-                        leaseTtlMs: number;
-                        clusters: {
-                            cluster: string;
-                            /** Format: uuid */
-                            clusterId: string;
-                            kind: string;
-                            /** @description the replica running this cluster's event watcher and metrics collector */
-                            owner?: string;
-                            ownedSince?: string;
-                            leaseExpiresAt?: string;
-                            /** @description the owner is this replica */
-                            local: boolean;
-                            events?: {
-                                /** @enum {string} */
-                                state: "connecting" | "streaming" | "retrying" | "stopped";
-                                since: string;
-                                /** @description resume position in the orchestrator's event stream */
-                                cursor?: string;
-                                lastEventAt?: string;
-                                lastError?: string;
-                                reconnects: number;
-                                stored: number;
-                                lagSeconds?: number;
-                            };
-                            metrics?: {
-                                /** @enum {string} */
-                                state: "starting" | "collecting" | "unsupported" | "failing" | "stopped";
-                                message?: string;
-                                since: string;
-                                lastSampleAt?: string;
-                                lastBatchSize?: number;
-                                lastDurationMs?: number;
-                                batches: number;
-                            };
-                        }[];
-                        rollup: {
-                            owner?: string;
-                            leaseExpiresAt?: string;
-                            local: boolean;
-                            status?: unknown;
-                        };
-                    };
+                    "application/json": components["schemas"]["MonitoringStatus"];
                 };
             };
             /** @description internal error, with a correlation id */
@@ -9505,26 +4181,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -9551,26 +4208,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };

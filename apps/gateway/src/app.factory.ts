@@ -13,6 +13,7 @@ import { refuseNul } from './common/nul-guard.middleware.js';
 import { graphqlIde } from './graphql/graphql-ide.js';
 import { PinoNestLogger } from './common/logger.js';
 import { OPENAPI_OVERRIDES, registerOpenApiComponents } from './common/openapi-components.js';
+import { finishOpenApiDocument, plainReferences } from './common/openapi-document.js';
 import { resolveOpenApiSchemas } from './common/zod.js';
 import type { Config } from './config/config.js';
 import type { GatewayOverrides } from './core.module.js';
@@ -49,7 +50,7 @@ export async function createApp(config: Config, logger: Logger, overrides: Gatew
 /** The OpenAPI document of the REST API, from the controllers' decorators. */
 export function openApiDocument(app: INestApplication) {
   registerOpenApiComponents();
-  const schemas = resolveOpenApiSchemas(OPENAPI_OVERRIDES);
+  const schemas = plainReferences(resolveOpenApiSchemas(OPENAPI_OVERRIDES)) as Record<string, object>;
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()
@@ -62,8 +63,11 @@ export function openApiDocument(app: INestApplication) {
     { operationIdFactory: operationId },
   );
   document.components = { ...document.components, schemas };
-  return document;
+  return finishOpenApiDocument(plainReferences(document) as typeof document, PUBLIC_OPERATIONS);
 }
+
+/** Operations marked @Public: no token, so no 401/403/429 and `security: []`. */
+const PUBLIC_OPERATIONS: ReadonlySet<string> = new Set(['getHealth', 'getReadiness', 'scrapePrometheusMetrics']);
 
 /** The operationId of each endpoint: the name a generated client gives its method. */
 const OPERATION_IDS: Record<string, string> = {

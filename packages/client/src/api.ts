@@ -11,6 +11,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Liveness
+         * @description The process is up (liveness)
+         */
         get: operations["getHealth"];
         put?: never;
         post?: never;
@@ -27,6 +31,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Readiness, with each cluster
+         * @description The database answers (readiness; 503 when it does not), with each cluster's state. An unreachable cluster does not make the gateway unready.
+         */
         get: operations["getReadiness"];
         put?: never;
         post?: never;
@@ -43,8 +51,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * List API tokens
+         * @description Every token, without secrets
+         */
         get: operations["listTokens"];
         put?: never;
+        /**
+         * Create an API token
+         * @description Creates a token with roles on all or named clusters (optionally one app); the secret is shown once
+         */
         post: operations["createToken"];
         delete?: never;
         options?: never;
@@ -62,6 +78,10 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
+        /**
+         * Revoke an API token
+         * @description Revokes the token at once; the last admin token on every cluster cannot be revoked (409)
+         */
         delete: operations["revokeToken"];
         options?: never;
         head?: never;
@@ -75,6 +95,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * List audit entries
+         * @description Every mutating call and every refusal, newest first (admins only)
+         */
         get: operations["listAuditEntries"];
         put?: never;
         post?: never;
@@ -91,8 +115,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * List clusters
+         * @description Every cluster, with its health, version and node count read from the cluster at most 5 s ago (health.checkedAt says when); an older reading is taken again, 3 s bound each
+         */
         get: operations["listClusters"];
         put?: never;
+        /**
+         * Register a cluster
+         * @description Registered: the cluster answered with these credentials. An unreachable cluster or bad credentials give 400 and store nothing.
+         */
         post: operations["registerCluster"];
         delete?: never;
         options?: never;
@@ -107,12 +139,24 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Get a cluster
+         * @description The cluster with health, version and nodes read live from it on every call
+         */
         get: operations["getCluster"];
         put?: never;
         post?: never;
+        /**
+         * Forget a cluster
+         * @description Forgotten by Berth; nothing on the cluster changes
+         */
         delete: operations["removeCluster"];
         options?: never;
         head?: never;
+        /**
+         * Update a cluster's connection
+         * @description Updated; new connection details are probed before they are stored
+         */
         patch: operations["updateCluster"];
         trace?: never;
     };
@@ -125,6 +169,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /**
+         * Convert a Compose file to an AppSpec
+         * @description The AppSpec the file converts to and the conversion report (every key carried, approximated or dropped, per orchestrator); nothing is deployed
+         */
         post: operations["convertCompose"];
         delete?: never;
         options?: never;
@@ -139,6 +187,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * List operations
+         * @description Who changed what, when, from which revision to which, and how it ended; newest first
+         */
         get: operations["listOperations"];
         put?: never;
         post?: never;
@@ -155,6 +207,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Get an operation
+         * @description One operation with its progress
+         */
         get: operations["getOperation"];
         put?: never;
         post?: never;
@@ -171,6 +227,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Follow an operation's progress (SSE)
+         * @description Server-sent events: the progress so far, then live progress until the operation ends (event "end" carries its final status)
+         */
         get: operations["streamOperationEvents"];
         put?: never;
         post?: never;
@@ -187,8 +247,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * List apps
+         * @description The apps Berth deployed on the cluster
+         */
         get: operations["listApps"];
         put?: never;
+        /**
+         * Apply an app (AppSpec or Compose file)
+         * @description Applies an AppSpec (JSON), a Compose file (YAML, import options as query parameters) or a JSON Compose request ({"compose": "<yaml>", ...} as POST /v1/compose/convert takes it). 202 with the running operation; 200 when nothing changed or with ?wait=true. For Compose, the answer carries the conversion report
+         */
         post: operations["applyApp"];
         delete?: never;
         options?: never;
@@ -205,6 +273,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /**
+         * Plan an apply (dry run)
+         * @description Dry run: the native objects and their diff against what runs; changes nothing. Takes the same bodies as apply; for Compose, the conversion report with this orchestrator's notes
+         */
         post: operations["planApp"];
         delete?: never;
         options?: never;
@@ -219,9 +291,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Get an app
+         * @description Desired state (current revision) against actual state, per service
+         */
         get: operations["getApp"];
         put?: never;
         post?: never;
+        /**
+         * Remove an app
+         * @description Removes the app from the cluster; its history stays
+         */
         delete: operations["removeApp"];
         options?: never;
         head?: never;
@@ -237,6 +317,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /**
+         * Roll an app back
+         * @description Rolls every service back to an earlier revision (default: the previous one), as a new revision
+         */
         post: operations["rollbackApp"];
         delete?: never;
         options?: never;
@@ -251,6 +335,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * List an app's revisions
+         * @description Revisions, newest first
+         */
         get: operations["listAppRevisions"];
         put?: never;
         post?: never;
@@ -267,6 +355,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Diff two revisions
+         * @description Field-by-field difference between two revisions
+         */
         get: operations["diffAppRevisions"];
         put?: never;
         post?: never;
@@ -283,6 +375,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Get a revision
+         * @description One revision with its full spec
+         */
         get: operations["getAppRevision"];
         put?: never;
         post?: never;
@@ -299,6 +395,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * List an app's services
+         * @description Discovery data of every service: DNS names, virtual IPs, ports, endpoints
+         */
         get: operations["listServices"];
         put?: never;
         post?: never;
@@ -315,12 +415,20 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Get a service
+         * @description Discovery data of one service
+         */
         get: operations["getService"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
+        /**
+         * Update a service
+         * @description Changes image, command, env, resources or replicas and rolls the service with its update policy. 409 when another operation runs on it, or when it changed since expectedRevision (unless force)
+         */
         patch: operations["updateService"];
         trace?: never;
     };
@@ -333,6 +441,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /**
+         * Scale a service
+         * @description Scales the service (a new revision); followed until the replicas run
+         */
         post: operations["scaleService"];
         delete?: never;
         options?: never;
@@ -349,6 +461,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /**
+         * Roll a service back
+         * @description Rolls the service back to its spec in an earlier revision (default: the previous one)
+         */
         post: operations["rollbackService"];
         delete?: never;
         options?: never;
@@ -363,8 +479,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * List job runs
+         * @description Job runs, newest first
+         */
         get: operations["listJobs"];
         put?: never;
+        /**
+         * Run a job
+         * @description Runs a run-once job and follows it to completion
+         */
         post: operations["runJob"];
         delete?: never;
         options?: never;
@@ -379,6 +503,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Get a job run
+         * @description One run: status, exit codes per run, duration, log tail
+         */
         get: operations["getJob"];
         put?: never;
         post?: never;
@@ -395,8 +523,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * List volumes
+         * @description Volumes Berth manages, with the same kinds on both orchestrators
+         */
         get: operations["listVolumes"];
         put?: never;
+        /**
+         * Create a volume
+         * @description Creates a named or shared volume for an app
+         */
         post: operations["createVolume"];
         delete?: never;
         options?: never;
@@ -414,6 +550,10 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
+        /**
+         * Remove a volume
+         * @description Removes a volume (refused while a replica uses it)
+         */
         delete: operations["removeVolume"];
         options?: never;
         head?: never;
@@ -427,7 +567,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Get a cluster's workload policy
+         * @description The cluster's workload policy: what tokens below cluster admin may give a workload (admins of the cluster only)
+         */
         get: operations["getWorkloadPolicy"];
+        /**
+         * Replace a cluster's workload policy
+         * @description Replaces the cluster's workload policy (`{}` restores the default: no host paths, no privileged mode, no added capabilities beyond the baseline set, no host network/PID/IPC, no devices, no host-mode ports below 1024, any image). Applies to every later write, rollbacks included; audited with the policy before and after.
+         */
         put: operations["setWorkloadPolicy"];
         post?: never;
         delete?: never;
@@ -443,6 +591,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * List cluster events
+         * @description Cluster events Berth recorded (kept beyond what the orchestrator keeps), each linked to the operation that was running on its app or service
+         */
         get: operations["listEvents"];
         put?: never;
         post?: never;
@@ -459,6 +611,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Follow cluster events (SSE)
+         * @description Server-sent events: each stored cluster event as event "cluster-event" (its id is the SSE id), as it is recorded, by any gateway replica
+         */
         get: operations["streamEvents"];
         put?: never;
         post?: never;
@@ -475,6 +631,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Query container metrics
+         * @description CPU, memory, network and block I/O history of running containers or pods, per service or replica, from the right stored resolution; `collection` says whether the cluster is being sampled (and why not)
+         */
         get: operations["queryMetrics"];
         put?: never;
         post?: never;
@@ -491,6 +651,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Stream a service's logs
+         * @description The service's log lines from all its replicas, each with its replica and time: newline-delimited JSON (chunked), or server-sent events "log"
+         */
         get: operations["streamServiceLogs"];
         put?: never;
         post?: never;
@@ -507,6 +671,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Monitoring status per cluster
+         * @description Which gateway replica watches events and collects metrics for each cluster, and how that is going (the same answer from every replica)
+         */
         get: operations["getMonitoringStatus"];
         put?: never;
         post?: never;
@@ -523,6 +691,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Prometheus metrics of this gateway replica
+         * @description Prometheus exposition format: request and resolver latency, operations, watcher lag and reconnects, collector batches, database pool, and the latest metrics of every container this replica collects. Scrape every replica.
+         */
         get: operations["scrapePrometheusMetrics"];
         put?: never;
         post?: never;
@@ -651,7 +823,6 @@ export interface components {
                 path: string;
                 message: string;
             }[];
-            /** @description for a Compose file: the conversion report */
             report?: components["schemas"]["ComposeReport"];
         };
         Cluster: {
@@ -844,13 +1015,10 @@ export interface components {
         };
         HealthCheck: {
             test: string[];
-            /** @default 10000 */
             interval: components["schemas"]["Duration"];
-            /** @default 5000 */
             timeout: components["schemas"]["Duration"];
             /** @default 3 */
             retries: number;
-            /** @default 0 */
             startPeriod: components["schemas"]["Duration"];
         };
         HealthCheckInput: {
@@ -1115,7 +1283,6 @@ export interface components {
                 path: string;
                 message: string;
             }[];
-            /** @description for a Compose file: the conversion report, with this cluster's orchestrator's own notes at the Compose keys (orchestrators.swarm or orchestrators.kubernetes) */
             report?: components["schemas"]["ComposeReport"];
             /** @description what the cluster's workload policy would refuse */
             policy: {
@@ -1254,7 +1421,6 @@ export interface components {
         RollbackPolicy: {
             /** @default 1 */
             parallelism: number;
-            /** @default 0 */
             delay: components["schemas"]["Duration"];
             /**
              * @default stop-first
@@ -1266,7 +1432,6 @@ export interface components {
              * @enum {string}
              */
             failureAction: "pause" | "continue";
-            /** @default 5000 */
             monitor: components["schemas"]["Duration"];
             /** @default 0 */
             maxFailureRatio: number;
@@ -1488,7 +1653,6 @@ export interface components {
         UpdatePolicy: {
             /** @default 1 */
             parallelism: number;
-            /** @default 0 */
             delay: components["schemas"]["Duration"];
             /**
              * @default stop-first
@@ -1500,7 +1664,6 @@ export interface components {
              * @enum {string}
              */
             failureAction: "pause" | "continue" | "rollback";
-            /** @default 5000 */
             monitor: components["schemas"]["Duration"];
             /** @default 0 */
             maxFailureRatio: number;
@@ -1731,7 +1894,53 @@ export interface components {
             updatedAt?: string;
         };
     };
-    responses: never;
+    responses: {
+        /** @description invalid input; `details` names each field (also a NUL byte or a malformed escape in the URL) */
+        BadRequest: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description no token, or an unknown, expired or revoked one */
+        Unauthenticated: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description the token's roles do not allow this */
+        Forbidden: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description the request body is larger than the gateway accepts (BERTH_BODY_LIMIT) */
+        PayloadTooLarge: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description the token's rate limit is reached; retry after the time the message names */
+        RateLimited: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+    };
     parameters: never;
     requestBodies: never;
     headers: never;
@@ -1761,6 +1970,7 @@ export interface operations {
                     };
                 };
             };
+            400: components["responses"]["BadRequest"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
@@ -1802,6 +2012,7 @@ export interface operations {
                     };
                 };
             };
+            400: components["responses"]["BadRequest"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
@@ -1833,6 +2044,10 @@ export interface operations {
                     };
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
@@ -1853,6 +2068,19 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "ci-deployer",
+                 *       "grants": [
+                 *         {
+                 *           "role": "operator",
+                 *           "cluster": "prod",
+                 *           "app": "shop"
+                 *         }
+                 *       ],
+                 *       "expiresAt": "2027-01-01T00:00:00Z"
+                 *     }
+                 */
                 "application/json": components["schemas"]["CreateTokenRequest"];
             };
         };
@@ -1892,6 +2120,10 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
@@ -1923,6 +2155,9 @@ export interface operations {
                     "application/json": components["schemas"]["Token"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description no such resource */
             404: {
                 headers: {
@@ -1941,6 +2176,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
@@ -1955,14 +2191,14 @@ export interface operations {
     listAuditEntries: {
         parameters: {
             query?: {
-                limit?: unknown;
-                cursor?: unknown;
-                until?: unknown;
-                since?: unknown;
+                limit?: string;
+                cursor?: string;
+                until?: string;
+                since?: string;
                 /** @description prefix: succeeded, failed, denied */
-                result?: unknown;
-                action?: unknown;
-                actor?: unknown;
+                result?: string;
+                action?: string;
+                actor?: string;
             };
             header?: never;
             path?: never;
@@ -1991,6 +2227,9 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
@@ -2022,6 +2261,10 @@ export interface operations {
                     };
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
@@ -2064,6 +2307,8 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description conflicts with the current state or another operation in progress */
             409: {
                 headers: {
@@ -2073,6 +2318,8 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
@@ -2113,6 +2360,8 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description no such resource */
             404: {
                 headers: {
@@ -2122,6 +2371,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
@@ -2164,6 +2414,8 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description no such resource */
             404: {
                 headers: {
@@ -2173,6 +2425,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
@@ -2217,6 +2470,8 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description no such resource */
             404: {
                 headers: {
@@ -2226,6 +2481,8 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
@@ -2241,17 +2498,17 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description for a Compose file: the absolute folder its relative host paths ("./config") resolve against */
-                baseDir?: unknown;
+                baseDir?: string;
                 /** @description for a Compose file: the absolute folder "~" resolves against */
-                homeDir?: unknown;
+                homeDir?: string;
                 /** @description for a Compose file: profiles to enable (repeat or comma-separate) */
-                profile?: unknown;
+                profile?: string;
                 /** @description for a Compose file: SERVICE=IMAGE, the image of a build-only service (repeatable) */
-                image?: unknown;
+                image?: string;
                 /** @description Refuse the file (400) when any key is not carried as written */
-                strict?: unknown;
+                strict?: string;
                 /** @description App name (default: the file's top-level "name") */
-                name?: unknown;
+                name?: string;
             };
             header?: never;
             path?: never;
@@ -2260,9 +2517,9 @@ export interface operations {
         /** @description A Compose file (YAML, options as query parameters), or a JSON ComposeConvertRequest with the file, its variables and its other files */
         requestBody: {
             content: {
-                "application/yaml": string | components["schemas"]["ComposeConvertRequest"];
-                "text/yaml": string | components["schemas"]["ComposeConvertRequest"];
-                "text/plain": string | components["schemas"]["ComposeConvertRequest"];
+                "application/yaml": string;
+                "text/yaml": string;
+                "text/plain": string;
                 "application/json": string | components["schemas"]["ComposeConvertRequest"];
             };
         };
@@ -2285,6 +2542,10 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
@@ -2300,19 +2561,19 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description 1-200, default 50 */
-                limit?: unknown;
+                limit?: string;
                 /** @description nextCursor of the previous page */
-                cursor?: unknown;
+                cursor?: string;
                 /** @description ISO 8601 time */
-                until?: unknown;
+                until?: string;
                 /** @description ISO 8601 time */
-                since?: unknown;
-                requester?: unknown;
+                since?: string;
+                requester?: string;
                 kind?: "apply" | "delete" | "scale" | "update" | "rollback" | "job" | "volume_create" | "volume_remove" | "cluster_register" | "cluster_update" | "cluster_remove";
                 status?: "pending" | "running" | "succeeded" | "failed" | "rolled_back" | "paused" | "cancelled";
-                service?: unknown;
-                app?: unknown;
-                cluster?: unknown;
+                service?: string;
+                app?: string;
+                cluster?: string;
             };
             header?: never;
             path?: never;
@@ -2341,6 +2602,8 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description no such resource */
             404: {
                 headers: {
@@ -2350,6 +2613,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
@@ -2390,6 +2654,8 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description no such resource */
             404: {
                 headers: {
@@ -2399,6 +2665,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
@@ -2426,7 +2693,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "text/event-stream": string;
+                };
             };
             /** @description invalid input; `details` names each field */
             400: {
@@ -2437,6 +2706,8 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description no such resource */
             404: {
                 headers: {
@@ -2446,6 +2717,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
@@ -2488,6 +2760,8 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description no such resource */
             404: {
                 headers: {
@@ -2497,6 +2771,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
@@ -2512,17 +2787,17 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description for a Compose file: the absolute folder its relative host paths ("./config") resolve against */
-                baseDir?: unknown;
+                baseDir?: string;
                 /** @description for a Compose file: the absolute folder "~" resolves against */
-                homeDir?: unknown;
+                homeDir?: string;
                 /** @description for a Compose file: profiles to enable (repeat or comma-separate) */
-                profile?: unknown;
+                profile?: string;
                 /** @description for a Compose file: SERVICE=IMAGE, the image of a build-only service (repeatable) */
-                image?: unknown;
+                image?: string;
                 /** @description App name for a Compose file without a top-level "name" */
-                name?: unknown;
+                name?: string;
                 /** @description true: answer when the operation has ended (at most 10 minutes) */
-                wait?: unknown;
+                wait?: boolean;
             };
             header?: {
                 /** @description A retried call with the same key returns the first call's operation instead of acting twice */
@@ -2535,8 +2810,25 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "shop",
+                 *       "services": {
+                 *         "web": {
+                 *           "image": "nginx:1.27-alpine",
+                 *           "replicas": 2,
+                 *           "ports": [
+                 *             {
+                 *               "target": 80,
+                 *               "published": 8080
+                 *             }
+                 *           ]
+                 *         }
+                 *       }
+                 *     }
+                 */
                 "application/json": components["schemas"]["AppSpecInput"];
-                "application/yaml": components["schemas"]["AppSpecInput"];
+                "application/yaml": string;
             };
         };
         responses: {
@@ -2558,6 +2850,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
             /** @description refused: no grant for this, or the cluster's workload policy forbids it (`violations`) */
             403: {
                 headers: {
@@ -2585,6 +2878,8 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
@@ -2609,15 +2904,15 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description for a Compose file: the absolute folder its relative host paths ("./config") resolve against */
-                baseDir?: unknown;
+                baseDir?: string;
                 /** @description for a Compose file: the absolute folder "~" resolves against */
-                homeDir?: unknown;
+                homeDir?: string;
                 /** @description for a Compose file: profiles to enable (repeat or comma-separate) */
-                profile?: unknown;
+                profile?: string;
                 /** @description for a Compose file: SERVICE=IMAGE, the image of a build-only service (repeatable) */
-                image?: unknown;
+                image?: string;
                 /** @description App name for a Compose file without a top-level "name" */
-                name?: unknown;
+                name?: string;
             };
             header?: never;
             path: {
@@ -2628,7 +2923,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["AppSpecInput"];
-                "application/yaml": components["schemas"]["AppSpecInput"];
+                "application/yaml": string;
             };
         };
         responses: {
@@ -2650,6 +2945,8 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description no such resource */
             404: {
                 headers: {
@@ -2659,6 +2956,8 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
@@ -2700,6 +2999,9 @@ export interface operations {
                     "application/json": components["schemas"]["App"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description no such resource */
             404: {
                 headers: {
@@ -2709,6 +3011,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
@@ -2733,7 +3036,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description true: also remove the app's named volumes (shared volumes are kept) */
-                volumes?: unknown;
+                volumes?: string;
             };
             header?: {
                 /** @description A retried call with the same key returns the first call's operation instead of acting twice */
@@ -2756,6 +3059,9 @@ export interface operations {
                     "application/json": components["schemas"]["ChangeResult"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description no such resource */
             404: {
                 headers: {
@@ -2774,6 +3080,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
@@ -2798,7 +3105,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description true: answer when the operation has ended (at most 10 minutes) */
-                wait?: unknown;
+                wait?: boolean;
             };
             header?: {
                 /** @description A retried call with the same key returns the first call's operation instead of acting twice */
@@ -2834,6 +3141,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
             /** @description refused: no grant for this, or the cluster's workload policy forbids it (`violations`) */
             403: {
                 headers: {
@@ -2861,6 +3169,8 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
@@ -2884,9 +3194,9 @@ export interface operations {
     listAppRevisions: {
         parameters: {
             query?: {
-                limit?: unknown;
+                limit?: string;
                 /** @description the last revision number of the previous page */
-                cursor?: unknown;
+                cursor?: string;
             };
             header?: never;
             path: {
@@ -2918,6 +3228,8 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description no such resource */
             404: {
                 headers: {
@@ -2927,6 +3239,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
@@ -2971,6 +3284,8 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description no such resource */
             404: {
                 headers: {
@@ -2980,6 +3295,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
@@ -3022,6 +3338,8 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description no such resource */
             404: {
                 headers: {
@@ -3031,6 +3349,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
@@ -3065,6 +3384,9 @@ export interface operations {
                     };
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description no such resource */
             404: {
                 headers: {
@@ -3074,6 +3396,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
@@ -3116,6 +3439,9 @@ export interface operations {
                     "application/json": components["schemas"]["Service"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description no such resource */
             404: {
                 headers: {
@@ -3125,6 +3451,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
@@ -3149,7 +3476,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description true: answer when the operation has ended (at most 10 minutes) */
-                wait?: unknown;
+                wait?: boolean;
             };
             header?: {
                 /** @description A retried call with the same key returns the first call's operation instead of acting twice */
@@ -3164,6 +3491,16 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "image": "nginx:1.28-alpine",
+                 *       "replicas": 3,
+                 *       "update": {
+                 *         "parallelism": 1,
+                 *         "order": "start-first"
+                 *       }
+                 *     }
+                 */
                 "application/json": components["schemas"]["UpdateServiceRequest"];
             };
         };
@@ -3186,6 +3523,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
             /** @description refused: no grant for this, or the cluster's workload policy forbids it (`violations`) */
             403: {
                 headers: {
@@ -3213,6 +3551,8 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
@@ -3237,7 +3577,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description true: answer when the operation has ended (at most 10 minutes) */
-                wait?: unknown;
+                wait?: boolean;
             };
             header?: {
                 /** @description A retried call with the same key returns the first call's operation instead of acting twice */
@@ -3274,6 +3614,8 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description no such resource */
             404: {
                 headers: {
@@ -3292,6 +3634,8 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
@@ -3316,7 +3660,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description true: answer when the operation has ended (at most 10 minutes) */
-                wait?: unknown;
+                wait?: boolean;
             };
             header?: {
                 /** @description A retried call with the same key returns the first call's operation instead of acting twice */
@@ -3353,6 +3697,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
             /** @description refused: no grant for this, or the cluster's workload policy forbids it (`violations`) */
             403: {
                 headers: {
@@ -3380,6 +3725,8 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
@@ -3403,10 +3750,10 @@ export interface operations {
     listJobs: {
         parameters: {
             query?: {
-                limit?: unknown;
-                cursor?: unknown;
-                name?: unknown;
-                app?: unknown;
+                limit?: string;
+                cursor?: string;
+                name?: string;
+                app?: string;
             };
             header?: never;
             path: {
@@ -3437,6 +3784,8 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description no such resource */
             404: {
                 headers: {
@@ -3446,6 +3795,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
@@ -3461,7 +3811,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description true: answer when the job has ended */
-                wait?: unknown;
+                wait?: boolean;
             };
             header?: {
                 /** @description A retried call with the same key returns the first run */
@@ -3499,6 +3849,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
             /** @description refused: no grant for this, or the cluster's workload policy forbids it (`violations`) */
             403: {
                 headers: {
@@ -3517,6 +3868,8 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
@@ -3567,6 +3920,8 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description no such resource */
             404: {
                 headers: {
@@ -3576,6 +3931,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
@@ -3611,6 +3967,9 @@ export interface operations {
                     };
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description no such resource */
             404: {
                 headers: {
@@ -3620,6 +3979,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
@@ -3691,6 +4051,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
             /** @description refused: no grant for this, or the cluster's workload policy forbids it (`violations`) */
             403: {
                 headers: {
@@ -3718,6 +4079,8 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
@@ -3762,6 +4125,9 @@ export interface operations {
                     };
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description no such resource */
             404: {
                 headers: {
@@ -3780,6 +4146,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
@@ -3829,6 +4196,8 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description no such resource */
             404: {
                 headers: {
@@ -3838,6 +4207,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
@@ -3882,6 +4252,8 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description no such resource */
             404: {
                 headers: {
@@ -3891,6 +4263,8 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
@@ -3906,23 +4280,23 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description 1-1000, default 100 */
-                limit?: unknown;
+                limit?: string;
                 /** @description nextCursor of the previous page */
-                cursor?: unknown;
+                cursor?: string;
                 order?: "desc" | "asc";
                 /** @description ISO 8601 time */
-                until?: unknown;
+                until?: string;
                 /** @description ISO 8601 time */
-                since?: unknown;
+                since?: string;
                 /** @description only events linked to this operation id */
-                operation?: unknown;
+                operation?: string;
                 /** @description cluster name or id */
-                cluster?: unknown;
-                app?: unknown;
-                service?: unknown;
+                cluster?: string;
+                app?: string;
+                service?: string;
                 /** @description object kind: service, container, node, network, volume (Swarm); Pod, Deployment, Job, ... (Kubernetes) */
-                kind?: unknown;
-                action?: unknown;
+                kind?: string;
+                action?: string;
             };
             header?: never;
             path?: never;
@@ -3951,6 +4325,8 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description no such resource */
             404: {
                 headers: {
@@ -3960,6 +4336,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
@@ -3975,14 +4352,14 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description replay stored events after this event id first */
-                after?: unknown;
+                after?: string;
                 /** @description cluster name or id */
-                cluster?: unknown;
-                app?: unknown;
-                service?: unknown;
+                cluster?: string;
+                app?: string;
+                service?: string;
                 /** @description object kind: service, container, node, network, volume (Swarm); Pod, Deployment, Job, ... (Kubernetes) */
-                kind?: unknown;
-                action?: unknown;
+                kind?: string;
+                action?: string;
             };
             header?: {
                 /** @description sent by SSE clients when they reconnect: the same as `after` */
@@ -3998,7 +4375,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "text/event-stream": string;
+                };
             };
             /** @description invalid input; `details` names each field */
             400: {
@@ -4009,6 +4388,8 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description no such resource */
             404: {
                 headers: {
@@ -4018,6 +4399,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
@@ -4034,15 +4416,15 @@ export interface operations {
             query: {
                 by?: "service" | "replica";
                 /** @description e.g. 15s, 1m, 1h; about 120 points by default, at most 1500 */
-                step?: unknown;
+                step?: string;
                 /** @description ISO 8601; now by default */
-                to?: unknown;
+                to?: string;
                 /** @description ISO 8601; 1 hour before `to` by default */
-                from?: unknown;
-                service?: unknown;
-                app?: unknown;
+                from?: string;
+                service?: string;
+                app?: string;
                 /** @description cluster name or id */
-                cluster: unknown;
+                cluster: string;
             };
             header?: never;
             path?: never;
@@ -4068,6 +4450,8 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description no such resource */
             404: {
                 headers: {
@@ -4077,6 +4461,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
@@ -4093,11 +4478,11 @@ export interface operations {
             query?: {
                 format?: "ndjson" | "sse";
                 /** @description "10m" (ago) or an RFC 3339 time */
-                since?: unknown;
+                since?: string;
                 /** @description last N lines of each replica (default 100 unless since is given) */
-                tail?: unknown;
+                tail?: string;
                 /** @description true: keep streaming new lines */
-                follow?: unknown;
+                follow?: string;
             };
             header?: never;
             path: {
@@ -4128,6 +4513,8 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description no such resource */
             404: {
                 headers: {
@@ -4137,6 +4524,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
@@ -4175,6 +4563,10 @@ export interface operations {
                     "application/json": components["schemas"]["MonitoringStatus"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
@@ -4200,8 +4592,11 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "text/plain": string;
+                };
             };
+            400: components["responses"]["BadRequest"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {

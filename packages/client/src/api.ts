@@ -1338,7 +1338,19 @@ export interface components {
             batchesDone?: number;
             batchesTotal?: number;
         };
-        RegisterCluster: {
+        RegisterCluster: components["schemas"]["RegisterSwarmCluster"] | components["schemas"]["RegisterKubernetesCluster"];
+        RegisterKubernetesCluster: {
+            name: string;
+            /** @enum {string} */
+            kind: "kubernetes";
+            /** @default {} */
+            labels: {
+                [key: string]: string;
+            };
+            kubeconfig: string;
+            context?: string;
+        };
+        RegisterSwarmCluster: {
             name: string;
             /** @enum {string} */
             kind: "swarm";
@@ -1354,16 +1366,6 @@ export interface components {
                 cert?: string;
                 key?: string;
             };
-        } | {
-            name: string;
-            /** @enum {string} */
-            kind: "kubernetes";
-            /** @default {} */
-            labels: {
-                [key: string]: string;
-            };
-            kubeconfig: string;
-            context?: string;
         };
         Resources: {
             limits?: {

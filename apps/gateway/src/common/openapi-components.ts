@@ -20,7 +20,7 @@ import { AppViewSchema, ChangeResultSchema, PlanSchema, RevisionDiffSchema, Revi
 import { AuditViewSchema } from '../audit/audit.controller.js';
 import { CreateTokenRequest } from '../auth/tokens.service.js';
 import { OperationViewSchema, ProgressSchema } from '../changes/operation.views.js';
-import { ClusterViewSchema, RegisterCluster, UpdateCluster } from '../clusters/cluster.schemas.js';
+import { ClusterViewSchema, RegisterCluster, RegisterKubernetesCluster, RegisterSwarmCluster, UpdateCluster } from '../clusters/cluster.schemas.js';
 import { ComposeConvertRequest, ComposeImportSchema, ComposeReportSchema } from '../compose/compose.schemas.js';
 import { JobRunSchema } from '../jobs/jobs.controller.js';
 import { EventViewSchema } from '../monitoring/events/event.views.js';
@@ -67,6 +67,8 @@ const COMPONENTS: [z.ZodType, string][] = [
   [DiscoverySchema, 'Service'],
   [ClusterViewSchema, 'Cluster'],
   [RegisterCluster, 'RegisterCluster'],
+  [RegisterSwarmCluster, 'RegisterSwarmCluster'],
+  [RegisterKubernetesCluster, 'RegisterKubernetesCluster'],
   [UpdateCluster, 'UpdateCluster'],
   [JobRunSchema, 'Job'],
   [VolumeSchema, 'Volume'],

@@ -12,6 +12,9 @@ import { CorrelationMiddleware } from './common/correlation.middleware.js';
 import { refuseNul } from './common/nul-guard.middleware.js';
 import { graphqlIde } from './graphql/graphql-ide.js';
 import { PinoNestLogger } from './common/logger.js';
+import { OPENAPI_OVERRIDES, registerOpenApiComponents } from './common/openapi-components.js';
+import { finishOpenApiDocument, plainReferences } from './common/openapi-document.js';
+import { resolveOpenApiSchemas } from './common/zod.js';
 import type { Config } from './config/config.js';
 import type { GatewayOverrides } from './core.module.js';
 import { VERSION } from './health/health.controller.js';
@@ -46,7 +49,9 @@ export async function createApp(config: Config, logger: Logger, overrides: Gatew
 
 /** The OpenAPI document of the REST API, from the controllers' decorators. */
 export function openApiDocument(app: INestApplication) {
-  return SwaggerModule.createDocument(
+  registerOpenApiComponents();
+  const schemas = plainReferences(resolveOpenApiSchemas(OPENAPI_OVERRIDES)) as Record<string, object>;
+  const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()
       .setTitle('Berth')
@@ -57,7 +62,12 @@ export function openApiDocument(app: INestApplication) {
       .build(),
     { operationIdFactory: operationId },
   );
+  document.components = { ...document.components, schemas };
+  return finishOpenApiDocument(plainReferences(document) as typeof document, PUBLIC_OPERATIONS);
 }
+
+/** Operations marked @Public: no token, so no 401/403/429 and `security: []`. */
+const PUBLIC_OPERATIONS: ReadonlySet<string> = new Set(['getHealth', 'getReadiness', 'scrapePrometheusMetrics']);
 
 /** The operationId of each endpoint: the name a generated client gives its method. */
 const OPERATION_IDS: Record<string, string> = {

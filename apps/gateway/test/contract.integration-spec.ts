@@ -34,11 +34,17 @@ describe('API contracts', () => {
       Object.entries(methods).map(([m, op]) => ({ route: `${m.toUpperCase()} ${p}`, op })),
     );
     expect(operations.length).toBeGreaterThanOrEqual(25);
+    expect(doc.components.schemas.Error.properties.error.properties.code.enum).toContain('NOT_FOUND');
+    expect(operations.filter(({ op }) => op.security?.length === 0).map(({ route }) => route)).toEqual(['GET /v1/health', 'GET /v1/ready', 'GET /metrics']);
     for (const { route, op } of operations) {
       const responses = op.responses as Record<string, any>;
       const success = Object.keys(responses).filter((s) => s.startsWith('2'));
       expect({ route, success: success.length > 0 }).toEqual({ route, success: true });
-      expect({ route, error: responses['500']?.content?.['application/json']?.schema?.properties?.error !== undefined }).toEqual({ route, error: true });
+      expect({ route, error: responses['500']?.content?.['application/json']?.schema }).toEqual({ route, error: { $ref: '#/components/schemas/Error' } });
+      // a token is needed everywhere but the probes and /metrics, and then its refusals are documented
+      const statuses = Object.keys(responses);
+      if (op.security?.length === 0) expect({ route, statuses }).toEqual({ route, statuses: expect.not.arrayContaining(['401']) });
+      else expect({ route, statuses }).toEqual({ route, statuses: expect.arrayContaining(['401', '403', '429']) });
       if (['POST', 'PATCH'].some((m) => route.startsWith(m)) && !route.endsWith('/convert')) {
         expect({ route, body: op.requestBody?.content !== undefined }).toEqual({ route, body: true });
       }

@@ -11,6 +11,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Liveness
+         * @description The process is up (liveness)
+         */
         get: operations["getHealth"];
         put?: never;
         post?: never;
@@ -27,6 +31,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Readiness, with each cluster
+         * @description The database answers (readiness; 503 when it does not), with each cluster's state. An unreachable cluster does not make the gateway unready.
+         */
         get: operations["getReadiness"];
         put?: never;
         post?: never;
@@ -43,8 +51,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * List API tokens
+         * @description Every token, without secrets
+         */
         get: operations["listTokens"];
         put?: never;
+        /**
+         * Create an API token
+         * @description Creates a token with roles on all or named clusters (optionally one app); the secret is shown once
+         */
         post: operations["createToken"];
         delete?: never;
         options?: never;
@@ -62,6 +78,10 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
+        /**
+         * Revoke an API token
+         * @description Revokes the token at once; the last admin token on every cluster cannot be revoked (409)
+         */
         delete: operations["revokeToken"];
         options?: never;
         head?: never;
@@ -75,6 +95,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * List audit entries
+         * @description Every mutating call and every refusal, newest first (admins only)
+         */
         get: operations["listAuditEntries"];
         put?: never;
         post?: never;
@@ -91,8 +115,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * List clusters
+         * @description Every cluster, with its health, version and node count read from the cluster at most 5 s ago (health.checkedAt says when); an older reading is taken again, 3 s bound each
+         */
         get: operations["listClusters"];
         put?: never;
+        /**
+         * Register a cluster
+         * @description Registered: the cluster answered with these credentials. An unreachable cluster or bad credentials give 400 and store nothing.
+         */
         post: operations["registerCluster"];
         delete?: never;
         options?: never;
@@ -107,12 +139,24 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Get a cluster
+         * @description The cluster with health, version and nodes read live from it on every call
+         */
         get: operations["getCluster"];
         put?: never;
         post?: never;
+        /**
+         * Forget a cluster
+         * @description Forgotten by Berth; nothing on the cluster changes
+         */
         delete: operations["removeCluster"];
         options?: never;
         head?: never;
+        /**
+         * Update a cluster's connection
+         * @description Updated; new connection details are probed before they are stored
+         */
         patch: operations["updateCluster"];
         trace?: never;
     };
@@ -125,6 +169,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /**
+         * Convert a Compose file to an AppSpec
+         * @description The AppSpec the file converts to and the conversion report (every key carried, approximated or dropped, per orchestrator); nothing is deployed
+         */
         post: operations["convertCompose"];
         delete?: never;
         options?: never;
@@ -139,6 +187,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * List operations
+         * @description Who changed what, when, from which revision to which, and how it ended; newest first
+         */
         get: operations["listOperations"];
         put?: never;
         post?: never;
@@ -155,6 +207,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Get an operation
+         * @description One operation with its progress
+         */
         get: operations["getOperation"];
         put?: never;
         post?: never;
@@ -171,6 +227,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Follow an operation's progress (SSE)
+         * @description Server-sent events: the progress so far, then live progress until the operation ends (event "end" carries its final status)
+         */
         get: operations["streamOperationEvents"];
         put?: never;
         post?: never;
@@ -187,8 +247,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * List apps
+         * @description The apps Berth deployed on the cluster
+         */
         get: operations["listApps"];
         put?: never;
+        /**
+         * Apply an app (AppSpec or Compose file)
+         * @description Applies an AppSpec (JSON), a Compose file (YAML, import options as query parameters) or a JSON Compose request ({"compose": "<yaml>", ...} as POST /v1/compose/convert takes it). 202 with the running operation; 200 when nothing changed or with ?wait=true. For Compose, the answer carries the conversion report
+         */
         post: operations["applyApp"];
         delete?: never;
         options?: never;
@@ -205,6 +273,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /**
+         * Plan an apply (dry run)
+         * @description Dry run: the native objects and their diff against what runs; changes nothing. Takes the same bodies as apply; for Compose, the conversion report with this orchestrator's notes
+         */
         post: operations["planApp"];
         delete?: never;
         options?: never;
@@ -219,9 +291,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Get an app
+         * @description Desired state (current revision) against actual state, per service
+         */
         get: operations["getApp"];
         put?: never;
         post?: never;
+        /**
+         * Remove an app
+         * @description Removes the app from the cluster; its history stays
+         */
         delete: operations["removeApp"];
         options?: never;
         head?: never;
@@ -237,6 +317,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /**
+         * Roll an app back
+         * @description Rolls every service back to an earlier revision (default: the previous one), as a new revision
+         */
         post: operations["rollbackApp"];
         delete?: never;
         options?: never;
@@ -251,6 +335,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * List an app's revisions
+         * @description Revisions, newest first
+         */
         get: operations["listAppRevisions"];
         put?: never;
         post?: never;
@@ -267,6 +355,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Diff two revisions
+         * @description Field-by-field difference between two revisions
+         */
         get: operations["diffAppRevisions"];
         put?: never;
         post?: never;
@@ -283,6 +375,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Get a revision
+         * @description One revision with its full spec
+         */
         get: operations["getAppRevision"];
         put?: never;
         post?: never;
@@ -299,6 +395,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * List an app's services
+         * @description Discovery data of every service: DNS names, virtual IPs, ports, endpoints
+         */
         get: operations["listServices"];
         put?: never;
         post?: never;
@@ -315,12 +415,20 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Get a service
+         * @description Discovery data of one service
+         */
         get: operations["getService"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
+        /**
+         * Update a service
+         * @description Changes image, command, env, resources or replicas and rolls the service with its update policy. 409 when another operation runs on it, or when it changed since expectedRevision (unless force)
+         */
         patch: operations["updateService"];
         trace?: never;
     };
@@ -333,6 +441,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /**
+         * Scale a service
+         * @description Scales the service (a new revision); followed until the replicas run
+         */
         post: operations["scaleService"];
         delete?: never;
         options?: never;
@@ -349,6 +461,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /**
+         * Roll a service back
+         * @description Rolls the service back to its spec in an earlier revision (default: the previous one)
+         */
         post: operations["rollbackService"];
         delete?: never;
         options?: never;
@@ -363,8 +479,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * List job runs
+         * @description Job runs, newest first
+         */
         get: operations["listJobs"];
         put?: never;
+        /**
+         * Run a job
+         * @description Runs a run-once job and follows it to completion
+         */
         post: operations["runJob"];
         delete?: never;
         options?: never;
@@ -379,6 +503,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Get a job run
+         * @description One run: status, exit codes per run, duration, log tail
+         */
         get: operations["getJob"];
         put?: never;
         post?: never;
@@ -395,8 +523,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * List volumes
+         * @description Volumes Berth manages, with the same kinds on both orchestrators
+         */
         get: operations["listVolumes"];
         put?: never;
+        /**
+         * Create a volume
+         * @description Creates a named or shared volume for an app
+         */
         post: operations["createVolume"];
         delete?: never;
         options?: never;
@@ -414,6 +550,10 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
+        /**
+         * Remove a volume
+         * @description Removes a volume (refused while a replica uses it)
+         */
         delete: operations["removeVolume"];
         options?: never;
         head?: never;
@@ -427,7 +567,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Get a cluster's workload policy
+         * @description The cluster's workload policy: what tokens below cluster admin may give a workload (admins of the cluster only)
+         */
         get: operations["getWorkloadPolicy"];
+        /**
+         * Replace a cluster's workload policy
+         * @description Replaces the cluster's workload policy (`{}` restores the default: no host paths, no privileged mode, no added capabilities beyond the baseline set, no host network/PID/IPC, no devices, no host-mode ports below 1024, any image). Applies to every later write, rollbacks included; audited with the policy before and after.
+         */
         put: operations["setWorkloadPolicy"];
         post?: never;
         delete?: never;
@@ -443,6 +591,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * List cluster events
+         * @description Cluster events Berth recorded (kept beyond what the orchestrator keeps), each linked to the operation that was running on its app or service
+         */
         get: operations["listEvents"];
         put?: never;
         post?: never;
@@ -459,6 +611,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Follow cluster events (SSE)
+         * @description Server-sent events: each stored cluster event as event "cluster-event" (its id is the SSE id), as it is recorded, by any gateway replica
+         */
         get: operations["streamEvents"];
         put?: never;
         post?: never;
@@ -475,6 +631,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Query container metrics
+         * @description CPU, memory, network and block I/O history of running containers or pods, per service or replica, from the right stored resolution; `collection` says whether the cluster is being sampled (and why not)
+         */
         get: operations["queryMetrics"];
         put?: never;
         post?: never;
@@ -491,6 +651,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Stream a service's logs
+         * @description The service's log lines from all its replicas, each with its replica and time: newline-delimited JSON (chunked), or server-sent events "log"
+         */
         get: operations["streamServiceLogs"];
         put?: never;
         post?: never;
@@ -507,6 +671,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Monitoring status per cluster
+         * @description Which gateway replica watches events and collects metrics for each cluster, and how that is going (the same answer from every replica)
+         */
         get: operations["getMonitoringStatus"];
         put?: never;
         post?: never;
@@ -523,6 +691,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Prometheus metrics of this gateway replica
+         * @description Prometheus exposition format: request and resolver latency, operations, watcher lag and reconnects, collector batches, database pool, and the latest metrics of every container this replica collects. Scrape every replica.
+         */
         get: operations["scrapePrometheusMetrics"];
         put?: never;
         post?: never;
@@ -535,8 +707,1242 @@ export interface paths {
 }
 export type webhooks = Record<string, never>;
 export interface components {
-    schemas: never;
-    responses: never;
+    schemas: {
+        App: {
+            name: string;
+            cluster: string;
+            currentRevision?: number;
+            createdAt: string;
+            updatedAt: string;
+            deleted: boolean;
+            spec?: components["schemas"]["AppSpec"];
+            services?: {
+                service: string;
+                desired?: {
+                    image: string;
+                    replicas: number;
+                    mode: string;
+                };
+                actual?: {
+                    image: string;
+                    replicas: {
+                        [key: string]: number;
+                    };
+                    rollout: string;
+                };
+                inSync: boolean;
+            }[];
+        };
+        AppSpec: {
+            name: string;
+            services: {
+                [key: string]: components["schemas"]["ServiceSpec"];
+            };
+            /** @default {} */
+            volumes: {
+                [key: string]: {
+                    driver?: string;
+                    driverOptions?: {
+                        [key: string]: string;
+                    };
+                    storageClass?: string;
+                    /** @default 1Gi */
+                    size: string;
+                    labels?: {
+                        [key: string]: string;
+                    };
+                };
+            };
+            /** @default {} */
+            secrets: {
+                [key: string]: {
+                    value?: string;
+                    version?: string;
+                };
+            };
+            /** @default {} */
+            labels: {
+                [key: string]: string;
+            };
+        };
+        AppSpecInput: {
+            name: string;
+            services: {
+                [key: string]: components["schemas"]["ServiceSpecInput"];
+            };
+            /** @default {} */
+            volumes: {
+                [key: string]: {
+                    driver?: string;
+                    driverOptions?: {
+                        [key: string]: string;
+                    };
+                    storageClass?: string;
+                    /** @default 1Gi */
+                    size: string;
+                    labels?: {
+                        [key: string]: string;
+                    };
+                };
+            };
+            /** @default {} */
+            secrets: {
+                [key: string]: {
+                    value?: string;
+                    version?: string;
+                };
+            };
+            /** @default {} */
+            labels: {
+                [key: string]: string;
+            };
+        };
+        AuditEntry: {
+            id: string;
+            time: string;
+            actor: string;
+            /** @description "POST /v1/clusters/:cluster/apps" or "mutation applyApp" */
+            action: string;
+            target?: string;
+            clusterId?: string;
+            /** @description succeeded, failed:<code> or denied:<code> */
+            result: string;
+            correlationId?: string;
+            details: {
+                [key: string]: unknown;
+            };
+        };
+        ChangeResult: {
+            /** @description false: the cluster already runs this; no revision and no operation were made */
+            changed: boolean;
+            message: string;
+            revision?: number;
+            operation?: components["schemas"]["Operation"];
+            /** @description what a Compose import could not carry */
+            warnings: {
+                path: string;
+                message: string;
+            }[];
+            report?: components["schemas"]["ComposeReport"];
+        };
+        Cluster: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            /** @enum {string} */
+            kind: "swarm" | "kubernetes";
+            /** @description socket, tcp address or API server URL; never credentials */
+            endpoint: string;
+            labels: {
+                [key: string]: string;
+            };
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+            health: {
+                /** @enum {string} */
+                status: "healthy" | "degraded" | "unreachable";
+                message?: string;
+                latencyMs?: number;
+                /** Format: date-time */
+                checkedAt?: string;
+            };
+            version?: string;
+            /** @description live node list, on single-cluster reads */
+            nodes?: {
+                id: string;
+                name: string;
+                /** @enum {string} */
+                role: "manager" | "worker" | "control-plane";
+                /** @enum {string} */
+                status: "ready" | "down" | "unknown";
+                /** @enum {string} */
+                availability?: "active" | "pause" | "drain";
+                address?: string;
+                version?: string;
+                labels: {
+                    [key: string]: string;
+                };
+                cpus?: number;
+                memoryBytes?: number;
+            }[];
+            nodeCount?: number;
+        };
+        ComposeConvertRequest: {
+            /** @description the Compose file (YAML) */
+            compose: string;
+            /** @description app name (default: the file's top-level "name") */
+            name?: string;
+            /** @description refuse the file (400) when any key is not carried as written */
+            strict?: boolean;
+            /** @description variables for interpolation (the client's environment and its .env file) */
+            env?: {
+                [key: string]: string;
+            };
+            /** @description profiles to enable; services under other profiles are not deployed */
+            profiles?: string[];
+            /** @description absolute folder relative host paths ("./config") resolve against: the Compose file's folder */
+            baseDir?: string;
+            /** @description absolute folder "~" resolves against */
+            homeDir?: string;
+            /** @description image per service: for build-only services, or to replace the file's */
+            images?: {
+                [key: string]: string;
+            };
+            /** @description contents of the env_file and extends.file files, by path relative to the Compose file */
+            files?: {
+                [key: string]: string;
+            };
+            /** @description values of the file's secrets by their Compose name, read by the client from their file or variable; write-only */
+            secretValues?: {
+                [key: string]: string;
+            };
+        };
+        ComposeImport: {
+            spec: components["schemas"]["AppSpec"];
+            /** @description every key not carried as written (the report entries that are not "carried") */
+            warnings: {
+                path: string;
+                message: string;
+            }[];
+            report: components["schemas"]["ComposeReport"];
+        };
+        /** @description What became of every key of the Compose file: carried, approximated (how) or dropped (why), per orchestrator where they differ */
+        ComposeReport: {
+            entries: {
+                /** @description the Compose key as written: services.db.healthcheck.retries, services.web.ports[0] */
+                key: string;
+                /** @enum {string} */
+                status: "carried" | "approximated" | "dropped";
+                /** @description how the key was approximated, or why it was dropped */
+                note?: string;
+                /** @description where an orchestrator differs from status */
+                orchestrators?: {
+                    swarm?: {
+                        /**
+                         * @description refused: the apply fails on this orchestrator
+                         * @enum {string}
+                         */
+                        status: "carried" | "approximated" | "dropped" | "refused";
+                        note: string;
+                    };
+                    kubernetes?: {
+                        /**
+                         * @description refused: the apply fails on this orchestrator
+                         * @enum {string}
+                         */
+                        status: "carried" | "approximated" | "dropped" | "refused";
+                        note: string;
+                    };
+                };
+            }[];
+            /** @description keys per status, each at its worst */
+            summary: {
+                carried: number;
+                approximated: number;
+                dropped: number;
+            };
+            profiles: {
+                active: string[];
+                /** @description services whose profiles were not asked for: not deployed, as in Compose */
+                skippedServices: string[];
+            };
+        };
+        CreateTokenRequest: {
+            name: string;
+            grants: {
+                /** @enum {string} */
+                role: "viewer" | "operator" | "admin";
+                cluster?: string;
+                app?: string;
+            }[];
+            /** Format: date-time */
+            expiresAt?: string;
+        };
+        /** @description A duration in milliseconds */
+        Duration: number;
+        /** @description A duration: milliseconds (integer), or text like "500ms", "10s" or "1m30s" */
+        DurationInput: number | string;
+        Error: {
+            error: {
+                /** @enum {string} */
+                code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
+                message: string;
+                /** @description one entry per invalid field */
+                details?: {
+                    path: string;
+                    message: string;
+                }[];
+                /** @description also in the x-request-id response header and the gateway log */
+                correlationId?: string;
+                /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
+                violations?: {
+                    path: string;
+                    rule: string;
+                    message: string;
+                }[];
+            };
+        };
+        Event: {
+            /** @description position in Berth's history; give it back as `after` (or Last-Event-ID) to resume a stream */
+            id: string;
+            cluster: string;
+            /** Format: uuid */
+            clusterId: string;
+            /** @description the orchestrator's own id of the event */
+            eventId: string;
+            /** @description when the orchestrator emitted it (ISO 8601) */
+            time: string;
+            /** @description service, task, container, node, network, volume (Swarm); Deployment, Pod, Job, ... (Kubernetes) */
+            kind: string;
+            /** @description the object's name */
+            name: string;
+            app?: string;
+            service?: string;
+            /** @description create, update, start, die, ... (Swarm); the Kubernetes event reason */
+            action: string;
+            message?: string;
+            /** @description the orchestrator's raw attributes */
+            attributes: {
+                [key: string]: string;
+            };
+            /**
+             * Format: uuid
+             * @description the Berth operation in progress on this app or service when it happened
+             */
+            operationId?: string;
+        };
+        HealthCheck: {
+            test: string[];
+            interval: components["schemas"]["Duration"];
+            timeout: components["schemas"]["Duration"];
+            /** @default 3 */
+            retries: number;
+            startPeriod: components["schemas"]["Duration"];
+        };
+        HealthCheckInput: {
+            test: string[];
+            interval?: components["schemas"]["DurationInput"];
+            timeout?: components["schemas"]["DurationInput"];
+            /** @default 3 */
+            retries: number;
+            startPeriod?: components["schemas"]["DurationInput"];
+        };
+        Job: {
+            /** Format: uuid */
+            id: string;
+            cluster: string;
+            app: string;
+            name: string;
+            /** @description the Swarm service or Kubernetes Job of this run */
+            nativeName: string;
+            /** @enum {string} */
+            status: "pending" | "running" | "succeeded" | "failed";
+            succeeded: number;
+            failed: number;
+            runs: ({
+                id: string;
+                state: string;
+                exitCode?: number;
+                node?: string;
+                message?: string;
+            } & {
+                [key: string]: unknown;
+            })[];
+            /** @description last lines of output, kept when the job ends */
+            logTail?: string;
+            startedAt: string;
+            finishedAt?: string;
+            durationMs?: number;
+            operationId?: string;
+            spec: components["schemas"]["JobSpec"];
+        };
+        JobSpec: {
+            name: string;
+            app?: string;
+            image: string;
+            entrypoint?: string[];
+            command?: string[];
+            /** @default {} */
+            env: {
+                [key: string]: string;
+            };
+            /** @default {} */
+            labels: {
+                [key: string]: string;
+            };
+            resources?: components["schemas"]["Resources"];
+            /** @default 1 */
+            parallelism: number;
+            /** @default 1 */
+            completions: number;
+            /** @default 0 */
+            backoffLimit: number;
+            timeout?: components["schemas"]["Duration"];
+            /** @default [] */
+            volumes: components["schemas"]["VolumeMount"][];
+            placement?: components["schemas"]["Placement"];
+        };
+        JobSpecInput: {
+            name: string;
+            app?: string;
+            image: string;
+            entrypoint?: string[];
+            command?: string[];
+            /** @default {} */
+            env: {
+                [key: string]: string;
+            };
+            /** @default {} */
+            labels: {
+                [key: string]: string;
+            };
+            resources?: components["schemas"]["Resources"];
+            /** @default 1 */
+            parallelism: number;
+            /** @default 1 */
+            completions: number;
+            /** @default 0 */
+            backoffLimit: number;
+            timeout?: components["schemas"]["DurationInput"];
+            /** @default [] */
+            volumes: components["schemas"]["VolumeMountInput"][];
+            placement?: components["schemas"]["PlacementInput"];
+        };
+        LogLine: {
+            /** @description when the replica wrote the line (RFC 3339, nanoseconds) */
+            time?: string;
+            /** @description which replica wrote it: Swarm task slot (or node for global services), Kubernetes pod name */
+            replica: string;
+            /** @enum {string} */
+            stream: "stdout" | "stderr";
+            line: string;
+        };
+        MetricsAnswer: {
+            cluster: string;
+            from: string;
+            to: string;
+            step: string;
+            stepMs: number;
+            /**
+             * @description the stored resolution the answer was computed from (finer data fills the newest steps not rolled up yet)
+             * @enum {string}
+             */
+            resolution: "raw" | "minute" | "hour";
+            series: components["schemas"]["MetricSeries"][];
+            collection: {
+                /** @enum {string} */
+                state: "starting" | "collecting" | "unsupported" | "failing" | "stopped" | "not-running" | "disabled";
+                /** @description why nothing is collected (for example: the cluster serves no metrics.k8s.io API) */
+                message?: string;
+                /** @description the gateway replica that collects this cluster */
+                owner?: string;
+                lastSampleAt?: string;
+            };
+        };
+        MetricSeries: {
+            app?: string;
+            service?: string;
+            replica?: string;
+            points: {
+                /** @description start of the step */
+                time: string;
+                /** @description average CPU in use over the step, in cores (summed over replicas) */
+                cpuCores: number;
+                /** @description peak CPU of each replica within the step, summed */
+                cpuCoresMax: number;
+                /** @description average memory in use (working set), summed over replicas */
+                memoryBytes: number;
+                /** @description peak memory of each replica within the step, summed */
+                memoryMaxBytes: number;
+                memoryLimitBytes?: number;
+                /** @description from the change of the cumulative counters since the previous step; absent for the first step of a replica */
+                netRxBytesPerSecond?: number;
+                netTxBytesPerSecond?: number;
+                blockReadBytesPerSecond?: number;
+                blockWriteBytesPerSecond?: number;
+                /** @description replicas sampled within the step */
+                replicas: number;
+                /** @description raw samples the step stands for */
+                samples: number;
+            }[];
+        };
+        MonitoringStatus: {
+            /** @description this gateway replica */
+            instance: string;
+            /** @description whether this replica takes background work (BERTH_MONITORING) */
+            enabled: boolean;
+            leaseTtlMs: number;
+            clusters: {
+                cluster: string;
+                /** Format: uuid */
+                clusterId: string;
+                kind: string;
+                /** @description the replica running this cluster's event watcher and metrics collector */
+                owner?: string;
+                ownedSince?: string;
+                leaseExpiresAt?: string;
+                /** @description the owner is this replica */
+                local: boolean;
+                events?: {
+                    /** @enum {string} */
+                    state: "connecting" | "streaming" | "retrying" | "stopped";
+                    since: string;
+                    /** @description resume position in the orchestrator's event stream */
+                    cursor?: string;
+                    lastEventAt?: string;
+                    lastError?: string;
+                    reconnects: number;
+                    stored: number;
+                    lagSeconds?: number;
+                };
+                metrics?: {
+                    /** @enum {string} */
+                    state: "starting" | "collecting" | "unsupported" | "failing" | "stopped";
+                    message?: string;
+                    since: string;
+                    lastSampleAt?: string;
+                    lastBatchSize?: number;
+                    lastDurationMs?: number;
+                    batches: number;
+                };
+            }[];
+            rollup: {
+                owner?: string;
+                leaseExpiresAt?: string;
+                local: boolean;
+                status?: unknown;
+            };
+        };
+        Operation: {
+            /** Format: uuid */
+            id: string;
+            /** @enum {string} */
+            kind: "apply" | "delete" | "scale" | "update" | "rollback" | "job" | "volume_create" | "volume_remove" | "cluster_register" | "cluster_update" | "cluster_remove";
+            /** @enum {string} */
+            status: "pending" | "running" | "succeeded" | "failed" | "rolled_back" | "paused" | "cancelled";
+            /** Format: uuid */
+            clusterId: string;
+            app?: string;
+            service?: string;
+            requester: string;
+            idempotencyKey?: string;
+            /** @description revision that ran before */
+            fromRevision?: number;
+            /** @description revision this operation deploys */
+            toRevision?: number;
+            /**
+             * @description Why the operation did not succeed: NOT_FOUND (the orchestrator no longer has what the operation changes); CONFLICT (the orchestrator refused the change as conflicting); INVALID (the orchestrator refused the spec); UNAUTHENTICATED (the caller was not authenticated); FORBIDDEN (the caller may not do this); PAYLOAD_TOO_LARGE (the request was too large); RATE_LIMITED (too many requests); CLUSTER_UNREACHABLE (the cluster could not be reached); CLUSTER_UNAUTHORIZED (the cluster refused Berth's credentials); UNSUPPORTED (the orchestrator cannot do what was asked); TIMEOUT (the orchestrator did not answer in time); INTERNAL (an error inside the gateway (see its log under the correlation id)); ROLLED_BACK (the rollout failed and went back to what ran before (failureAction rollback)); PAUSED (the rollout failed and stopped where it was (failureAction pause)); ROLLOUT_FAILED (the rollout failed and was neither rolled back nor paused); JOB_FAILED (the job ended with failed runs); SCALE_TIMEOUT (the service did not reach the asked number of running replicas in time)
+             * @enum {string}
+             */
+            errorCode?: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL" | "ROLLED_BACK" | "PAUSED" | "ROLLOUT_FAILED" | "JOB_FAILED" | "SCALE_TIMEOUT";
+            /** @description why it failed, rolled back or paused */
+            error?: string;
+            result?: {
+                [key: string]: unknown;
+            };
+            createdAt: string;
+            startedAt?: string;
+            finishedAt?: string;
+            progress?: components["schemas"]["Progress"][];
+        };
+        Placement: {
+            /** @default [] */
+            constraints: string[];
+            maxReplicasPerNode?: number;
+        };
+        PlacementInput: {
+            /** @default [] */
+            constraints: string[];
+            maxReplicasPerNode?: number;
+        };
+        Plan: {
+            app: string;
+            changed: boolean;
+            objects: {
+                /** @enum {string} */
+                action: "create" | "update" | "delete" | "unchanged";
+                kind: string;
+                name: string;
+                service?: string;
+                changes: {
+                    path: string;
+                    from?: unknown;
+                    to?: unknown;
+                }[];
+                /** @description the native object as it would be written */
+                object?: unknown;
+            }[];
+            /** @description where the orchestrator cannot honour a field exactly */
+            warnings: {
+                path: string;
+                message: string;
+            }[];
+            importWarnings: {
+                path: string;
+                message: string;
+            }[];
+            report?: components["schemas"]["ComposeReport"];
+            /** @description what the cluster's workload policy would refuse */
+            policy: {
+                /** @description an apply of this spec by this token would pass the workload policy */
+                allowed: boolean;
+                /** @description it passes only because the token is an admin of the cluster (audited) */
+                bypass: boolean;
+                violations: {
+                    path: string;
+                    rule: string;
+                    message: string;
+                }[];
+            };
+        };
+        PortSpec: {
+            target: number;
+            published?: number;
+            /**
+             * @default tcp
+             * @enum {string}
+             */
+            protocol: "tcp" | "udp";
+            /**
+             * @default ingress
+             * @enum {string}
+             */
+            mode: "ingress" | "host";
+        };
+        PortSpecInput: {
+            target: number;
+            published?: number;
+            /**
+             * @default tcp
+             * @enum {string}
+             */
+            protocol: "tcp" | "udp";
+            /**
+             * @default ingress
+             * @enum {string}
+             */
+            mode: "ingress" | "host";
+        };
+        Progress: {
+            time: string;
+            /** @description started, progressing, completed, rolling-back, rolled-back, paused, failed, scaling, waiting, reattached, finished */
+            phase: string;
+            /** @description the service a rollout phase is about */
+            service?: string;
+            message?: string;
+            replicasUpdated?: number;
+            replicasReady?: number;
+            replicasTotal?: number;
+            batchesDone?: number;
+            batchesTotal?: number;
+        };
+        RegisterCluster: components["schemas"]["RegisterSwarmCluster"] | components["schemas"]["RegisterKubernetesCluster"];
+        RegisterKubernetesCluster: {
+            name: string;
+            /** @enum {string} */
+            kind: "kubernetes";
+            /** @default {} */
+            labels: {
+                [key: string]: string;
+            };
+            kubeconfig: string;
+            context?: string;
+        };
+        RegisterSwarmCluster: {
+            name: string;
+            /** @enum {string} */
+            kind: "swarm";
+            /** @default {} */
+            labels: {
+                [key: string]: string;
+            };
+            /** Format: starts_with */
+            socketPath?: string;
+            host?: string;
+            tls?: {
+                ca?: string;
+                cert?: string;
+                key?: string;
+            };
+        };
+        Resources: {
+            limits?: {
+                cpus?: number;
+                memoryBytes?: number;
+            };
+            reservations?: {
+                cpus?: number;
+                memoryBytes?: number;
+            };
+        };
+        RestartPolicy: {
+            /**
+             * @default any
+             * @enum {string}
+             */
+            condition: "none" | "on-failure" | "any";
+            maxAttempts?: number;
+            delay?: components["schemas"]["Duration"];
+        };
+        RestartPolicyInput: {
+            /**
+             * @default any
+             * @enum {string}
+             */
+            condition: "none" | "on-failure" | "any";
+            maxAttempts?: number;
+            delay?: components["schemas"]["DurationInput"];
+        };
+        Revision: {
+            number: number;
+            specHash: string;
+            /** @enum {string} */
+            source: "api" | "compose" | "rollback" | "update" | "scale";
+            author: string;
+            message?: string;
+            warnings: {
+                path: string;
+                message: string;
+            }[];
+            createdAt: string;
+            current: boolean;
+            spec?: components["schemas"]["AppSpec"];
+        };
+        RevisionDiff: {
+            from: number;
+            to: number;
+            changes: {
+                path: string;
+                from?: unknown;
+                to?: unknown;
+                summary: string;
+            }[];
+        };
+        RollbackPolicy: {
+            /** @default 1 */
+            parallelism: number;
+            delay: components["schemas"]["Duration"];
+            /**
+             * @default stop-first
+             * @enum {string}
+             */
+            order: "stop-first" | "start-first";
+            /**
+             * @default pause
+             * @enum {string}
+             */
+            failureAction: "pause" | "continue";
+            monitor: components["schemas"]["Duration"];
+            /** @default 0 */
+            maxFailureRatio: number;
+        };
+        RollbackPolicyInput: {
+            /** @default 1 */
+            parallelism: number;
+            delay?: components["schemas"]["DurationInput"];
+            /**
+             * @default stop-first
+             * @enum {string}
+             */
+            order: "stop-first" | "start-first";
+            /**
+             * @default pause
+             * @enum {string}
+             */
+            failureAction: "pause" | "continue";
+            monitor?: components["schemas"]["DurationInput"];
+            /** @default 0 */
+            maxFailureRatio: number;
+        };
+        RollbackRequest: {
+            revision?: number;
+        };
+        ScaleRequest: {
+            replicas: number;
+        };
+        SecretMount: {
+            source: string;
+            target?: string;
+            /** @default 292 */
+            mode: number;
+            version?: string;
+        };
+        SecretMountInput: {
+            source: string;
+            target?: string;
+            /** @default 292 */
+            mode: number;
+            version?: string;
+        };
+        Service: {
+            service: string;
+            image: string;
+            mode: string;
+            stateful: boolean;
+            replicas: {
+                desired: number;
+                running: number;
+                ready: number;
+                updated: number;
+            };
+            /** @description the name other services of the app resolve */
+            dnsName: string;
+            aliases: string[];
+            virtualIps: string[];
+            ports: {
+                target: number;
+                published?: number;
+                protocol: string;
+                mode: string;
+            }[];
+            /** @description running replicas with their node and address */
+            endpoints: {
+                id: string;
+                replica: string;
+                node?: string;
+                address?: string;
+                hostname?: string;
+                state: string;
+                ready: boolean;
+                image?: string;
+            }[];
+            rollout: {
+                state: string;
+                message?: string;
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        ServiceSpec: {
+            image: string;
+            entrypoint?: string[];
+            command?: string[];
+            /** @default {} */
+            env: {
+                [key: string]: string;
+            };
+            /** @default [] */
+            ports: components["schemas"]["PortSpec"][];
+            /** @default {} */
+            labels: {
+                [key: string]: string;
+            };
+            healthCheck?: components["schemas"]["HealthCheck"];
+            resources?: components["schemas"]["Resources"];
+            /**
+             * @default replicated
+             * @enum {string}
+             */
+            mode: "replicated" | "global";
+            /** @default 1 */
+            replicas: number;
+            /** @default false */
+            stateful: boolean;
+            hostname?: string;
+            /** @default [] */
+            volumes: components["schemas"]["VolumeMount"][];
+            /** @default [] */
+            secrets: components["schemas"]["SecretMount"][];
+            placement?: components["schemas"]["Placement"];
+            update?: components["schemas"]["UpdatePolicy"];
+            rollback?: components["schemas"]["RollbackPolicy"];
+            restart?: components["schemas"]["RestartPolicy"];
+            stopGracePeriod?: components["schemas"]["Duration"];
+            /** Format: starts_with */
+            workingDir?: string;
+            user?: string;
+            privileged?: boolean;
+            capAdd?: unknown[];
+            capDrop?: unknown[];
+            hostNetwork?: boolean;
+            hostPid?: boolean;
+            hostIpc?: boolean;
+            devices?: {
+                /** Format: starts_with */
+                source: string;
+                /** Format: starts_with */
+                target?: string;
+                /** @default rwm */
+                permissions: string;
+            }[];
+        };
+        ServiceSpecInput: {
+            image: string;
+            entrypoint?: string[];
+            command?: string[];
+            /** @default {} */
+            env: {
+                [key: string]: string;
+            };
+            /** @default [] */
+            ports: components["schemas"]["PortSpecInput"][];
+            /** @default {} */
+            labels: {
+                [key: string]: string;
+            };
+            healthCheck?: components["schemas"]["HealthCheckInput"];
+            resources?: components["schemas"]["Resources"];
+            /**
+             * @default replicated
+             * @enum {string}
+             */
+            mode: "replicated" | "global";
+            /** @default 1 */
+            replicas: number;
+            /** @default false */
+            stateful: boolean;
+            hostname?: string;
+            /** @default [] */
+            volumes: components["schemas"]["VolumeMountInput"][];
+            /** @default [] */
+            secrets: components["schemas"]["SecretMountInput"][];
+            placement?: components["schemas"]["PlacementInput"];
+            update?: components["schemas"]["UpdatePolicyInput"];
+            rollback?: components["schemas"]["RollbackPolicyInput"];
+            restart?: components["schemas"]["RestartPolicyInput"];
+            stopGracePeriod?: components["schemas"]["DurationInput"];
+            /** Format: starts_with */
+            workingDir?: string;
+            user?: string;
+            privileged?: boolean;
+            capAdd?: string[];
+            capDrop?: string[];
+            hostNetwork?: boolean;
+            hostPid?: boolean;
+            hostIpc?: boolean;
+            devices?: {
+                /** Format: starts_with */
+                source: string;
+                /** Format: starts_with */
+                target?: string;
+                /** @default rwm */
+                permissions: string;
+            }[];
+        };
+        Token: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            grants: {
+                /** @enum {string} */
+                role: "viewer" | "operator" | "admin";
+                cluster?: string;
+                app?: string;
+            }[];
+            createdBy?: string;
+            createdAt: string;
+            expiresAt?: string;
+            lastUsedAt?: string;
+            revokedAt?: string;
+        };
+        UpdateCluster: {
+            labels?: {
+                [key: string]: string;
+            };
+            /** Format: starts_with */
+            socketPath?: string;
+            host?: string;
+            tls?: {
+                ca?: string;
+                cert?: string;
+                key?: string;
+            };
+            kubeconfig?: string;
+            context?: string;
+        };
+        UpdatePolicy: {
+            /** @default 1 */
+            parallelism: number;
+            delay: components["schemas"]["Duration"];
+            /**
+             * @default stop-first
+             * @enum {string}
+             */
+            order: "stop-first" | "start-first";
+            /**
+             * @default pause
+             * @enum {string}
+             */
+            failureAction: "pause" | "continue" | "rollback";
+            monitor: components["schemas"]["Duration"];
+            /** @default 0 */
+            maxFailureRatio: number;
+        };
+        UpdatePolicyInput: {
+            /** @default 1 */
+            parallelism: number;
+            delay?: components["schemas"]["DurationInput"];
+            /**
+             * @default stop-first
+             * @enum {string}
+             */
+            order: "stop-first" | "start-first";
+            /**
+             * @default pause
+             * @enum {string}
+             */
+            failureAction: "pause" | "continue" | "rollback";
+            monitor?: components["schemas"]["DurationInput"];
+            /** @default 0 */
+            maxFailureRatio: number;
+        };
+        UpdatePolicyPatch: {
+            parallelism?: number;
+            delay?: components["schemas"]["DurationInput"];
+            /** @enum {string} */
+            order?: "stop-first" | "start-first";
+            /** @enum {string} */
+            failureAction?: "pause" | "continue" | "rollback";
+            monitor?: components["schemas"]["DurationInput"];
+            maxFailureRatio?: number;
+        };
+        UpdateServiceRequest: {
+            image?: string;
+            command?: string[];
+            /** @description replaces the environment */
+            env?: {
+                [key: string]: string;
+            };
+            resources?: components["schemas"]["Resources"];
+            replicas?: number;
+            update?: components["schemas"]["UpdatePolicyPatch"];
+            expectedRevision?: number;
+            /** @default false */
+            force: boolean;
+        };
+        Volume: {
+            name: string;
+            nativeName: string;
+            app?: string;
+            /** @enum {string} */
+            kind: "implicit" | "named" | "hostPath" | "shared";
+            driver?: string;
+            storageClass?: string;
+            size?: string;
+            status: string;
+            node?: string;
+            labels: {
+                [key: string]: string;
+            };
+            createdAt?: string;
+        };
+        VolumeMount: {
+            /** @enum {string} */
+            type: "implicit";
+            /** Format: starts_with */
+            target: string;
+        } | {
+            /** @enum {string} */
+            type: "named";
+            source: string;
+            /** Format: starts_with */
+            target: string;
+            /** @default false */
+            readOnly: boolean;
+        } | {
+            /** @enum {string} */
+            type: "hostPath";
+            /** Format: starts_with */
+            source: string;
+            /** Format: starts_with */
+            target: string;
+            /** @default false */
+            readOnly: boolean;
+        } | {
+            /** @enum {string} */
+            type: "shared";
+            source: string;
+            /** Format: starts_with */
+            target: string;
+            /** @default false */
+            readOnly: boolean;
+        };
+        VolumeMountInput: {
+            /** @enum {string} */
+            type: "implicit";
+            /** Format: starts_with */
+            target: string;
+        } | {
+            /** @enum {string} */
+            type: "named";
+            source: string;
+            /** Format: starts_with */
+            target: string;
+            /** @default false */
+            readOnly: boolean;
+        } | {
+            /** @enum {string} */
+            type: "hostPath";
+            /** Format: starts_with */
+            source: string;
+            /** Format: starts_with */
+            target: string;
+            /** @default false */
+            readOnly: boolean;
+        } | {
+            /** @enum {string} */
+            type: "shared";
+            source: string;
+            /** Format: starts_with */
+            target: string;
+            /** @default false */
+            readOnly: boolean;
+        };
+        WorkloadPolicy: {
+            /** @default [] */
+            hostPaths: {
+                /** Format: starts_with */
+                prefix: string;
+                /** @default false */
+                readOnly: boolean;
+            }[];
+            /** @default false */
+            privileged: boolean;
+            /** @default [] */
+            capabilities: unknown[];
+            /** @default false */
+            hostNetwork: boolean;
+            /** @default false */
+            hostPid: boolean;
+            /** @default false */
+            hostIpc: boolean;
+            /** @default false */
+            devices: boolean;
+            /** @default false */
+            lowHostPorts: boolean;
+            images?: string[];
+            /** @default {} */
+            apps: {
+                [key: string]: {
+                    /** @default [] */
+                    hostPaths: {
+                        /** Format: starts_with */
+                        prefix: string;
+                        /** @default false */
+                        readOnly: boolean;
+                    }[];
+                    /** @default false */
+                    privileged: boolean;
+                    /** @default [] */
+                    capabilities: unknown[];
+                    /** @default false */
+                    hostNetwork: boolean;
+                    /** @default false */
+                    hostPid: boolean;
+                    /** @default false */
+                    hostIpc: boolean;
+                    /** @default false */
+                    devices: boolean;
+                    /** @default false */
+                    lowHostPorts: boolean;
+                };
+            };
+        };
+        WorkloadPolicyInput: {
+            /** @default [] */
+            hostPaths: {
+                /** Format: starts_with */
+                prefix: string;
+                /** @default false */
+                readOnly: boolean;
+            }[];
+            /** @default false */
+            privileged: boolean;
+            capabilities?: string[];
+            /** @default false */
+            hostNetwork: boolean;
+            /** @default false */
+            hostPid: boolean;
+            /** @default false */
+            hostIpc: boolean;
+            /** @default false */
+            devices: boolean;
+            /** @default false */
+            lowHostPorts: boolean;
+            images?: string[];
+            apps?: {
+                [key: string]: {
+                    /** @default [] */
+                    hostPaths: {
+                        /** Format: starts_with */
+                        prefix: string;
+                        /** @default false */
+                        readOnly: boolean;
+                    }[];
+                    /** @default false */
+                    privileged: boolean;
+                    capabilities?: string[];
+                    /** @default false */
+                    hostNetwork: boolean;
+                    /** @default false */
+                    hostPid: boolean;
+                    /** @default false */
+                    hostIpc: boolean;
+                    /** @default false */
+                    devices: boolean;
+                    /** @default false */
+                    lowHostPorts: boolean;
+                };
+            };
+        };
+        WorkloadPolicyView: {
+            cluster: string;
+            policy: components["schemas"]["WorkloadPolicy"];
+            /** @description no admin has set a policy on this cluster: the default applies */
+            isDefault: boolean;
+            updatedBy?: string;
+            updatedAt?: string;
+        };
+    };
+    responses: {
+        /** @description invalid input; `details` names each field (also a NUL byte or a malformed escape in the URL) */
+        BadRequest: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description no token, or an unknown, expired or revoked one */
+        Unauthenticated: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description the token's roles do not allow this */
+        Forbidden: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description the request body is larger than the gateway accepts (BERTH_BODY_LIMIT) */
+        PayloadTooLarge: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description the token's rate limit is reached; retry after the time the message names */
+        RateLimited: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+    };
     parameters: never;
     requestBodies: never;
     headers: never;
@@ -566,32 +1972,14 @@ export interface operations {
                     };
                 };
             };
+            400: components["responses"]["BadRequest"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -626,32 +2014,14 @@ export interface operations {
                     };
                 };
             };
+            400: components["responses"]["BadRequest"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -672,51 +2042,21 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        items: {
-                            /** Format: uuid */
-                            id: string;
-                            name: string;
-                            grants: {
-                                /** @enum {string} */
-                                role: "viewer" | "operator" | "admin";
-                                cluster?: string;
-                                app?: string;
-                            }[];
-                            createdBy?: string;
-                            createdAt: string;
-                            expiresAt?: string;
-                            lastUsedAt?: string;
-                            revokedAt?: string;
-                        }[];
+                        items: components["schemas"]["Token"][];
                     };
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -730,17 +2070,20 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    name: string;
-                    grants: {
-                        /** @enum {string} */
-                        role: "viewer" | "operator" | "admin";
-                        cluster?: string;
-                        app?: string;
-                    }[];
-                    /** Format: date-time */
-                    expiresAt?: string;
-                };
+                /**
+                 * @example {
+                 *       "name": "ci-deployer",
+                 *       "grants": [
+                 *         {
+                 *           "role": "operator",
+                 *           "cluster": "prod",
+                 *           "app": "shop"
+                 *         }
+                 *       ],
+                 *       "expiresAt": "2027-01-01T00:00:00Z"
+                 *     }
+                 */
+                "application/json": components["schemas"]["CreateTokenRequest"];
             };
         };
         responses: {
@@ -776,54 +2119,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -845,50 +2154,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: uuid */
-                        id: string;
-                        name: string;
-                        grants: {
-                            /** @enum {string} */
-                            role: "viewer" | "operator" | "admin";
-                            cluster?: string;
-                            app?: string;
-                        }[];
-                        createdBy?: string;
-                        createdAt: string;
-                        expiresAt?: string;
-                        lastUsedAt?: string;
-                        revokedAt?: string;
-                    };
+                    "application/json": components["schemas"]["Token"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description no such resource */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description conflicts with the current state or another operation in progress */
@@ -897,54 +2175,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -952,14 +2193,14 @@ export interface operations {
     listAuditEntries: {
         parameters: {
             query?: {
-                limit?: unknown;
-                cursor?: unknown;
-                until?: unknown;
-                since?: unknown;
+                limit?: string;
+                cursor?: string;
+                until?: string;
+                since?: string;
                 /** @description prefix: succeeded, failed, denied */
-                result?: unknown;
-                action?: unknown;
-                actor?: unknown;
+                result?: string;
+                action?: string;
+                actor?: string;
             };
             header?: never;
             path?: never;
@@ -974,21 +2215,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        items: {
-                            id: string;
-                            time: string;
-                            actor: string;
-                            /** @description "POST /v1/clusters/:cluster/apps" or "mutation applyApp" */
-                            action: string;
-                            target?: string;
-                            clusterId?: string;
-                            /** @description succeeded, failed:<code> or denied:<code> */
-                            result: string;
-                            correlationId?: string;
-                            details: {
-                                [key: string]: unknown;
-                            };
-                        }[];
+                        items: components["schemas"]["AuditEntry"][];
                         nextCursor?: string;
                     };
                 };
@@ -999,54 +2226,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -1067,79 +2259,21 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        items: {
-                            /** Format: uuid */
-                            id: string;
-                            name: string;
-                            /** @enum {string} */
-                            kind: "swarm" | "kubernetes";
-                            /** @description socket, tcp address or API server URL; never credentials */
-                            endpoint: string;
-                            labels: {
-                                [key: string]: string;
-                            };
-                            /** Format: date-time */
-                            createdAt: string;
-                            /** Format: date-time */
-                            updatedAt: string;
-                            health: {
-                                /** @enum {string} */
-                                status: "healthy" | "degraded" | "unreachable";
-                                message?: string;
-                                latencyMs?: number;
-                                /** Format: date-time */
-                                checkedAt?: string;
-                            };
-                            version?: string;
-                            /** @description live node list, on single-cluster reads */
-                            nodes?: {
-                                id: string;
-                                name: string;
-                                /** @enum {string} */
-                                role: "manager" | "worker" | "control-plane";
-                                /** @enum {string} */
-                                status: "ready" | "down" | "unknown";
-                                /** @enum {string} */
-                                availability?: "active" | "pause" | "drain";
-                                address?: string;
-                                version?: string;
-                                labels: {
-                                    [key: string]: string;
-                                };
-                                cpus?: number;
-                                memoryBytes?: number;
-                            }[];
-                            nodeCount?: number;
-                        }[];
+                        items: components["schemas"]["Cluster"][];
                     };
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -1153,33 +2287,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    name: string;
-                    /** @enum {string} */
-                    kind: "swarm";
-                    /** @default {} */
-                    labels?: {
-                        [key: string]: string;
-                    };
-                    /** Format: starts_with */
-                    socketPath?: string;
-                    host?: string;
-                    tls?: {
-                        ca?: string;
-                        cert?: string;
-                        key?: string;
-                    };
-                } | {
-                    name: string;
-                    /** @enum {string} */
-                    kind: "kubernetes";
-                    /** @default {} */
-                    labels?: {
-                        [key: string]: string;
-                    };
-                    kubeconfig: string;
-                    context?: string;
-                };
+                "application/json": components["schemas"]["RegisterCluster"];
             };
         };
         responses: {
@@ -1189,50 +2297,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: uuid */
-                        id: string;
-                        name: string;
-                        /** @enum {string} */
-                        kind: "swarm" | "kubernetes";
-                        /** @description socket, tcp address or API server URL; never credentials */
-                        endpoint: string;
-                        labels: {
-                            [key: string]: string;
-                        };
-                        /** Format: date-time */
-                        createdAt: string;
-                        /** Format: date-time */
-                        updatedAt: string;
-                        health: {
-                            /** @enum {string} */
-                            status: "healthy" | "degraded" | "unreachable";
-                            message?: string;
-                            latencyMs?: number;
-                            /** Format: date-time */
-                            checkedAt?: string;
-                        };
-                        version?: string;
-                        /** @description live node list, on single-cluster reads */
-                        nodes?: {
-                            id: string;
-                            name: string;
-                            /** @enum {string} */
-                            role: "manager" | "worker" | "control-plane";
-                            /** @enum {string} */
-                            status: "ready" | "down" | "unknown";
-                            /** @enum {string} */
-                            availability?: "active" | "pause" | "drain";
-                            address?: string;
-                            version?: string;
-                            labels: {
-                                [key: string]: string;
-                            };
-                            cpus?: number;
-                            memoryBytes?: number;
-                        }[];
-                        nodeCount?: number;
-                    };
+                    "application/json": components["schemas"]["Cluster"];
                 };
             };
             /** @description invalid input; `details` names each field */
@@ -1241,82 +2306,29 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description conflicts with the current state or another operation in progress */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -1338,50 +2350,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: uuid */
-                        id: string;
-                        name: string;
-                        /** @enum {string} */
-                        kind: "swarm" | "kubernetes";
-                        /** @description socket, tcp address or API server URL; never credentials */
-                        endpoint: string;
-                        labels: {
-                            [key: string]: string;
-                        };
-                        /** Format: date-time */
-                        createdAt: string;
-                        /** Format: date-time */
-                        updatedAt: string;
-                        health: {
-                            /** @enum {string} */
-                            status: "healthy" | "degraded" | "unreachable";
-                            message?: string;
-                            latencyMs?: number;
-                            /** Format: date-time */
-                            checkedAt?: string;
-                        };
-                        version?: string;
-                        /** @description live node list, on single-cluster reads */
-                        nodes?: {
-                            id: string;
-                            name: string;
-                            /** @enum {string} */
-                            role: "manager" | "worker" | "control-plane";
-                            /** @enum {string} */
-                            status: "ready" | "down" | "unknown";
-                            /** @enum {string} */
-                            availability?: "active" | "pause" | "drain";
-                            address?: string;
-                            version?: string;
-                            labels: {
-                                [key: string]: string;
-                            };
-                            cpus?: number;
-                            memoryBytes?: number;
-                        }[];
-                        nodeCount?: number;
-                    };
+                    "application/json": components["schemas"]["Cluster"];
                 };
             };
             /** @description invalid input; `details` names each field */
@@ -1390,82 +2359,28 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description no such resource */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -1498,82 +2413,28 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description no such resource */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -1589,21 +2450,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    labels?: {
-                        [key: string]: string;
-                    };
-                    /** Format: starts_with */
-                    socketPath?: string;
-                    host?: string;
-                    tls?: {
-                        ca?: string;
-                        cert?: string;
-                        key?: string;
-                    };
-                    kubeconfig?: string;
-                    context?: string;
-                };
+                "application/json": components["schemas"]["UpdateCluster"];
             };
         };
         responses: {
@@ -1613,50 +2460,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: uuid */
-                        id: string;
-                        name: string;
-                        /** @enum {string} */
-                        kind: "swarm" | "kubernetes";
-                        /** @description socket, tcp address or API server URL; never credentials */
-                        endpoint: string;
-                        labels: {
-                            [key: string]: string;
-                        };
-                        /** Format: date-time */
-                        createdAt: string;
-                        /** Format: date-time */
-                        updatedAt: string;
-                        health: {
-                            /** @enum {string} */
-                            status: "healthy" | "degraded" | "unreachable";
-                            message?: string;
-                            latencyMs?: number;
-                            /** Format: date-time */
-                            checkedAt?: string;
-                        };
-                        version?: string;
-                        /** @description live node list, on single-cluster reads */
-                        nodes?: {
-                            id: string;
-                            name: string;
-                            /** @enum {string} */
-                            role: "manager" | "worker" | "control-plane";
-                            /** @enum {string} */
-                            status: "ready" | "down" | "unknown";
-                            /** @enum {string} */
-                            availability?: "active" | "pause" | "drain";
-                            address?: string;
-                            version?: string;
-                            labels: {
-                                [key: string]: string;
-                            };
-                            cpus?: number;
-                            memoryBytes?: number;
-                        }[];
-                        nodeCount?: number;
-                    };
+                    "application/json": components["schemas"]["Cluster"];
                 };
             };
             /** @description invalid input; `details` names each field */
@@ -1665,82 +2469,29 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description no such resource */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -1749,17 +2500,17 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description for a Compose file: the absolute folder its relative host paths ("./config") resolve against */
-                baseDir?: unknown;
+                baseDir?: string;
                 /** @description for a Compose file: the absolute folder "~" resolves against */
-                homeDir?: unknown;
+                homeDir?: string;
                 /** @description for a Compose file: profiles to enable (repeat or comma-separate) */
-                profile?: unknown;
+                profile?: string;
                 /** @description for a Compose file: SERVICE=IMAGE, the image of a build-only service (repeatable) */
-                image?: unknown;
+                image?: string;
                 /** @description Refuse the file (400) when any key is not carried as written */
-                strict?: unknown;
+                strict?: string;
                 /** @description App name (default: the file's top-level "name") */
-                name?: unknown;
+                name?: string;
             };
             header?: never;
             path?: never;
@@ -1768,126 +2519,10 @@ export interface operations {
         /** @description A Compose file (YAML, options as query parameters), or a JSON ComposeConvertRequest with the file, its variables and its other files */
         requestBody: {
             content: {
-                "application/yaml": string | {
-                    /** @description the Compose file (YAML) */
-                    compose: string;
-                    /** @description app name (default: the file's top-level "name") */
-                    name?: string;
-                    /** @description refuse the file (400) when any key is not carried as written */
-                    strict?: boolean;
-                    /** @description variables for interpolation (the client's environment and its .env file) */
-                    env?: {
-                        [key: string]: string;
-                    };
-                    /** @description profiles to enable; services under other profiles are not deployed */
-                    profiles?: string[];
-                    /** @description absolute folder relative host paths ("./config") resolve against: the Compose file's folder */
-                    baseDir?: string;
-                    /** @description absolute folder "~" resolves against */
-                    homeDir?: string;
-                    /** @description image per service: for build-only services, or to replace the file's */
-                    images?: {
-                        [key: string]: string;
-                    };
-                    /** @description contents of the env_file and extends.file files, by path relative to the Compose file */
-                    files?: {
-                        [key: string]: string;
-                    };
-                    /** @description values of the file's secrets by their Compose name, read by the client from their file or variable; write-only */
-                    secretValues?: {
-                        [key: string]: string;
-                    };
-                };
-                "text/yaml": string | {
-                    /** @description the Compose file (YAML) */
-                    compose: string;
-                    /** @description app name (default: the file's top-level "name") */
-                    name?: string;
-                    /** @description refuse the file (400) when any key is not carried as written */
-                    strict?: boolean;
-                    /** @description variables for interpolation (the client's environment and its .env file) */
-                    env?: {
-                        [key: string]: string;
-                    };
-                    /** @description profiles to enable; services under other profiles are not deployed */
-                    profiles?: string[];
-                    /** @description absolute folder relative host paths ("./config") resolve against: the Compose file's folder */
-                    baseDir?: string;
-                    /** @description absolute folder "~" resolves against */
-                    homeDir?: string;
-                    /** @description image per service: for build-only services, or to replace the file's */
-                    images?: {
-                        [key: string]: string;
-                    };
-                    /** @description contents of the env_file and extends.file files, by path relative to the Compose file */
-                    files?: {
-                        [key: string]: string;
-                    };
-                    /** @description values of the file's secrets by their Compose name, read by the client from their file or variable; write-only */
-                    secretValues?: {
-                        [key: string]: string;
-                    };
-                };
-                "text/plain": string | {
-                    /** @description the Compose file (YAML) */
-                    compose: string;
-                    /** @description app name (default: the file's top-level "name") */
-                    name?: string;
-                    /** @description refuse the file (400) when any key is not carried as written */
-                    strict?: boolean;
-                    /** @description variables for interpolation (the client's environment and its .env file) */
-                    env?: {
-                        [key: string]: string;
-                    };
-                    /** @description profiles to enable; services under other profiles are not deployed */
-                    profiles?: string[];
-                    /** @description absolute folder relative host paths ("./config") resolve against: the Compose file's folder */
-                    baseDir?: string;
-                    /** @description absolute folder "~" resolves against */
-                    homeDir?: string;
-                    /** @description image per service: for build-only services, or to replace the file's */
-                    images?: {
-                        [key: string]: string;
-                    };
-                    /** @description contents of the env_file and extends.file files, by path relative to the Compose file */
-                    files?: {
-                        [key: string]: string;
-                    };
-                    /** @description values of the file's secrets by their Compose name, read by the client from their file or variable; write-only */
-                    secretValues?: {
-                        [key: string]: string;
-                    };
-                };
-                "application/json": string | {
-                    /** @description the Compose file (YAML) */
-                    compose: string;
-                    /** @description app name (default: the file's top-level "name") */
-                    name?: string;
-                    /** @description refuse the file (400) when any key is not carried as written */
-                    strict?: boolean;
-                    /** @description variables for interpolation (the client's environment and its .env file) */
-                    env?: {
-                        [key: string]: string;
-                    };
-                    /** @description profiles to enable; services under other profiles are not deployed */
-                    profiles?: string[];
-                    /** @description absolute folder relative host paths ("./config") resolve against: the Compose file's folder */
-                    baseDir?: string;
-                    /** @description absolute folder "~" resolves against */
-                    homeDir?: string;
-                    /** @description image per service: for build-only services, or to replace the file's */
-                    images?: {
-                        [key: string]: string;
-                    };
-                    /** @description contents of the env_file and extends.file files, by path relative to the Compose file */
-                    files?: {
-                        [key: string]: string;
-                    };
-                    /** @description values of the file's secrets by their Compose name, read by the client from their file or variable; write-only */
-                    secretValues?: {
-                        [key: string]: string;
-                    };
-                };
+                "application/yaml": string;
+                "text/yaml": string;
+                "text/plain": string;
+                "application/json": string | components["schemas"]["ComposeConvertRequest"];
             };
         };
         responses: {
@@ -1897,256 +2532,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        spec: {
-                            name: string;
-                            services: {
-                                [key: string]: {
-                                    image: string;
-                                    entrypoint?: string[];
-                                    command?: string[];
-                                    /** @default {} */
-                                    env: {
-                                        [key: string]: string;
-                                    };
-                                    /** @default [] */
-                                    ports: {
-                                        target: number;
-                                        published?: number;
-                                        /**
-                                         * @default tcp
-                                         * @enum {string}
-                                         */
-                                        protocol: "tcp" | "udp";
-                                        /**
-                                         * @default ingress
-                                         * @enum {string}
-                                         */
-                                        mode: "ingress" | "host";
-                                    }[];
-                                    /** @default {} */
-                                    labels: {
-                                        [key: string]: string;
-                                    };
-                                    healthCheck?: {
-                                        test: string[];
-                                        /** @default 10000 */
-                                        interval: number | unknown;
-                                        /** @default 5000 */
-                                        timeout: number | unknown;
-                                        /** @default 3 */
-                                        retries: number;
-                                        /** @default 0 */
-                                        startPeriod: number | unknown;
-                                    };
-                                    resources?: {
-                                        limits?: {
-                                            cpus?: number;
-                                            memoryBytes?: number;
-                                        };
-                                        reservations?: {
-                                            cpus?: number;
-                                            memoryBytes?: number;
-                                        };
-                                    };
-                                    /**
-                                     * @default replicated
-                                     * @enum {string}
-                                     */
-                                    mode: "replicated" | "global";
-                                    /** @default 1 */
-                                    replicas: number;
-                                    /** @default false */
-                                    stateful: boolean;
-                                    hostname?: string;
-                                    /** @default [] */
-                                    volumes: ({
-                                        /** @enum {string} */
-                                        type: "implicit";
-                                        /** Format: starts_with */
-                                        target: string;
-                                    } | {
-                                        /** @enum {string} */
-                                        type: "named";
-                                        source: string;
-                                        /** Format: starts_with */
-                                        target: string;
-                                        /** @default false */
-                                        readOnly: boolean;
-                                    } | {
-                                        /** @enum {string} */
-                                        type: "hostPath";
-                                        /** Format: starts_with */
-                                        source: string;
-                                        /** Format: starts_with */
-                                        target: string;
-                                        /** @default false */
-                                        readOnly: boolean;
-                                    } | {
-                                        /** @enum {string} */
-                                        type: "shared";
-                                        source: string;
-                                        /** Format: starts_with */
-                                        target: string;
-                                        /** @default false */
-                                        readOnly: boolean;
-                                    })[];
-                                    /** @default [] */
-                                    secrets: {
-                                        source: string;
-                                        target?: string;
-                                        /** @default 292 */
-                                        mode: number;
-                                        version?: string;
-                                    }[];
-                                    placement?: {
-                                        /** @default [] */
-                                        constraints: string[];
-                                        maxReplicasPerNode?: number;
-                                    };
-                                    update?: {
-                                        /** @default 1 */
-                                        parallelism: number;
-                                        /** @default 0 */
-                                        delay: number | unknown;
-                                        /**
-                                         * @default stop-first
-                                         * @enum {string}
-                                         */
-                                        order: "stop-first" | "start-first";
-                                        /**
-                                         * @default pause
-                                         * @enum {string}
-                                         */
-                                        failureAction: "pause" | "continue" | "rollback";
-                                        /** @default 5000 */
-                                        monitor: number | unknown;
-                                        /** @default 0 */
-                                        maxFailureRatio: number;
-                                    };
-                                    rollback?: {
-                                        /** @default 1 */
-                                        parallelism: number;
-                                        /** @default 0 */
-                                        delay: number | unknown;
-                                        /**
-                                         * @default stop-first
-                                         * @enum {string}
-                                         */
-                                        order: "stop-first" | "start-first";
-                                        /**
-                                         * @default pause
-                                         * @enum {string}
-                                         */
-                                        failureAction: "pause" | "continue";
-                                        /** @default 5000 */
-                                        monitor: number | unknown;
-                                        /** @default 0 */
-                                        maxFailureRatio: number;
-                                    };
-                                    restart?: {
-                                        /**
-                                         * @default any
-                                         * @enum {string}
-                                         */
-                                        condition: "none" | "on-failure" | "any";
-                                        maxAttempts?: number;
-                                        delay?: number | unknown;
-                                    };
-                                    stopGracePeriod?: number | unknown;
-                                    /** Format: starts_with */
-                                    workingDir?: string;
-                                    user?: string;
-                                    privileged?: boolean;
-                                    capAdd?: unknown[];
-                                    capDrop?: unknown[];
-                                    hostNetwork?: boolean;
-                                    hostPid?: boolean;
-                                    hostIpc?: boolean;
-                                    devices?: {
-                                        /** Format: starts_with */
-                                        source: string;
-                                        /** Format: starts_with */
-                                        target?: string;
-                                        /** @default rwm */
-                                        permissions: string;
-                                    }[];
-                                };
-                            };
-                            /** @default {} */
-                            volumes: {
-                                [key: string]: {
-                                    driver?: string;
-                                    driverOptions?: {
-                                        [key: string]: string;
-                                    };
-                                    storageClass?: string;
-                                    /** @default 1Gi */
-                                    size: string;
-                                    labels?: {
-                                        [key: string]: string;
-                                    };
-                                };
-                            };
-                            /** @default {} */
-                            secrets: {
-                                [key: string]: {
-                                    value?: string;
-                                    version?: string;
-                                };
-                            };
-                            /** @default {} */
-                            labels: {
-                                [key: string]: string;
-                            };
-                        };
-                        /** @description every key not carried as written (the report entries that are not "carried") */
-                        warnings: {
-                            path: string;
-                            message: string;
-                        }[];
-                        /** @description What became of every key of the Compose file: carried, approximated (how) or dropped (why), per orchestrator where they differ */
-                        report: {
-                            entries: {
-                                /** @description the Compose key as written: services.db.healthcheck.retries, services.web.ports[0] */
-                                key: string;
-                                /** @enum {string} */
-                                status: "carried" | "approximated" | "dropped";
-                                /** @description how the key was approximated, or why it was dropped */
-                                note?: string;
-                                /** @description where an orchestrator differs from status */
-                                orchestrators?: {
-                                    swarm?: {
-                                        /**
-                                         * @description refused: the apply fails on this orchestrator
-                                         * @enum {string}
-                                         */
-                                        status: "carried" | "approximated" | "dropped" | "refused";
-                                        note: string;
-                                    };
-                                    kubernetes?: {
-                                        /**
-                                         * @description refused: the apply fails on this orchestrator
-                                         * @enum {string}
-                                         */
-                                        status: "carried" | "approximated" | "dropped" | "refused";
-                                        note: string;
-                                    };
-                                };
-                            }[];
-                            /** @description keys per status, each at its worst */
-                            summary: {
-                                carried: number;
-                                approximated: number;
-                                dropped: number;
-                            };
-                            profiles: {
-                                active: string[];
-                                /** @description services whose profiles were not asked for: not deployed, as in Compose */
-                                skippedServices: string[];
-                            };
-                        };
-                    };
+                    "application/json": components["schemas"]["ComposeImport"];
                 };
             };
             /** @description invalid input; `details` names each field */
@@ -2155,54 +2541,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -2211,19 +2563,19 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description 1-200, default 50 */
-                limit?: unknown;
+                limit?: string;
                 /** @description nextCursor of the previous page */
-                cursor?: unknown;
+                cursor?: string;
                 /** @description ISO 8601 time */
-                until?: unknown;
+                until?: string;
                 /** @description ISO 8601 time */
-                since?: unknown;
-                requester?: unknown;
+                since?: string;
+                requester?: string;
                 kind?: "apply" | "delete" | "scale" | "update" | "rollback" | "job" | "volume_create" | "volume_remove" | "cluster_register" | "cluster_update" | "cluster_remove";
                 status?: "pending" | "running" | "succeeded" | "failed" | "rolled_back" | "paused" | "cancelled";
-                service?: unknown;
-                app?: unknown;
-                cluster?: unknown;
+                service?: string;
+                app?: string;
+                cluster?: string;
             };
             header?: never;
             path?: never;
@@ -2238,50 +2590,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        items: {
-                            /** Format: uuid */
-                            id: string;
-                            /** @enum {string} */
-                            kind: "apply" | "delete" | "scale" | "update" | "rollback" | "job" | "volume_create" | "volume_remove" | "cluster_register" | "cluster_update" | "cluster_remove";
-                            /** @enum {string} */
-                            status: "pending" | "running" | "succeeded" | "failed" | "rolled_back" | "paused" | "cancelled";
-                            /** Format: uuid */
-                            clusterId: string;
-                            app?: string;
-                            service?: string;
-                            requester: string;
-                            idempotencyKey?: string;
-                            /** @description revision that ran before */
-                            fromRevision?: number;
-                            /** @description revision this operation deploys */
-                            toRevision?: number;
-                            /**
-                             * @description Why the operation did not succeed: NOT_FOUND (the orchestrator no longer has what the operation changes); CONFLICT (the orchestrator refused the change as conflicting); INVALID (the orchestrator refused the spec); UNAUTHENTICATED (the caller was not authenticated); FORBIDDEN (the caller may not do this); PAYLOAD_TOO_LARGE (the request was too large); RATE_LIMITED (too many requests); CLUSTER_UNREACHABLE (the cluster could not be reached); CLUSTER_UNAUTHORIZED (the cluster refused Berth's credentials); UNSUPPORTED (the orchestrator cannot do what was asked); TIMEOUT (the orchestrator did not answer in time); INTERNAL (an error inside the gateway (see its log under the correlation id)); ROLLED_BACK (the rollout failed and went back to what ran before (failureAction rollback)); PAUSED (the rollout failed and stopped where it was (failureAction pause)); ROLLOUT_FAILED (the rollout failed and was neither rolled back nor paused); JOB_FAILED (the job ended with failed runs); SCALE_TIMEOUT (the service did not reach the asked number of running replicas in time)
-                             * @enum {string}
-                             */
-                            errorCode?: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL" | "ROLLED_BACK" | "PAUSED" | "ROLLOUT_FAILED" | "JOB_FAILED" | "SCALE_TIMEOUT";
-                            /** @description why it failed, rolled back or paused */
-                            error?: string;
-                            result?: {
-                                [key: string]: unknown;
-                            };
-                            createdAt: string;
-                            startedAt?: string;
-                            finishedAt?: string;
-                            progress?: {
-                                time: string;
-                                /** @description started, progressing, completed, rolling-back, rolled-back, paused, failed, scaling, waiting, reattached, finished */
-                                phase: string;
-                                /** @description the service a rollout phase is about */
-                                service?: string;
-                                message?: string;
-                                replicasUpdated?: number;
-                                replicasReady?: number;
-                                replicasTotal?: number;
-                                batchesDone?: number;
-                                batchesTotal?: number;
-                            }[];
-                        }[];
+                        items: components["schemas"]["Operation"][];
                         nextCursor?: string;
                     };
                 };
@@ -2292,82 +2601,28 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description no such resource */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -2389,50 +2644,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: uuid */
-                        id: string;
-                        /** @enum {string} */
-                        kind: "apply" | "delete" | "scale" | "update" | "rollback" | "job" | "volume_create" | "volume_remove" | "cluster_register" | "cluster_update" | "cluster_remove";
-                        /** @enum {string} */
-                        status: "pending" | "running" | "succeeded" | "failed" | "rolled_back" | "paused" | "cancelled";
-                        /** Format: uuid */
-                        clusterId: string;
-                        app?: string;
-                        service?: string;
-                        requester: string;
-                        idempotencyKey?: string;
-                        /** @description revision that ran before */
-                        fromRevision?: number;
-                        /** @description revision this operation deploys */
-                        toRevision?: number;
-                        /**
-                         * @description Why the operation did not succeed: NOT_FOUND (the orchestrator no longer has what the operation changes); CONFLICT (the orchestrator refused the change as conflicting); INVALID (the orchestrator refused the spec); UNAUTHENTICATED (the caller was not authenticated); FORBIDDEN (the caller may not do this); PAYLOAD_TOO_LARGE (the request was too large); RATE_LIMITED (too many requests); CLUSTER_UNREACHABLE (the cluster could not be reached); CLUSTER_UNAUTHORIZED (the cluster refused Berth's credentials); UNSUPPORTED (the orchestrator cannot do what was asked); TIMEOUT (the orchestrator did not answer in time); INTERNAL (an error inside the gateway (see its log under the correlation id)); ROLLED_BACK (the rollout failed and went back to what ran before (failureAction rollback)); PAUSED (the rollout failed and stopped where it was (failureAction pause)); ROLLOUT_FAILED (the rollout failed and was neither rolled back nor paused); JOB_FAILED (the job ended with failed runs); SCALE_TIMEOUT (the service did not reach the asked number of running replicas in time)
-                         * @enum {string}
-                         */
-                        errorCode?: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL" | "ROLLED_BACK" | "PAUSED" | "ROLLOUT_FAILED" | "JOB_FAILED" | "SCALE_TIMEOUT";
-                        /** @description why it failed, rolled back or paused */
-                        error?: string;
-                        result?: {
-                            [key: string]: unknown;
-                        };
-                        createdAt: string;
-                        startedAt?: string;
-                        finishedAt?: string;
-                        progress?: {
-                            time: string;
-                            /** @description started, progressing, completed, rolling-back, rolled-back, paused, failed, scaling, waiting, reattached, finished */
-                            phase: string;
-                            /** @description the service a rollout phase is about */
-                            service?: string;
-                            message?: string;
-                            replicasUpdated?: number;
-                            replicasReady?: number;
-                            replicasTotal?: number;
-                            batchesDone?: number;
-                            batchesTotal?: number;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["Operation"];
                 };
             };
             /** @description invalid input; `details` names each field */
@@ -2441,82 +2653,28 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description no such resource */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -2537,7 +2695,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "text/event-stream": string;
+                };
             };
             /** @description invalid input; `details` names each field */
             400: {
@@ -2545,82 +2705,28 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description no such resource */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -2643,232 +2749,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        items: {
-                            name: string;
-                            cluster: string;
-                            currentRevision?: number;
-                            createdAt: string;
-                            updatedAt: string;
-                            deleted: boolean;
-                            spec?: {
-                                name: string;
-                                services: {
-                                    [key: string]: {
-                                        image: string;
-                                        entrypoint?: string[];
-                                        command?: string[];
-                                        /** @default {} */
-                                        env: {
-                                            [key: string]: string;
-                                        };
-                                        /** @default [] */
-                                        ports: {
-                                            target: number;
-                                            published?: number;
-                                            /**
-                                             * @default tcp
-                                             * @enum {string}
-                                             */
-                                            protocol: "tcp" | "udp";
-                                            /**
-                                             * @default ingress
-                                             * @enum {string}
-                                             */
-                                            mode: "ingress" | "host";
-                                        }[];
-                                        /** @default {} */
-                                        labels: {
-                                            [key: string]: string;
-                                        };
-                                        healthCheck?: {
-                                            test: string[];
-                                            /** @default 10000 */
-                                            interval: number | unknown;
-                                            /** @default 5000 */
-                                            timeout: number | unknown;
-                                            /** @default 3 */
-                                            retries: number;
-                                            /** @default 0 */
-                                            startPeriod: number | unknown;
-                                        };
-                                        resources?: {
-                                            limits?: {
-                                                cpus?: number;
-                                                memoryBytes?: number;
-                                            };
-                                            reservations?: {
-                                                cpus?: number;
-                                                memoryBytes?: number;
-                                            };
-                                        };
-                                        /**
-                                         * @default replicated
-                                         * @enum {string}
-                                         */
-                                        mode: "replicated" | "global";
-                                        /** @default 1 */
-                                        replicas: number;
-                                        /** @default false */
-                                        stateful: boolean;
-                                        hostname?: string;
-                                        /** @default [] */
-                                        volumes: ({
-                                            /** @enum {string} */
-                                            type: "implicit";
-                                            /** Format: starts_with */
-                                            target: string;
-                                        } | {
-                                            /** @enum {string} */
-                                            type: "named";
-                                            source: string;
-                                            /** Format: starts_with */
-                                            target: string;
-                                            /** @default false */
-                                            readOnly: boolean;
-                                        } | {
-                                            /** @enum {string} */
-                                            type: "hostPath";
-                                            /** Format: starts_with */
-                                            source: string;
-                                            /** Format: starts_with */
-                                            target: string;
-                                            /** @default false */
-                                            readOnly: boolean;
-                                        } | {
-                                            /** @enum {string} */
-                                            type: "shared";
-                                            source: string;
-                                            /** Format: starts_with */
-                                            target: string;
-                                            /** @default false */
-                                            readOnly: boolean;
-                                        })[];
-                                        /** @default [] */
-                                        secrets: {
-                                            source: string;
-                                            target?: string;
-                                            /** @default 292 */
-                                            mode: number;
-                                            version?: string;
-                                        }[];
-                                        placement?: {
-                                            /** @default [] */
-                                            constraints: string[];
-                                            maxReplicasPerNode?: number;
-                                        };
-                                        update?: {
-                                            /** @default 1 */
-                                            parallelism: number;
-                                            /** @default 0 */
-                                            delay: number | unknown;
-                                            /**
-                                             * @default stop-first
-                                             * @enum {string}
-                                             */
-                                            order: "stop-first" | "start-first";
-                                            /**
-                                             * @default pause
-                                             * @enum {string}
-                                             */
-                                            failureAction: "pause" | "continue" | "rollback";
-                                            /** @default 5000 */
-                                            monitor: number | unknown;
-                                            /** @default 0 */
-                                            maxFailureRatio: number;
-                                        };
-                                        rollback?: {
-                                            /** @default 1 */
-                                            parallelism: number;
-                                            /** @default 0 */
-                                            delay: number | unknown;
-                                            /**
-                                             * @default stop-first
-                                             * @enum {string}
-                                             */
-                                            order: "stop-first" | "start-first";
-                                            /**
-                                             * @default pause
-                                             * @enum {string}
-                                             */
-                                            failureAction: "pause" | "continue";
-                                            /** @default 5000 */
-                                            monitor: number | unknown;
-                                            /** @default 0 */
-                                            maxFailureRatio: number;
-                                        };
-                                        restart?: {
-                                            /**
-                                             * @default any
-                                             * @enum {string}
-                                             */
-                                            condition: "none" | "on-failure" | "any";
-                                            maxAttempts?: number;
-                                            delay?: number | unknown;
-                                        };
-                                        stopGracePeriod?: number | unknown;
-                                        /** Format: starts_with */
-                                        workingDir?: string;
-                                        user?: string;
-                                        privileged?: boolean;
-                                        capAdd?: unknown[];
-                                        capDrop?: unknown[];
-                                        hostNetwork?: boolean;
-                                        hostPid?: boolean;
-                                        hostIpc?: boolean;
-                                        devices?: {
-                                            /** Format: starts_with */
-                                            source: string;
-                                            /** Format: starts_with */
-                                            target?: string;
-                                            /** @default rwm */
-                                            permissions: string;
-                                        }[];
-                                    };
-                                };
-                                /** @default {} */
-                                volumes: {
-                                    [key: string]: {
-                                        driver?: string;
-                                        driverOptions?: {
-                                            [key: string]: string;
-                                        };
-                                        storageClass?: string;
-                                        /** @default 1Gi */
-                                        size: string;
-                                        labels?: {
-                                            [key: string]: string;
-                                        };
-                                    };
-                                };
-                                /** @default {} */
-                                secrets: {
-                                    [key: string]: {
-                                        value?: string;
-                                        version?: string;
-                                    };
-                                };
-                                /** @default {} */
-                                labels: {
-                                    [key: string]: string;
-                                };
-                            };
-                            services?: {
-                                service: string;
-                                desired?: {
-                                    image: string;
-                                    replicas: number;
-                                    mode: string;
-                                };
-                                actual?: {
-                                    image: string;
-                                    replicas: {
-                                        [key: string]: number;
-                                    };
-                                    rollout: string;
-                                };
-                                inSync: boolean;
-                            }[];
-                        }[];
+                        items: components["schemas"]["App"][];
                     };
                 };
             };
@@ -2878,82 +2759,28 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description no such resource */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -2962,15 +2789,15 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description for a Compose file: the absolute folder its relative host paths ("./config") resolve against */
-                baseDir?: unknown;
+                baseDir?: string;
                 /** @description for a Compose file: the absolute folder "~" resolves against */
-                homeDir?: unknown;
+                homeDir?: string;
                 /** @description for a Compose file: profiles to enable (repeat or comma-separate) */
-                profile?: unknown;
+                profile?: string;
                 /** @description for a Compose file: SERVICE=IMAGE, the image of a build-only service (repeatable) */
-                image?: unknown;
+                image?: string;
                 /** @description App name for a Compose file without a top-level "name" */
-                name?: unknown;
+                name?: string;
                 /** @description true: answer when the operation has ended (at most 10 minutes) */
                 wait?: boolean;
             };
@@ -2985,396 +2812,25 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    name: string;
-                    services: {
-                        [key: string]: {
-                            image: string;
-                            entrypoint?: string[];
-                            command?: string[];
-                            /** @default {} */
-                            env?: {
-                                [key: string]: string;
-                            };
-                            /** @default [] */
-                            ports?: {
-                                target: number;
-                                published?: number;
-                                /**
-                                 * @default tcp
-                                 * @enum {string}
-                                 */
-                                protocol?: "tcp" | "udp";
-                                /**
-                                 * @default ingress
-                                 * @enum {string}
-                                 */
-                                mode?: "ingress" | "host";
-                            }[];
-                            /** @default {} */
-                            labels?: {
-                                [key: string]: string;
-                            };
-                            healthCheck?: {
-                                test: string[];
-                                interval?: number | string;
-                                timeout?: number | string;
-                                /** @default 3 */
-                                retries?: number;
-                                startPeriod?: number | string;
-                            };
-                            resources?: {
-                                limits?: {
-                                    cpus?: number;
-                                    memoryBytes?: number;
-                                };
-                                reservations?: {
-                                    cpus?: number;
-                                    memoryBytes?: number;
-                                };
-                            };
-                            /**
-                             * @default replicated
-                             * @enum {string}
-                             */
-                            mode?: "replicated" | "global";
-                            /** @default 1 */
-                            replicas?: number;
-                            /** @default false */
-                            stateful?: boolean;
-                            hostname?: string;
-                            /** @default [] */
-                            volumes?: ({
-                                /** @enum {string} */
-                                type: "implicit";
-                                /** Format: starts_with */
-                                target: string;
-                            } | {
-                                /** @enum {string} */
-                                type: "named";
-                                source: string;
-                                /** Format: starts_with */
-                                target: string;
-                                /** @default false */
-                                readOnly?: boolean;
-                            } | {
-                                /** @enum {string} */
-                                type: "hostPath";
-                                /** Format: starts_with */
-                                source: string;
-                                /** Format: starts_with */
-                                target: string;
-                                /** @default false */
-                                readOnly?: boolean;
-                            } | {
-                                /** @enum {string} */
-                                type: "shared";
-                                source: string;
-                                /** Format: starts_with */
-                                target: string;
-                                /** @default false */
-                                readOnly?: boolean;
-                            })[];
-                            /** @default [] */
-                            secrets?: {
-                                source: string;
-                                target?: string;
-                                /** @default 292 */
-                                mode?: number;
-                                version?: string;
-                            }[];
-                            placement?: {
-                                /** @default [] */
-                                constraints?: string[];
-                                maxReplicasPerNode?: number;
-                            };
-                            update?: {
-                                /** @default 1 */
-                                parallelism?: number;
-                                delay?: number | string;
-                                /**
-                                 * @default stop-first
-                                 * @enum {string}
-                                 */
-                                order?: "stop-first" | "start-first";
-                                /**
-                                 * @default pause
-                                 * @enum {string}
-                                 */
-                                failureAction?: "pause" | "continue" | "rollback";
-                                monitor?: number | string;
-                                /** @default 0 */
-                                maxFailureRatio?: number;
-                            };
-                            rollback?: {
-                                /** @default 1 */
-                                parallelism?: number;
-                                delay?: number | string;
-                                /**
-                                 * @default stop-first
-                                 * @enum {string}
-                                 */
-                                order?: "stop-first" | "start-first";
-                                /**
-                                 * @default pause
-                                 * @enum {string}
-                                 */
-                                failureAction?: "pause" | "continue";
-                                monitor?: number | string;
-                                /** @default 0 */
-                                maxFailureRatio?: number;
-                            };
-                            restart?: {
-                                /**
-                                 * @default any
-                                 * @enum {string}
-                                 */
-                                condition?: "none" | "on-failure" | "any";
-                                maxAttempts?: number;
-                                delay?: number | string;
-                            };
-                            stopGracePeriod?: number | string;
-                            /** Format: starts_with */
-                            workingDir?: string;
-                            user?: string;
-                            privileged?: boolean;
-                            capAdd?: string[];
-                            capDrop?: string[];
-                            hostNetwork?: boolean;
-                            hostPid?: boolean;
-                            hostIpc?: boolean;
-                            devices?: {
-                                /** Format: starts_with */
-                                source: string;
-                                /** Format: starts_with */
-                                target?: string;
-                                /** @default rwm */
-                                permissions?: string;
-                            }[];
-                        };
-                    };
-                    /** @default {} */
-                    volumes?: {
-                        [key: string]: {
-                            driver?: string;
-                            driverOptions?: {
-                                [key: string]: string;
-                            };
-                            storageClass?: string;
-                            /** @default 1Gi */
-                            size?: string;
-                            labels?: {
-                                [key: string]: string;
-                            };
-                        };
-                    };
-                    /** @default {} */
-                    secrets?: {
-                        [key: string]: {
-                            value?: string;
-                            version?: string;
-                        };
-                    };
-                    /** @default {} */
-                    labels?: {
-                        [key: string]: string;
-                    };
-                };
-                "application/yaml": {
-                    name: string;
-                    services: {
-                        [key: string]: {
-                            image: string;
-                            entrypoint?: string[];
-                            command?: string[];
-                            /** @default {} */
-                            env?: {
-                                [key: string]: string;
-                            };
-                            /** @default [] */
-                            ports?: {
-                                target: number;
-                                published?: number;
-                                /**
-                                 * @default tcp
-                                 * @enum {string}
-                                 */
-                                protocol?: "tcp" | "udp";
-                                /**
-                                 * @default ingress
-                                 * @enum {string}
-                                 */
-                                mode?: "ingress" | "host";
-                            }[];
-                            /** @default {} */
-                            labels?: {
-                                [key: string]: string;
-                            };
-                            healthCheck?: {
-                                test: string[];
-                                interval?: number | string;
-                                timeout?: number | string;
-                                /** @default 3 */
-                                retries?: number;
-                                startPeriod?: number | string;
-                            };
-                            resources?: {
-                                limits?: {
-                                    cpus?: number;
-                                    memoryBytes?: number;
-                                };
-                                reservations?: {
-                                    cpus?: number;
-                                    memoryBytes?: number;
-                                };
-                            };
-                            /**
-                             * @default replicated
-                             * @enum {string}
-                             */
-                            mode?: "replicated" | "global";
-                            /** @default 1 */
-                            replicas?: number;
-                            /** @default false */
-                            stateful?: boolean;
-                            hostname?: string;
-                            /** @default [] */
-                            volumes?: ({
-                                /** @enum {string} */
-                                type: "implicit";
-                                /** Format: starts_with */
-                                target: string;
-                            } | {
-                                /** @enum {string} */
-                                type: "named";
-                                source: string;
-                                /** Format: starts_with */
-                                target: string;
-                                /** @default false */
-                                readOnly?: boolean;
-                            } | {
-                                /** @enum {string} */
-                                type: "hostPath";
-                                /** Format: starts_with */
-                                source: string;
-                                /** Format: starts_with */
-                                target: string;
-                                /** @default false */
-                                readOnly?: boolean;
-                            } | {
-                                /** @enum {string} */
-                                type: "shared";
-                                source: string;
-                                /** Format: starts_with */
-                                target: string;
-                                /** @default false */
-                                readOnly?: boolean;
-                            })[];
-                            /** @default [] */
-                            secrets?: {
-                                source: string;
-                                target?: string;
-                                /** @default 292 */
-                                mode?: number;
-                                version?: string;
-                            }[];
-                            placement?: {
-                                /** @default [] */
-                                constraints?: string[];
-                                maxReplicasPerNode?: number;
-                            };
-                            update?: {
-                                /** @default 1 */
-                                parallelism?: number;
-                                delay?: number | string;
-                                /**
-                                 * @default stop-first
-                                 * @enum {string}
-                                 */
-                                order?: "stop-first" | "start-first";
-                                /**
-                                 * @default pause
-                                 * @enum {string}
-                                 */
-                                failureAction?: "pause" | "continue" | "rollback";
-                                monitor?: number | string;
-                                /** @default 0 */
-                                maxFailureRatio?: number;
-                            };
-                            rollback?: {
-                                /** @default 1 */
-                                parallelism?: number;
-                                delay?: number | string;
-                                /**
-                                 * @default stop-first
-                                 * @enum {string}
-                                 */
-                                order?: "stop-first" | "start-first";
-                                /**
-                                 * @default pause
-                                 * @enum {string}
-                                 */
-                                failureAction?: "pause" | "continue";
-                                monitor?: number | string;
-                                /** @default 0 */
-                                maxFailureRatio?: number;
-                            };
-                            restart?: {
-                                /**
-                                 * @default any
-                                 * @enum {string}
-                                 */
-                                condition?: "none" | "on-failure" | "any";
-                                maxAttempts?: number;
-                                delay?: number | string;
-                            };
-                            stopGracePeriod?: number | string;
-                            /** Format: starts_with */
-                            workingDir?: string;
-                            user?: string;
-                            privileged?: boolean;
-                            capAdd?: string[];
-                            capDrop?: string[];
-                            hostNetwork?: boolean;
-                            hostPid?: boolean;
-                            hostIpc?: boolean;
-                            devices?: {
-                                /** Format: starts_with */
-                                source: string;
-                                /** Format: starts_with */
-                                target?: string;
-                                /** @default rwm */
-                                permissions?: string;
-                            }[];
-                        };
-                    };
-                    /** @default {} */
-                    volumes?: {
-                        [key: string]: {
-                            driver?: string;
-                            driverOptions?: {
-                                [key: string]: string;
-                            };
-                            storageClass?: string;
-                            /** @default 1Gi */
-                            size?: string;
-                            labels?: {
-                                [key: string]: string;
-                            };
-                        };
-                    };
-                    /** @default {} */
-                    secrets?: {
-                        [key: string]: {
-                            value?: string;
-                            version?: string;
-                        };
-                    };
-                    /** @default {} */
-                    labels?: {
-                        [key: string]: string;
-                    };
-                };
+                /**
+                 * @example {
+                 *       "name": "shop",
+                 *       "services": {
+                 *         "web": {
+                 *           "image": "nginx:1.27-alpine",
+                 *           "replicas": 2,
+                 *           "ports": [
+                 *             {
+                 *               "target": 80,
+                 *               "published": 8080
+                 *             }
+                 *           ]
+                 *         }
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["AppSpecInput"];
+                "application/yaml": string;
             };
         };
         responses: {
@@ -3384,102 +2840,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description false: the cluster already runs this; no revision and no operation were made */
-                        changed: boolean;
-                        message: string;
-                        revision?: number;
-                        operation?: {
-                            /** Format: uuid */
-                            id: string;
-                            /** @enum {string} */
-                            kind: "apply" | "delete" | "scale" | "update" | "rollback" | "job" | "volume_create" | "volume_remove" | "cluster_register" | "cluster_update" | "cluster_remove";
-                            /** @enum {string} */
-                            status: "pending" | "running" | "succeeded" | "failed" | "rolled_back" | "paused" | "cancelled";
-                            /** Format: uuid */
-                            clusterId: string;
-                            app?: string;
-                            service?: string;
-                            requester: string;
-                            idempotencyKey?: string;
-                            /** @description revision that ran before */
-                            fromRevision?: number;
-                            /** @description revision this operation deploys */
-                            toRevision?: number;
-                            /**
-                             * @description Why the operation did not succeed: NOT_FOUND (the orchestrator no longer has what the operation changes); CONFLICT (the orchestrator refused the change as conflicting); INVALID (the orchestrator refused the spec); UNAUTHENTICATED (the caller was not authenticated); FORBIDDEN (the caller may not do this); PAYLOAD_TOO_LARGE (the request was too large); RATE_LIMITED (too many requests); CLUSTER_UNREACHABLE (the cluster could not be reached); CLUSTER_UNAUTHORIZED (the cluster refused Berth's credentials); UNSUPPORTED (the orchestrator cannot do what was asked); TIMEOUT (the orchestrator did not answer in time); INTERNAL (an error inside the gateway (see its log under the correlation id)); ROLLED_BACK (the rollout failed and went back to what ran before (failureAction rollback)); PAUSED (the rollout failed and stopped where it was (failureAction pause)); ROLLOUT_FAILED (the rollout failed and was neither rolled back nor paused); JOB_FAILED (the job ended with failed runs); SCALE_TIMEOUT (the service did not reach the asked number of running replicas in time)
-                             * @enum {string}
-                             */
-                            errorCode?: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL" | "ROLLED_BACK" | "PAUSED" | "ROLLOUT_FAILED" | "JOB_FAILED" | "SCALE_TIMEOUT";
-                            /** @description why it failed, rolled back or paused */
-                            error?: string;
-                            result?: {
-                                [key: string]: unknown;
-                            };
-                            createdAt: string;
-                            startedAt?: string;
-                            finishedAt?: string;
-                            progress?: {
-                                time: string;
-                                /** @description started, progressing, completed, rolling-back, rolled-back, paused, failed, scaling, waiting, reattached, finished */
-                                phase: string;
-                                /** @description the service a rollout phase is about */
-                                service?: string;
-                                message?: string;
-                                replicasUpdated?: number;
-                                replicasReady?: number;
-                                replicasTotal?: number;
-                                batchesDone?: number;
-                                batchesTotal?: number;
-                            }[];
-                        };
-                        /** @description what a Compose import could not carry */
-                        warnings: {
-                            path: string;
-                            message: string;
-                        }[];
-                        /** @description for a Compose file: the conversion report */
-                        report?: {
-                            entries: {
-                                /** @description the Compose key as written: services.db.healthcheck.retries, services.web.ports[0] */
-                                key: string;
-                                /** @enum {string} */
-                                status: "carried" | "approximated" | "dropped";
-                                /** @description how the key was approximated, or why it was dropped */
-                                note?: string;
-                                /** @description where an orchestrator differs from status */
-                                orchestrators?: {
-                                    swarm?: {
-                                        /**
-                                         * @description refused: the apply fails on this orchestrator
-                                         * @enum {string}
-                                         */
-                                        status: "carried" | "approximated" | "dropped" | "refused";
-                                        note: string;
-                                    };
-                                    kubernetes?: {
-                                        /**
-                                         * @description refused: the apply fails on this orchestrator
-                                         * @enum {string}
-                                         */
-                                        status: "carried" | "approximated" | "dropped" | "refused";
-                                        note: string;
-                                    };
-                                };
-                            }[];
-                            /** @description keys per status, each at its worst */
-                            summary: {
-                                carried: number;
-                                approximated: number;
-                                dropped: number;
-                            };
-                            profiles: {
-                                active: string[];
-                                /** @description services whose profiles were not asked for: not deployed, as in Compose */
-                                skippedServices: string[];
-                            };
-                        };
-                    };
+                    "application/json": components["schemas"]["ChangeResult"];
                 };
             };
             /** @description invalid input; `details` names each field */
@@ -3488,54 +2849,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
             /** @description refused: no grant for this, or the cluster's workload policy forbids it (`violations`) */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description no such resource */
@@ -3544,26 +2868,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description conflicts with the current state or another operation in progress */
@@ -3572,54 +2877,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description the cluster is unreachable */
@@ -3628,26 +2897,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -3656,15 +2906,15 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description for a Compose file: the absolute folder its relative host paths ("./config") resolve against */
-                baseDir?: unknown;
+                baseDir?: string;
                 /** @description for a Compose file: the absolute folder "~" resolves against */
-                homeDir?: unknown;
+                homeDir?: string;
                 /** @description for a Compose file: profiles to enable (repeat or comma-separate) */
-                profile?: unknown;
+                profile?: string;
                 /** @description for a Compose file: SERVICE=IMAGE, the image of a build-only service (repeatable) */
-                image?: unknown;
+                image?: string;
                 /** @description App name for a Compose file without a top-level "name" */
-                name?: unknown;
+                name?: string;
             };
             header?: never;
             path: {
@@ -3674,396 +2924,8 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    name: string;
-                    services: {
-                        [key: string]: {
-                            image: string;
-                            entrypoint?: string[];
-                            command?: string[];
-                            /** @default {} */
-                            env?: {
-                                [key: string]: string;
-                            };
-                            /** @default [] */
-                            ports?: {
-                                target: number;
-                                published?: number;
-                                /**
-                                 * @default tcp
-                                 * @enum {string}
-                                 */
-                                protocol?: "tcp" | "udp";
-                                /**
-                                 * @default ingress
-                                 * @enum {string}
-                                 */
-                                mode?: "ingress" | "host";
-                            }[];
-                            /** @default {} */
-                            labels?: {
-                                [key: string]: string;
-                            };
-                            healthCheck?: {
-                                test: string[];
-                                interval?: number | string;
-                                timeout?: number | string;
-                                /** @default 3 */
-                                retries?: number;
-                                startPeriod?: number | string;
-                            };
-                            resources?: {
-                                limits?: {
-                                    cpus?: number;
-                                    memoryBytes?: number;
-                                };
-                                reservations?: {
-                                    cpus?: number;
-                                    memoryBytes?: number;
-                                };
-                            };
-                            /**
-                             * @default replicated
-                             * @enum {string}
-                             */
-                            mode?: "replicated" | "global";
-                            /** @default 1 */
-                            replicas?: number;
-                            /** @default false */
-                            stateful?: boolean;
-                            hostname?: string;
-                            /** @default [] */
-                            volumes?: ({
-                                /** @enum {string} */
-                                type: "implicit";
-                                /** Format: starts_with */
-                                target: string;
-                            } | {
-                                /** @enum {string} */
-                                type: "named";
-                                source: string;
-                                /** Format: starts_with */
-                                target: string;
-                                /** @default false */
-                                readOnly?: boolean;
-                            } | {
-                                /** @enum {string} */
-                                type: "hostPath";
-                                /** Format: starts_with */
-                                source: string;
-                                /** Format: starts_with */
-                                target: string;
-                                /** @default false */
-                                readOnly?: boolean;
-                            } | {
-                                /** @enum {string} */
-                                type: "shared";
-                                source: string;
-                                /** Format: starts_with */
-                                target: string;
-                                /** @default false */
-                                readOnly?: boolean;
-                            })[];
-                            /** @default [] */
-                            secrets?: {
-                                source: string;
-                                target?: string;
-                                /** @default 292 */
-                                mode?: number;
-                                version?: string;
-                            }[];
-                            placement?: {
-                                /** @default [] */
-                                constraints?: string[];
-                                maxReplicasPerNode?: number;
-                            };
-                            update?: {
-                                /** @default 1 */
-                                parallelism?: number;
-                                delay?: number | string;
-                                /**
-                                 * @default stop-first
-                                 * @enum {string}
-                                 */
-                                order?: "stop-first" | "start-first";
-                                /**
-                                 * @default pause
-                                 * @enum {string}
-                                 */
-                                failureAction?: "pause" | "continue" | "rollback";
-                                monitor?: number | string;
-                                /** @default 0 */
-                                maxFailureRatio?: number;
-                            };
-                            rollback?: {
-                                /** @default 1 */
-                                parallelism?: number;
-                                delay?: number | string;
-                                /**
-                                 * @default stop-first
-                                 * @enum {string}
-                                 */
-                                order?: "stop-first" | "start-first";
-                                /**
-                                 * @default pause
-                                 * @enum {string}
-                                 */
-                                failureAction?: "pause" | "continue";
-                                monitor?: number | string;
-                                /** @default 0 */
-                                maxFailureRatio?: number;
-                            };
-                            restart?: {
-                                /**
-                                 * @default any
-                                 * @enum {string}
-                                 */
-                                condition?: "none" | "on-failure" | "any";
-                                maxAttempts?: number;
-                                delay?: number | string;
-                            };
-                            stopGracePeriod?: number | string;
-                            /** Format: starts_with */
-                            workingDir?: string;
-                            user?: string;
-                            privileged?: boolean;
-                            capAdd?: string[];
-                            capDrop?: string[];
-                            hostNetwork?: boolean;
-                            hostPid?: boolean;
-                            hostIpc?: boolean;
-                            devices?: {
-                                /** Format: starts_with */
-                                source: string;
-                                /** Format: starts_with */
-                                target?: string;
-                                /** @default rwm */
-                                permissions?: string;
-                            }[];
-                        };
-                    };
-                    /** @default {} */
-                    volumes?: {
-                        [key: string]: {
-                            driver?: string;
-                            driverOptions?: {
-                                [key: string]: string;
-                            };
-                            storageClass?: string;
-                            /** @default 1Gi */
-                            size?: string;
-                            labels?: {
-                                [key: string]: string;
-                            };
-                        };
-                    };
-                    /** @default {} */
-                    secrets?: {
-                        [key: string]: {
-                            value?: string;
-                            version?: string;
-                        };
-                    };
-                    /** @default {} */
-                    labels?: {
-                        [key: string]: string;
-                    };
-                };
-                "application/yaml": {
-                    name: string;
-                    services: {
-                        [key: string]: {
-                            image: string;
-                            entrypoint?: string[];
-                            command?: string[];
-                            /** @default {} */
-                            env?: {
-                                [key: string]: string;
-                            };
-                            /** @default [] */
-                            ports?: {
-                                target: number;
-                                published?: number;
-                                /**
-                                 * @default tcp
-                                 * @enum {string}
-                                 */
-                                protocol?: "tcp" | "udp";
-                                /**
-                                 * @default ingress
-                                 * @enum {string}
-                                 */
-                                mode?: "ingress" | "host";
-                            }[];
-                            /** @default {} */
-                            labels?: {
-                                [key: string]: string;
-                            };
-                            healthCheck?: {
-                                test: string[];
-                                interval?: number | string;
-                                timeout?: number | string;
-                                /** @default 3 */
-                                retries?: number;
-                                startPeriod?: number | string;
-                            };
-                            resources?: {
-                                limits?: {
-                                    cpus?: number;
-                                    memoryBytes?: number;
-                                };
-                                reservations?: {
-                                    cpus?: number;
-                                    memoryBytes?: number;
-                                };
-                            };
-                            /**
-                             * @default replicated
-                             * @enum {string}
-                             */
-                            mode?: "replicated" | "global";
-                            /** @default 1 */
-                            replicas?: number;
-                            /** @default false */
-                            stateful?: boolean;
-                            hostname?: string;
-                            /** @default [] */
-                            volumes?: ({
-                                /** @enum {string} */
-                                type: "implicit";
-                                /** Format: starts_with */
-                                target: string;
-                            } | {
-                                /** @enum {string} */
-                                type: "named";
-                                source: string;
-                                /** Format: starts_with */
-                                target: string;
-                                /** @default false */
-                                readOnly?: boolean;
-                            } | {
-                                /** @enum {string} */
-                                type: "hostPath";
-                                /** Format: starts_with */
-                                source: string;
-                                /** Format: starts_with */
-                                target: string;
-                                /** @default false */
-                                readOnly?: boolean;
-                            } | {
-                                /** @enum {string} */
-                                type: "shared";
-                                source: string;
-                                /** Format: starts_with */
-                                target: string;
-                                /** @default false */
-                                readOnly?: boolean;
-                            })[];
-                            /** @default [] */
-                            secrets?: {
-                                source: string;
-                                target?: string;
-                                /** @default 292 */
-                                mode?: number;
-                                version?: string;
-                            }[];
-                            placement?: {
-                                /** @default [] */
-                                constraints?: string[];
-                                maxReplicasPerNode?: number;
-                            };
-                            update?: {
-                                /** @default 1 */
-                                parallelism?: number;
-                                delay?: number | string;
-                                /**
-                                 * @default stop-first
-                                 * @enum {string}
-                                 */
-                                order?: "stop-first" | "start-first";
-                                /**
-                                 * @default pause
-                                 * @enum {string}
-                                 */
-                                failureAction?: "pause" | "continue" | "rollback";
-                                monitor?: number | string;
-                                /** @default 0 */
-                                maxFailureRatio?: number;
-                            };
-                            rollback?: {
-                                /** @default 1 */
-                                parallelism?: number;
-                                delay?: number | string;
-                                /**
-                                 * @default stop-first
-                                 * @enum {string}
-                                 */
-                                order?: "stop-first" | "start-first";
-                                /**
-                                 * @default pause
-                                 * @enum {string}
-                                 */
-                                failureAction?: "pause" | "continue";
-                                monitor?: number | string;
-                                /** @default 0 */
-                                maxFailureRatio?: number;
-                            };
-                            restart?: {
-                                /**
-                                 * @default any
-                                 * @enum {string}
-                                 */
-                                condition?: "none" | "on-failure" | "any";
-                                maxAttempts?: number;
-                                delay?: number | string;
-                            };
-                            stopGracePeriod?: number | string;
-                            /** Format: starts_with */
-                            workingDir?: string;
-                            user?: string;
-                            privileged?: boolean;
-                            capAdd?: string[];
-                            capDrop?: string[];
-                            hostNetwork?: boolean;
-                            hostPid?: boolean;
-                            hostIpc?: boolean;
-                            devices?: {
-                                /** Format: starts_with */
-                                source: string;
-                                /** Format: starts_with */
-                                target?: string;
-                                /** @default rwm */
-                                permissions?: string;
-                            }[];
-                        };
-                    };
-                    /** @default {} */
-                    volumes?: {
-                        [key: string]: {
-                            driver?: string;
-                            driverOptions?: {
-                                [key: string]: string;
-                            };
-                            storageClass?: string;
-                            /** @default 1Gi */
-                            size?: string;
-                            labels?: {
-                                [key: string]: string;
-                            };
-                        };
-                    };
-                    /** @default {} */
-                    secrets?: {
-                        [key: string]: {
-                            value?: string;
-                            version?: string;
-                        };
-                    };
-                    /** @default {} */
-                    labels?: {
-                        [key: string]: string;
-                    };
-                };
+                "application/json": components["schemas"]["AppSpecInput"];
+                "application/yaml": string;
             };
         };
         responses: {
@@ -4073,86 +2935,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        app: string;
-                        changed: boolean;
-                        objects: {
-                            /** @enum {string} */
-                            action: "create" | "update" | "delete" | "unchanged";
-                            kind: string;
-                            name: string;
-                            service?: string;
-                            changes: {
-                                path: string;
-                                from?: unknown;
-                                to?: unknown;
-                            }[];
-                            /** @description the native object as it would be written */
-                            object?: unknown;
-                        }[];
-                        /** @description where the orchestrator cannot honour a field exactly */
-                        warnings: {
-                            path: string;
-                            message: string;
-                        }[];
-                        importWarnings: {
-                            path: string;
-                            message: string;
-                        }[];
-                        /** @description for a Compose file: the conversion report, with this cluster's orchestrator's own notes at the Compose keys (orchestrators.swarm or orchestrators.kubernetes) */
-                        report?: {
-                            entries: {
-                                /** @description the Compose key as written: services.db.healthcheck.retries, services.web.ports[0] */
-                                key: string;
-                                /** @enum {string} */
-                                status: "carried" | "approximated" | "dropped";
-                                /** @description how the key was approximated, or why it was dropped */
-                                note?: string;
-                                /** @description where an orchestrator differs from status */
-                                orchestrators?: {
-                                    swarm?: {
-                                        /**
-                                         * @description refused: the apply fails on this orchestrator
-                                         * @enum {string}
-                                         */
-                                        status: "carried" | "approximated" | "dropped" | "refused";
-                                        note: string;
-                                    };
-                                    kubernetes?: {
-                                        /**
-                                         * @description refused: the apply fails on this orchestrator
-                                         * @enum {string}
-                                         */
-                                        status: "carried" | "approximated" | "dropped" | "refused";
-                                        note: string;
-                                    };
-                                };
-                            }[];
-                            /** @description keys per status, each at its worst */
-                            summary: {
-                                carried: number;
-                                approximated: number;
-                                dropped: number;
-                            };
-                            profiles: {
-                                active: string[];
-                                /** @description services whose profiles were not asked for: not deployed, as in Compose */
-                                skippedServices: string[];
-                            };
-                        };
-                        /** @description what the cluster's workload policy would refuse */
-                        policy: {
-                            /** @description an apply of this spec by this token would pass the workload policy */
-                            allowed: boolean;
-                            /** @description it passes only because the token is an admin of the cluster (audited) */
-                            bypass: boolean;
-                            violations: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Plan"];
                 };
             };
             /** @description invalid input; `details` names each field */
@@ -4161,82 +2944,29 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description no such resource */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description the cluster is unreachable */
@@ -4245,26 +2975,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -4287,288 +2998,29 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        name: string;
-                        cluster: string;
-                        currentRevision?: number;
-                        createdAt: string;
-                        updatedAt: string;
-                        deleted: boolean;
-                        spec?: {
-                            name: string;
-                            services: {
-                                [key: string]: {
-                                    image: string;
-                                    entrypoint?: string[];
-                                    command?: string[];
-                                    /** @default {} */
-                                    env: {
-                                        [key: string]: string;
-                                    };
-                                    /** @default [] */
-                                    ports: {
-                                        target: number;
-                                        published?: number;
-                                        /**
-                                         * @default tcp
-                                         * @enum {string}
-                                         */
-                                        protocol: "tcp" | "udp";
-                                        /**
-                                         * @default ingress
-                                         * @enum {string}
-                                         */
-                                        mode: "ingress" | "host";
-                                    }[];
-                                    /** @default {} */
-                                    labels: {
-                                        [key: string]: string;
-                                    };
-                                    healthCheck?: {
-                                        test: string[];
-                                        /** @default 10000 */
-                                        interval: number | unknown;
-                                        /** @default 5000 */
-                                        timeout: number | unknown;
-                                        /** @default 3 */
-                                        retries: number;
-                                        /** @default 0 */
-                                        startPeriod: number | unknown;
-                                    };
-                                    resources?: {
-                                        limits?: {
-                                            cpus?: number;
-                                            memoryBytes?: number;
-                                        };
-                                        reservations?: {
-                                            cpus?: number;
-                                            memoryBytes?: number;
-                                        };
-                                    };
-                                    /**
-                                     * @default replicated
-                                     * @enum {string}
-                                     */
-                                    mode: "replicated" | "global";
-                                    /** @default 1 */
-                                    replicas: number;
-                                    /** @default false */
-                                    stateful: boolean;
-                                    hostname?: string;
-                                    /** @default [] */
-                                    volumes: ({
-                                        /** @enum {string} */
-                                        type: "implicit";
-                                        /** Format: starts_with */
-                                        target: string;
-                                    } | {
-                                        /** @enum {string} */
-                                        type: "named";
-                                        source: string;
-                                        /** Format: starts_with */
-                                        target: string;
-                                        /** @default false */
-                                        readOnly: boolean;
-                                    } | {
-                                        /** @enum {string} */
-                                        type: "hostPath";
-                                        /** Format: starts_with */
-                                        source: string;
-                                        /** Format: starts_with */
-                                        target: string;
-                                        /** @default false */
-                                        readOnly: boolean;
-                                    } | {
-                                        /** @enum {string} */
-                                        type: "shared";
-                                        source: string;
-                                        /** Format: starts_with */
-                                        target: string;
-                                        /** @default false */
-                                        readOnly: boolean;
-                                    })[];
-                                    /** @default [] */
-                                    secrets: {
-                                        source: string;
-                                        target?: string;
-                                        /** @default 292 */
-                                        mode: number;
-                                        version?: string;
-                                    }[];
-                                    placement?: {
-                                        /** @default [] */
-                                        constraints: string[];
-                                        maxReplicasPerNode?: number;
-                                    };
-                                    update?: {
-                                        /** @default 1 */
-                                        parallelism: number;
-                                        /** @default 0 */
-                                        delay: number | unknown;
-                                        /**
-                                         * @default stop-first
-                                         * @enum {string}
-                                         */
-                                        order: "stop-first" | "start-first";
-                                        /**
-                                         * @default pause
-                                         * @enum {string}
-                                         */
-                                        failureAction: "pause" | "continue" | "rollback";
-                                        /** @default 5000 */
-                                        monitor: number | unknown;
-                                        /** @default 0 */
-                                        maxFailureRatio: number;
-                                    };
-                                    rollback?: {
-                                        /** @default 1 */
-                                        parallelism: number;
-                                        /** @default 0 */
-                                        delay: number | unknown;
-                                        /**
-                                         * @default stop-first
-                                         * @enum {string}
-                                         */
-                                        order: "stop-first" | "start-first";
-                                        /**
-                                         * @default pause
-                                         * @enum {string}
-                                         */
-                                        failureAction: "pause" | "continue";
-                                        /** @default 5000 */
-                                        monitor: number | unknown;
-                                        /** @default 0 */
-                                        maxFailureRatio: number;
-                                    };
-                                    restart?: {
-                                        /**
-                                         * @default any
-                                         * @enum {string}
-                                         */
-                                        condition: "none" | "on-failure" | "any";
-                                        maxAttempts?: number;
-                                        delay?: number | unknown;
-                                    };
-                                    stopGracePeriod?: number | unknown;
-                                    /** Format: starts_with */
-                                    workingDir?: string;
-                                    user?: string;
-                                    privileged?: boolean;
-                                    capAdd?: unknown[];
-                                    capDrop?: unknown[];
-                                    hostNetwork?: boolean;
-                                    hostPid?: boolean;
-                                    hostIpc?: boolean;
-                                    devices?: {
-                                        /** Format: starts_with */
-                                        source: string;
-                                        /** Format: starts_with */
-                                        target?: string;
-                                        /** @default rwm */
-                                        permissions: string;
-                                    }[];
-                                };
-                            };
-                            /** @default {} */
-                            volumes: {
-                                [key: string]: {
-                                    driver?: string;
-                                    driverOptions?: {
-                                        [key: string]: string;
-                                    };
-                                    storageClass?: string;
-                                    /** @default 1Gi */
-                                    size: string;
-                                    labels?: {
-                                        [key: string]: string;
-                                    };
-                                };
-                            };
-                            /** @default {} */
-                            secrets: {
-                                [key: string]: {
-                                    value?: string;
-                                    version?: string;
-                                };
-                            };
-                            /** @default {} */
-                            labels: {
-                                [key: string]: string;
-                            };
-                        };
-                        services?: {
-                            service: string;
-                            desired?: {
-                                image: string;
-                                replicas: number;
-                                mode: string;
-                            };
-                            actual?: {
-                                image: string;
-                                replicas: {
-                                    [key: string]: number;
-                                };
-                                rollout: string;
-                            };
-                            inSync: boolean;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["App"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description no such resource */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description the cluster is unreachable */
@@ -4577,26 +3029,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -4605,7 +3038,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description true: also remove the app's named volumes (shared volumes are kept) */
-                volumes?: unknown;
+                volumes?: string;
             };
             header?: {
                 /** @description A retried call with the same key returns the first call's operation instead of acting twice */
@@ -4625,130 +3058,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description false: the cluster already runs this; no revision and no operation were made */
-                        changed: boolean;
-                        message: string;
-                        revision?: number;
-                        operation?: {
-                            /** Format: uuid */
-                            id: string;
-                            /** @enum {string} */
-                            kind: "apply" | "delete" | "scale" | "update" | "rollback" | "job" | "volume_create" | "volume_remove" | "cluster_register" | "cluster_update" | "cluster_remove";
-                            /** @enum {string} */
-                            status: "pending" | "running" | "succeeded" | "failed" | "rolled_back" | "paused" | "cancelled";
-                            /** Format: uuid */
-                            clusterId: string;
-                            app?: string;
-                            service?: string;
-                            requester: string;
-                            idempotencyKey?: string;
-                            /** @description revision that ran before */
-                            fromRevision?: number;
-                            /** @description revision this operation deploys */
-                            toRevision?: number;
-                            /**
-                             * @description Why the operation did not succeed: NOT_FOUND (the orchestrator no longer has what the operation changes); CONFLICT (the orchestrator refused the change as conflicting); INVALID (the orchestrator refused the spec); UNAUTHENTICATED (the caller was not authenticated); FORBIDDEN (the caller may not do this); PAYLOAD_TOO_LARGE (the request was too large); RATE_LIMITED (too many requests); CLUSTER_UNREACHABLE (the cluster could not be reached); CLUSTER_UNAUTHORIZED (the cluster refused Berth's credentials); UNSUPPORTED (the orchestrator cannot do what was asked); TIMEOUT (the orchestrator did not answer in time); INTERNAL (an error inside the gateway (see its log under the correlation id)); ROLLED_BACK (the rollout failed and went back to what ran before (failureAction rollback)); PAUSED (the rollout failed and stopped where it was (failureAction pause)); ROLLOUT_FAILED (the rollout failed and was neither rolled back nor paused); JOB_FAILED (the job ended with failed runs); SCALE_TIMEOUT (the service did not reach the asked number of running replicas in time)
-                             * @enum {string}
-                             */
-                            errorCode?: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL" | "ROLLED_BACK" | "PAUSED" | "ROLLOUT_FAILED" | "JOB_FAILED" | "SCALE_TIMEOUT";
-                            /** @description why it failed, rolled back or paused */
-                            error?: string;
-                            result?: {
-                                [key: string]: unknown;
-                            };
-                            createdAt: string;
-                            startedAt?: string;
-                            finishedAt?: string;
-                            progress?: {
-                                time: string;
-                                /** @description started, progressing, completed, rolling-back, rolled-back, paused, failed, scaling, waiting, reattached, finished */
-                                phase: string;
-                                /** @description the service a rollout phase is about */
-                                service?: string;
-                                message?: string;
-                                replicasUpdated?: number;
-                                replicasReady?: number;
-                                replicasTotal?: number;
-                                batchesDone?: number;
-                                batchesTotal?: number;
-                            }[];
-                        };
-                        /** @description what a Compose import could not carry */
-                        warnings: {
-                            path: string;
-                            message: string;
-                        }[];
-                        /** @description for a Compose file: the conversion report */
-                        report?: {
-                            entries: {
-                                /** @description the Compose key as written: services.db.healthcheck.retries, services.web.ports[0] */
-                                key: string;
-                                /** @enum {string} */
-                                status: "carried" | "approximated" | "dropped";
-                                /** @description how the key was approximated, or why it was dropped */
-                                note?: string;
-                                /** @description where an orchestrator differs from status */
-                                orchestrators?: {
-                                    swarm?: {
-                                        /**
-                                         * @description refused: the apply fails on this orchestrator
-                                         * @enum {string}
-                                         */
-                                        status: "carried" | "approximated" | "dropped" | "refused";
-                                        note: string;
-                                    };
-                                    kubernetes?: {
-                                        /**
-                                         * @description refused: the apply fails on this orchestrator
-                                         * @enum {string}
-                                         */
-                                        status: "carried" | "approximated" | "dropped" | "refused";
-                                        note: string;
-                                    };
-                                };
-                            }[];
-                            /** @description keys per status, each at its worst */
-                            summary: {
-                                carried: number;
-                                approximated: number;
-                                dropped: number;
-                            };
-                            profiles: {
-                                active: string[];
-                                /** @description services whose profiles were not asked for: not deployed, as in Compose */
-                                skippedServices: string[];
-                            };
-                        };
-                    };
+                    "application/json": components["schemas"]["ChangeResult"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description no such resource */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description conflicts with the current state or another operation in progress */
@@ -4757,54 +3079,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description the cluster is unreachable */
@@ -4813,26 +3098,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -4855,9 +3121,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    revision?: number;
-                };
+                "application/json": components["schemas"]["RollbackRequest"];
             };
         };
         responses: {
@@ -4867,102 +3131,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description false: the cluster already runs this; no revision and no operation were made */
-                        changed: boolean;
-                        message: string;
-                        revision?: number;
-                        operation?: {
-                            /** Format: uuid */
-                            id: string;
-                            /** @enum {string} */
-                            kind: "apply" | "delete" | "scale" | "update" | "rollback" | "job" | "volume_create" | "volume_remove" | "cluster_register" | "cluster_update" | "cluster_remove";
-                            /** @enum {string} */
-                            status: "pending" | "running" | "succeeded" | "failed" | "rolled_back" | "paused" | "cancelled";
-                            /** Format: uuid */
-                            clusterId: string;
-                            app?: string;
-                            service?: string;
-                            requester: string;
-                            idempotencyKey?: string;
-                            /** @description revision that ran before */
-                            fromRevision?: number;
-                            /** @description revision this operation deploys */
-                            toRevision?: number;
-                            /**
-                             * @description Why the operation did not succeed: NOT_FOUND (the orchestrator no longer has what the operation changes); CONFLICT (the orchestrator refused the change as conflicting); INVALID (the orchestrator refused the spec); UNAUTHENTICATED (the caller was not authenticated); FORBIDDEN (the caller may not do this); PAYLOAD_TOO_LARGE (the request was too large); RATE_LIMITED (too many requests); CLUSTER_UNREACHABLE (the cluster could not be reached); CLUSTER_UNAUTHORIZED (the cluster refused Berth's credentials); UNSUPPORTED (the orchestrator cannot do what was asked); TIMEOUT (the orchestrator did not answer in time); INTERNAL (an error inside the gateway (see its log under the correlation id)); ROLLED_BACK (the rollout failed and went back to what ran before (failureAction rollback)); PAUSED (the rollout failed and stopped where it was (failureAction pause)); ROLLOUT_FAILED (the rollout failed and was neither rolled back nor paused); JOB_FAILED (the job ended with failed runs); SCALE_TIMEOUT (the service did not reach the asked number of running replicas in time)
-                             * @enum {string}
-                             */
-                            errorCode?: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL" | "ROLLED_BACK" | "PAUSED" | "ROLLOUT_FAILED" | "JOB_FAILED" | "SCALE_TIMEOUT";
-                            /** @description why it failed, rolled back or paused */
-                            error?: string;
-                            result?: {
-                                [key: string]: unknown;
-                            };
-                            createdAt: string;
-                            startedAt?: string;
-                            finishedAt?: string;
-                            progress?: {
-                                time: string;
-                                /** @description started, progressing, completed, rolling-back, rolled-back, paused, failed, scaling, waiting, reattached, finished */
-                                phase: string;
-                                /** @description the service a rollout phase is about */
-                                service?: string;
-                                message?: string;
-                                replicasUpdated?: number;
-                                replicasReady?: number;
-                                replicasTotal?: number;
-                                batchesDone?: number;
-                                batchesTotal?: number;
-                            }[];
-                        };
-                        /** @description what a Compose import could not carry */
-                        warnings: {
-                            path: string;
-                            message: string;
-                        }[];
-                        /** @description for a Compose file: the conversion report */
-                        report?: {
-                            entries: {
-                                /** @description the Compose key as written: services.db.healthcheck.retries, services.web.ports[0] */
-                                key: string;
-                                /** @enum {string} */
-                                status: "carried" | "approximated" | "dropped";
-                                /** @description how the key was approximated, or why it was dropped */
-                                note?: string;
-                                /** @description where an orchestrator differs from status */
-                                orchestrators?: {
-                                    swarm?: {
-                                        /**
-                                         * @description refused: the apply fails on this orchestrator
-                                         * @enum {string}
-                                         */
-                                        status: "carried" | "approximated" | "dropped" | "refused";
-                                        note: string;
-                                    };
-                                    kubernetes?: {
-                                        /**
-                                         * @description refused: the apply fails on this orchestrator
-                                         * @enum {string}
-                                         */
-                                        status: "carried" | "approximated" | "dropped" | "refused";
-                                        note: string;
-                                    };
-                                };
-                            }[];
-                            /** @description keys per status, each at its worst */
-                            summary: {
-                                carried: number;
-                                approximated: number;
-                                dropped: number;
-                            };
-                            profiles: {
-                                active: string[];
-                                /** @description services whose profiles were not asked for: not deployed, as in Compose */
-                                skippedServices: string[];
-                            };
-                        };
-                    };
+                    "application/json": components["schemas"]["ChangeResult"];
                 };
             };
             /** @description invalid input; `details` names each field */
@@ -4971,54 +3140,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
             /** @description refused: no grant for this, or the cluster's workload policy forbids it (`violations`) */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description no such resource */
@@ -5027,26 +3159,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description conflicts with the current state or another operation in progress */
@@ -5055,54 +3168,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description the cluster is unreachable */
@@ -5111,26 +3188,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -5138,9 +3196,9 @@ export interface operations {
     listAppRevisions: {
         parameters: {
             query?: {
-                limit?: unknown;
+                limit?: string;
                 /** @description the last revision number of the previous page */
-                cursor?: unknown;
+                cursor?: string;
             };
             header?: never;
             path: {
@@ -5158,222 +3216,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        items: {
-                            number: number;
-                            specHash: string;
-                            /** @enum {string} */
-                            source: "api" | "compose" | "rollback" | "update" | "scale";
-                            author: string;
-                            message?: string;
-                            warnings: {
-                                path: string;
-                                message: string;
-                            }[];
-                            createdAt: string;
-                            current: boolean;
-                            spec?: {
-                                name: string;
-                                services: {
-                                    [key: string]: {
-                                        image: string;
-                                        entrypoint?: string[];
-                                        command?: string[];
-                                        /** @default {} */
-                                        env: {
-                                            [key: string]: string;
-                                        };
-                                        /** @default [] */
-                                        ports: {
-                                            target: number;
-                                            published?: number;
-                                            /**
-                                             * @default tcp
-                                             * @enum {string}
-                                             */
-                                            protocol: "tcp" | "udp";
-                                            /**
-                                             * @default ingress
-                                             * @enum {string}
-                                             */
-                                            mode: "ingress" | "host";
-                                        }[];
-                                        /** @default {} */
-                                        labels: {
-                                            [key: string]: string;
-                                        };
-                                        healthCheck?: {
-                                            test: string[];
-                                            /** @default 10000 */
-                                            interval: number | unknown;
-                                            /** @default 5000 */
-                                            timeout: number | unknown;
-                                            /** @default 3 */
-                                            retries: number;
-                                            /** @default 0 */
-                                            startPeriod: number | unknown;
-                                        };
-                                        resources?: {
-                                            limits?: {
-                                                cpus?: number;
-                                                memoryBytes?: number;
-                                            };
-                                            reservations?: {
-                                                cpus?: number;
-                                                memoryBytes?: number;
-                                            };
-                                        };
-                                        /**
-                                         * @default replicated
-                                         * @enum {string}
-                                         */
-                                        mode: "replicated" | "global";
-                                        /** @default 1 */
-                                        replicas: number;
-                                        /** @default false */
-                                        stateful: boolean;
-                                        hostname?: string;
-                                        /** @default [] */
-                                        volumes: ({
-                                            /** @enum {string} */
-                                            type: "implicit";
-                                            /** Format: starts_with */
-                                            target: string;
-                                        } | {
-                                            /** @enum {string} */
-                                            type: "named";
-                                            source: string;
-                                            /** Format: starts_with */
-                                            target: string;
-                                            /** @default false */
-                                            readOnly: boolean;
-                                        } | {
-                                            /** @enum {string} */
-                                            type: "hostPath";
-                                            /** Format: starts_with */
-                                            source: string;
-                                            /** Format: starts_with */
-                                            target: string;
-                                            /** @default false */
-                                            readOnly: boolean;
-                                        } | {
-                                            /** @enum {string} */
-                                            type: "shared";
-                                            source: string;
-                                            /** Format: starts_with */
-                                            target: string;
-                                            /** @default false */
-                                            readOnly: boolean;
-                                        })[];
-                                        /** @default [] */
-                                        secrets: {
-                                            source: string;
-                                            target?: string;
-                                            /** @default 292 */
-                                            mode: number;
-                                            version?: string;
-                                        }[];
-                                        placement?: {
-                                            /** @default [] */
-                                            constraints: string[];
-                                            maxReplicasPerNode?: number;
-                                        };
-                                        update?: {
-                                            /** @default 1 */
-                                            parallelism: number;
-                                            /** @default 0 */
-                                            delay: number | unknown;
-                                            /**
-                                             * @default stop-first
-                                             * @enum {string}
-                                             */
-                                            order: "stop-first" | "start-first";
-                                            /**
-                                             * @default pause
-                                             * @enum {string}
-                                             */
-                                            failureAction: "pause" | "continue" | "rollback";
-                                            /** @default 5000 */
-                                            monitor: number | unknown;
-                                            /** @default 0 */
-                                            maxFailureRatio: number;
-                                        };
-                                        rollback?: {
-                                            /** @default 1 */
-                                            parallelism: number;
-                                            /** @default 0 */
-                                            delay: number | unknown;
-                                            /**
-                                             * @default stop-first
-                                             * @enum {string}
-                                             */
-                                            order: "stop-first" | "start-first";
-                                            /**
-                                             * @default pause
-                                             * @enum {string}
-                                             */
-                                            failureAction: "pause" | "continue";
-                                            /** @default 5000 */
-                                            monitor: number | unknown;
-                                            /** @default 0 */
-                                            maxFailureRatio: number;
-                                        };
-                                        restart?: {
-                                            /**
-                                             * @default any
-                                             * @enum {string}
-                                             */
-                                            condition: "none" | "on-failure" | "any";
-                                            maxAttempts?: number;
-                                            delay?: number | unknown;
-                                        };
-                                        stopGracePeriod?: number | unknown;
-                                        /** Format: starts_with */
-                                        workingDir?: string;
-                                        user?: string;
-                                        privileged?: boolean;
-                                        capAdd?: unknown[];
-                                        capDrop?: unknown[];
-                                        hostNetwork?: boolean;
-                                        hostPid?: boolean;
-                                        hostIpc?: boolean;
-                                        devices?: {
-                                            /** Format: starts_with */
-                                            source: string;
-                                            /** Format: starts_with */
-                                            target?: string;
-                                            /** @default rwm */
-                                            permissions: string;
-                                        }[];
-                                    };
-                                };
-                                /** @default {} */
-                                volumes: {
-                                    [key: string]: {
-                                        driver?: string;
-                                        driverOptions?: {
-                                            [key: string]: string;
-                                        };
-                                        storageClass?: string;
-                                        /** @default 1Gi */
-                                        size: string;
-                                        labels?: {
-                                            [key: string]: string;
-                                        };
-                                    };
-                                };
-                                /** @default {} */
-                                secrets: {
-                                    [key: string]: {
-                                        value?: string;
-                                        version?: string;
-                                    };
-                                };
-                                /** @default {} */
-                                labels: {
-                                    [key: string]: string;
-                                };
-                            };
-                        }[];
+                        items: components["schemas"]["Revision"][];
                         nextCursor?: number;
                     };
                 };
@@ -5384,82 +3227,28 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description no such resource */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -5485,16 +3274,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        from: number;
-                        to: number;
-                        changes: {
-                            path: string;
-                            from?: unknown;
-                            to?: unknown;
-                            summary: string;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["RevisionDiff"];
                 };
             };
             /** @description invalid input; `details` names each field */
@@ -5503,82 +3283,28 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description no such resource */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -5602,222 +3328,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        number: number;
-                        specHash: string;
-                        /** @enum {string} */
-                        source: "api" | "compose" | "rollback" | "update" | "scale";
-                        author: string;
-                        message?: string;
-                        warnings: {
-                            path: string;
-                            message: string;
-                        }[];
-                        createdAt: string;
-                        current: boolean;
-                        spec?: {
-                            name: string;
-                            services: {
-                                [key: string]: {
-                                    image: string;
-                                    entrypoint?: string[];
-                                    command?: string[];
-                                    /** @default {} */
-                                    env: {
-                                        [key: string]: string;
-                                    };
-                                    /** @default [] */
-                                    ports: {
-                                        target: number;
-                                        published?: number;
-                                        /**
-                                         * @default tcp
-                                         * @enum {string}
-                                         */
-                                        protocol: "tcp" | "udp";
-                                        /**
-                                         * @default ingress
-                                         * @enum {string}
-                                         */
-                                        mode: "ingress" | "host";
-                                    }[];
-                                    /** @default {} */
-                                    labels: {
-                                        [key: string]: string;
-                                    };
-                                    healthCheck?: {
-                                        test: string[];
-                                        /** @default 10000 */
-                                        interval: number | unknown;
-                                        /** @default 5000 */
-                                        timeout: number | unknown;
-                                        /** @default 3 */
-                                        retries: number;
-                                        /** @default 0 */
-                                        startPeriod: number | unknown;
-                                    };
-                                    resources?: {
-                                        limits?: {
-                                            cpus?: number;
-                                            memoryBytes?: number;
-                                        };
-                                        reservations?: {
-                                            cpus?: number;
-                                            memoryBytes?: number;
-                                        };
-                                    };
-                                    /**
-                                     * @default replicated
-                                     * @enum {string}
-                                     */
-                                    mode: "replicated" | "global";
-                                    /** @default 1 */
-                                    replicas: number;
-                                    /** @default false */
-                                    stateful: boolean;
-                                    hostname?: string;
-                                    /** @default [] */
-                                    volumes: ({
-                                        /** @enum {string} */
-                                        type: "implicit";
-                                        /** Format: starts_with */
-                                        target: string;
-                                    } | {
-                                        /** @enum {string} */
-                                        type: "named";
-                                        source: string;
-                                        /** Format: starts_with */
-                                        target: string;
-                                        /** @default false */
-                                        readOnly: boolean;
-                                    } | {
-                                        /** @enum {string} */
-                                        type: "hostPath";
-                                        /** Format: starts_with */
-                                        source: string;
-                                        /** Format: starts_with */
-                                        target: string;
-                                        /** @default false */
-                                        readOnly: boolean;
-                                    } | {
-                                        /** @enum {string} */
-                                        type: "shared";
-                                        source: string;
-                                        /** Format: starts_with */
-                                        target: string;
-                                        /** @default false */
-                                        readOnly: boolean;
-                                    })[];
-                                    /** @default [] */
-                                    secrets: {
-                                        source: string;
-                                        target?: string;
-                                        /** @default 292 */
-                                        mode: number;
-                                        version?: string;
-                                    }[];
-                                    placement?: {
-                                        /** @default [] */
-                                        constraints: string[];
-                                        maxReplicasPerNode?: number;
-                                    };
-                                    update?: {
-                                        /** @default 1 */
-                                        parallelism: number;
-                                        /** @default 0 */
-                                        delay: number | unknown;
-                                        /**
-                                         * @default stop-first
-                                         * @enum {string}
-                                         */
-                                        order: "stop-first" | "start-first";
-                                        /**
-                                         * @default pause
-                                         * @enum {string}
-                                         */
-                                        failureAction: "pause" | "continue" | "rollback";
-                                        /** @default 5000 */
-                                        monitor: number | unknown;
-                                        /** @default 0 */
-                                        maxFailureRatio: number;
-                                    };
-                                    rollback?: {
-                                        /** @default 1 */
-                                        parallelism: number;
-                                        /** @default 0 */
-                                        delay: number | unknown;
-                                        /**
-                                         * @default stop-first
-                                         * @enum {string}
-                                         */
-                                        order: "stop-first" | "start-first";
-                                        /**
-                                         * @default pause
-                                         * @enum {string}
-                                         */
-                                        failureAction: "pause" | "continue";
-                                        /** @default 5000 */
-                                        monitor: number | unknown;
-                                        /** @default 0 */
-                                        maxFailureRatio: number;
-                                    };
-                                    restart?: {
-                                        /**
-                                         * @default any
-                                         * @enum {string}
-                                         */
-                                        condition: "none" | "on-failure" | "any";
-                                        maxAttempts?: number;
-                                        delay?: number | unknown;
-                                    };
-                                    stopGracePeriod?: number | unknown;
-                                    /** Format: starts_with */
-                                    workingDir?: string;
-                                    user?: string;
-                                    privileged?: boolean;
-                                    capAdd?: unknown[];
-                                    capDrop?: unknown[];
-                                    hostNetwork?: boolean;
-                                    hostPid?: boolean;
-                                    hostIpc?: boolean;
-                                    devices?: {
-                                        /** Format: starts_with */
-                                        source: string;
-                                        /** Format: starts_with */
-                                        target?: string;
-                                        /** @default rwm */
-                                        permissions: string;
-                                    }[];
-                                };
-                            };
-                            /** @default {} */
-                            volumes: {
-                                [key: string]: {
-                                    driver?: string;
-                                    driverOptions?: {
-                                        [key: string]: string;
-                                    };
-                                    storageClass?: string;
-                                    /** @default 1Gi */
-                                    size: string;
-                                    labels?: {
-                                        [key: string]: string;
-                                    };
-                                };
-                            };
-                            /** @default {} */
-                            secrets: {
-                                [key: string]: {
-                                    value?: string;
-                                    version?: string;
-                                };
-                            };
-                            /** @default {} */
-                            labels: {
-                                [key: string]: string;
-                            };
-                        };
-                    };
+                    "application/json": components["schemas"]["Revision"];
                 };
             };
             /** @description invalid input; `details` names each field */
@@ -5826,82 +3337,28 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description no such resource */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -5925,102 +3382,30 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        items: {
-                            service: string;
-                            image: string;
-                            mode: string;
-                            stateful: boolean;
-                            replicas: {
-                                desired: number;
-                                running: number;
-                                ready: number;
-                                updated: number;
-                            };
-                            /** @description the name other services of the app resolve */
-                            dnsName: string;
-                            aliases: string[];
-                            virtualIps: string[];
-                            ports: {
-                                target: number;
-                                published?: number;
-                                protocol: string;
-                                mode: string;
-                            }[];
-                            /** @description running replicas with their node and address */
-                            endpoints: {
-                                id: string;
-                                replica: string;
-                                node?: string;
-                                address?: string;
-                                hostname?: string;
-                                state: string;
-                                ready: boolean;
-                                image?: string;
-                            }[];
-                            rollout: {
-                                state: string;
-                                message?: string;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                        }[];
+                        items: components["schemas"]["Service"][];
                     };
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description no such resource */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description the cluster is unreachable */
@@ -6029,26 +3414,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -6072,101 +3438,29 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        service: string;
-                        image: string;
-                        mode: string;
-                        stateful: boolean;
-                        replicas: {
-                            desired: number;
-                            running: number;
-                            ready: number;
-                            updated: number;
-                        };
-                        /** @description the name other services of the app resolve */
-                        dnsName: string;
-                        aliases: string[];
-                        virtualIps: string[];
-                        ports: {
-                            target: number;
-                            published?: number;
-                            protocol: string;
-                            mode: string;
-                        }[];
-                        /** @description running replicas with their node and address */
-                        endpoints: {
-                            id: string;
-                            replica: string;
-                            node?: string;
-                            address?: string;
-                            hostname?: string;
-                            state: string;
-                            ready: boolean;
-                            image?: string;
-                        }[];
-                        rollout: {
-                            state: string;
-                            message?: string;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
+                    "application/json": components["schemas"]["Service"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description no such resource */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description the cluster is unreachable */
@@ -6175,26 +3469,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -6218,38 +3493,17 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    image?: string;
-                    command?: string[];
-                    /** @description replaces the environment */
-                    env?: {
-                        [key: string]: string;
-                    };
-                    resources?: {
-                        limits?: {
-                            cpus?: number;
-                            memoryBytes?: number;
-                        };
-                        reservations?: {
-                            cpus?: number;
-                            memoryBytes?: number;
-                        };
-                    };
-                    replicas?: number;
-                    update?: {
-                        parallelism?: number;
-                        delay?: number | string;
-                        /** @enum {string} */
-                        order?: "stop-first" | "start-first";
-                        /** @enum {string} */
-                        failureAction?: "pause" | "continue" | "rollback";
-                        monitor?: number | string;
-                        maxFailureRatio?: number;
-                    };
-                    expectedRevision?: number;
-                    /** @default false */
-                    force?: boolean;
-                };
+                /**
+                 * @example {
+                 *       "image": "nginx:1.28-alpine",
+                 *       "replicas": 3,
+                 *       "update": {
+                 *         "parallelism": 1,
+                 *         "order": "start-first"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["UpdateServiceRequest"];
             };
         };
         responses: {
@@ -6259,102 +3513,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description false: the cluster already runs this; no revision and no operation were made */
-                        changed: boolean;
-                        message: string;
-                        revision?: number;
-                        operation?: {
-                            /** Format: uuid */
-                            id: string;
-                            /** @enum {string} */
-                            kind: "apply" | "delete" | "scale" | "update" | "rollback" | "job" | "volume_create" | "volume_remove" | "cluster_register" | "cluster_update" | "cluster_remove";
-                            /** @enum {string} */
-                            status: "pending" | "running" | "succeeded" | "failed" | "rolled_back" | "paused" | "cancelled";
-                            /** Format: uuid */
-                            clusterId: string;
-                            app?: string;
-                            service?: string;
-                            requester: string;
-                            idempotencyKey?: string;
-                            /** @description revision that ran before */
-                            fromRevision?: number;
-                            /** @description revision this operation deploys */
-                            toRevision?: number;
-                            /**
-                             * @description Why the operation did not succeed: NOT_FOUND (the orchestrator no longer has what the operation changes); CONFLICT (the orchestrator refused the change as conflicting); INVALID (the orchestrator refused the spec); UNAUTHENTICATED (the caller was not authenticated); FORBIDDEN (the caller may not do this); PAYLOAD_TOO_LARGE (the request was too large); RATE_LIMITED (too many requests); CLUSTER_UNREACHABLE (the cluster could not be reached); CLUSTER_UNAUTHORIZED (the cluster refused Berth's credentials); UNSUPPORTED (the orchestrator cannot do what was asked); TIMEOUT (the orchestrator did not answer in time); INTERNAL (an error inside the gateway (see its log under the correlation id)); ROLLED_BACK (the rollout failed and went back to what ran before (failureAction rollback)); PAUSED (the rollout failed and stopped where it was (failureAction pause)); ROLLOUT_FAILED (the rollout failed and was neither rolled back nor paused); JOB_FAILED (the job ended with failed runs); SCALE_TIMEOUT (the service did not reach the asked number of running replicas in time)
-                             * @enum {string}
-                             */
-                            errorCode?: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL" | "ROLLED_BACK" | "PAUSED" | "ROLLOUT_FAILED" | "JOB_FAILED" | "SCALE_TIMEOUT";
-                            /** @description why it failed, rolled back or paused */
-                            error?: string;
-                            result?: {
-                                [key: string]: unknown;
-                            };
-                            createdAt: string;
-                            startedAt?: string;
-                            finishedAt?: string;
-                            progress?: {
-                                time: string;
-                                /** @description started, progressing, completed, rolling-back, rolled-back, paused, failed, scaling, waiting, reattached, finished */
-                                phase: string;
-                                /** @description the service a rollout phase is about */
-                                service?: string;
-                                message?: string;
-                                replicasUpdated?: number;
-                                replicasReady?: number;
-                                replicasTotal?: number;
-                                batchesDone?: number;
-                                batchesTotal?: number;
-                            }[];
-                        };
-                        /** @description what a Compose import could not carry */
-                        warnings: {
-                            path: string;
-                            message: string;
-                        }[];
-                        /** @description for a Compose file: the conversion report */
-                        report?: {
-                            entries: {
-                                /** @description the Compose key as written: services.db.healthcheck.retries, services.web.ports[0] */
-                                key: string;
-                                /** @enum {string} */
-                                status: "carried" | "approximated" | "dropped";
-                                /** @description how the key was approximated, or why it was dropped */
-                                note?: string;
-                                /** @description where an orchestrator differs from status */
-                                orchestrators?: {
-                                    swarm?: {
-                                        /**
-                                         * @description refused: the apply fails on this orchestrator
-                                         * @enum {string}
-                                         */
-                                        status: "carried" | "approximated" | "dropped" | "refused";
-                                        note: string;
-                                    };
-                                    kubernetes?: {
-                                        /**
-                                         * @description refused: the apply fails on this orchestrator
-                                         * @enum {string}
-                                         */
-                                        status: "carried" | "approximated" | "dropped" | "refused";
-                                        note: string;
-                                    };
-                                };
-                            }[];
-                            /** @description keys per status, each at its worst */
-                            summary: {
-                                carried: number;
-                                approximated: number;
-                                dropped: number;
-                            };
-                            profiles: {
-                                active: string[];
-                                /** @description services whose profiles were not asked for: not deployed, as in Compose */
-                                skippedServices: string[];
-                            };
-                        };
-                    };
+                    "application/json": components["schemas"]["ChangeResult"];
                 };
             };
             /** @description invalid input; `details` names each field */
@@ -6363,54 +3522,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
             /** @description refused: no grant for this, or the cluster's workload policy forbids it (`violations`) */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description no such resource */
@@ -6419,26 +3541,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description conflicts with the current state or another operation in progress */
@@ -6447,54 +3550,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description the cluster is unreachable */
@@ -6503,26 +3570,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -6546,9 +3594,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    replicas: number;
-                };
+                "application/json": components["schemas"]["ScaleRequest"];
             };
         };
         responses: {
@@ -6558,102 +3604,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description false: the cluster already runs this; no revision and no operation were made */
-                        changed: boolean;
-                        message: string;
-                        revision?: number;
-                        operation?: {
-                            /** Format: uuid */
-                            id: string;
-                            /** @enum {string} */
-                            kind: "apply" | "delete" | "scale" | "update" | "rollback" | "job" | "volume_create" | "volume_remove" | "cluster_register" | "cluster_update" | "cluster_remove";
-                            /** @enum {string} */
-                            status: "pending" | "running" | "succeeded" | "failed" | "rolled_back" | "paused" | "cancelled";
-                            /** Format: uuid */
-                            clusterId: string;
-                            app?: string;
-                            service?: string;
-                            requester: string;
-                            idempotencyKey?: string;
-                            /** @description revision that ran before */
-                            fromRevision?: number;
-                            /** @description revision this operation deploys */
-                            toRevision?: number;
-                            /**
-                             * @description Why the operation did not succeed: NOT_FOUND (the orchestrator no longer has what the operation changes); CONFLICT (the orchestrator refused the change as conflicting); INVALID (the orchestrator refused the spec); UNAUTHENTICATED (the caller was not authenticated); FORBIDDEN (the caller may not do this); PAYLOAD_TOO_LARGE (the request was too large); RATE_LIMITED (too many requests); CLUSTER_UNREACHABLE (the cluster could not be reached); CLUSTER_UNAUTHORIZED (the cluster refused Berth's credentials); UNSUPPORTED (the orchestrator cannot do what was asked); TIMEOUT (the orchestrator did not answer in time); INTERNAL (an error inside the gateway (see its log under the correlation id)); ROLLED_BACK (the rollout failed and went back to what ran before (failureAction rollback)); PAUSED (the rollout failed and stopped where it was (failureAction pause)); ROLLOUT_FAILED (the rollout failed and was neither rolled back nor paused); JOB_FAILED (the job ended with failed runs); SCALE_TIMEOUT (the service did not reach the asked number of running replicas in time)
-                             * @enum {string}
-                             */
-                            errorCode?: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL" | "ROLLED_BACK" | "PAUSED" | "ROLLOUT_FAILED" | "JOB_FAILED" | "SCALE_TIMEOUT";
-                            /** @description why it failed, rolled back or paused */
-                            error?: string;
-                            result?: {
-                                [key: string]: unknown;
-                            };
-                            createdAt: string;
-                            startedAt?: string;
-                            finishedAt?: string;
-                            progress?: {
-                                time: string;
-                                /** @description started, progressing, completed, rolling-back, rolled-back, paused, failed, scaling, waiting, reattached, finished */
-                                phase: string;
-                                /** @description the service a rollout phase is about */
-                                service?: string;
-                                message?: string;
-                                replicasUpdated?: number;
-                                replicasReady?: number;
-                                replicasTotal?: number;
-                                batchesDone?: number;
-                                batchesTotal?: number;
-                            }[];
-                        };
-                        /** @description what a Compose import could not carry */
-                        warnings: {
-                            path: string;
-                            message: string;
-                        }[];
-                        /** @description for a Compose file: the conversion report */
-                        report?: {
-                            entries: {
-                                /** @description the Compose key as written: services.db.healthcheck.retries, services.web.ports[0] */
-                                key: string;
-                                /** @enum {string} */
-                                status: "carried" | "approximated" | "dropped";
-                                /** @description how the key was approximated, or why it was dropped */
-                                note?: string;
-                                /** @description where an orchestrator differs from status */
-                                orchestrators?: {
-                                    swarm?: {
-                                        /**
-                                         * @description refused: the apply fails on this orchestrator
-                                         * @enum {string}
-                                         */
-                                        status: "carried" | "approximated" | "dropped" | "refused";
-                                        note: string;
-                                    };
-                                    kubernetes?: {
-                                        /**
-                                         * @description refused: the apply fails on this orchestrator
-                                         * @enum {string}
-                                         */
-                                        status: "carried" | "approximated" | "dropped" | "refused";
-                                        note: string;
-                                    };
-                                };
-                            }[];
-                            /** @description keys per status, each at its worst */
-                            summary: {
-                                carried: number;
-                                approximated: number;
-                                dropped: number;
-                            };
-                            profiles: {
-                                active: string[];
-                                /** @description services whose profiles were not asked for: not deployed, as in Compose */
-                                skippedServices: string[];
-                            };
-                        };
-                    };
+                    "application/json": components["schemas"]["ChangeResult"];
                 };
             };
             /** @description invalid input; `details` names each field */
@@ -6662,54 +3613,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description no such resource */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description conflicts with the current state or another operation in progress */
@@ -6718,54 +3633,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description the cluster is unreachable */
@@ -6774,26 +3653,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -6817,9 +3677,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    revision?: number;
-                };
+                "application/json": components["schemas"]["RollbackRequest"];
             };
         };
         responses: {
@@ -6829,102 +3687,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description false: the cluster already runs this; no revision and no operation were made */
-                        changed: boolean;
-                        message: string;
-                        revision?: number;
-                        operation?: {
-                            /** Format: uuid */
-                            id: string;
-                            /** @enum {string} */
-                            kind: "apply" | "delete" | "scale" | "update" | "rollback" | "job" | "volume_create" | "volume_remove" | "cluster_register" | "cluster_update" | "cluster_remove";
-                            /** @enum {string} */
-                            status: "pending" | "running" | "succeeded" | "failed" | "rolled_back" | "paused" | "cancelled";
-                            /** Format: uuid */
-                            clusterId: string;
-                            app?: string;
-                            service?: string;
-                            requester: string;
-                            idempotencyKey?: string;
-                            /** @description revision that ran before */
-                            fromRevision?: number;
-                            /** @description revision this operation deploys */
-                            toRevision?: number;
-                            /**
-                             * @description Why the operation did not succeed: NOT_FOUND (the orchestrator no longer has what the operation changes); CONFLICT (the orchestrator refused the change as conflicting); INVALID (the orchestrator refused the spec); UNAUTHENTICATED (the caller was not authenticated); FORBIDDEN (the caller may not do this); PAYLOAD_TOO_LARGE (the request was too large); RATE_LIMITED (too many requests); CLUSTER_UNREACHABLE (the cluster could not be reached); CLUSTER_UNAUTHORIZED (the cluster refused Berth's credentials); UNSUPPORTED (the orchestrator cannot do what was asked); TIMEOUT (the orchestrator did not answer in time); INTERNAL (an error inside the gateway (see its log under the correlation id)); ROLLED_BACK (the rollout failed and went back to what ran before (failureAction rollback)); PAUSED (the rollout failed and stopped where it was (failureAction pause)); ROLLOUT_FAILED (the rollout failed and was neither rolled back nor paused); JOB_FAILED (the job ended with failed runs); SCALE_TIMEOUT (the service did not reach the asked number of running replicas in time)
-                             * @enum {string}
-                             */
-                            errorCode?: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL" | "ROLLED_BACK" | "PAUSED" | "ROLLOUT_FAILED" | "JOB_FAILED" | "SCALE_TIMEOUT";
-                            /** @description why it failed, rolled back or paused */
-                            error?: string;
-                            result?: {
-                                [key: string]: unknown;
-                            };
-                            createdAt: string;
-                            startedAt?: string;
-                            finishedAt?: string;
-                            progress?: {
-                                time: string;
-                                /** @description started, progressing, completed, rolling-back, rolled-back, paused, failed, scaling, waiting, reattached, finished */
-                                phase: string;
-                                /** @description the service a rollout phase is about */
-                                service?: string;
-                                message?: string;
-                                replicasUpdated?: number;
-                                replicasReady?: number;
-                                replicasTotal?: number;
-                                batchesDone?: number;
-                                batchesTotal?: number;
-                            }[];
-                        };
-                        /** @description what a Compose import could not carry */
-                        warnings: {
-                            path: string;
-                            message: string;
-                        }[];
-                        /** @description for a Compose file: the conversion report */
-                        report?: {
-                            entries: {
-                                /** @description the Compose key as written: services.db.healthcheck.retries, services.web.ports[0] */
-                                key: string;
-                                /** @enum {string} */
-                                status: "carried" | "approximated" | "dropped";
-                                /** @description how the key was approximated, or why it was dropped */
-                                note?: string;
-                                /** @description where an orchestrator differs from status */
-                                orchestrators?: {
-                                    swarm?: {
-                                        /**
-                                         * @description refused: the apply fails on this orchestrator
-                                         * @enum {string}
-                                         */
-                                        status: "carried" | "approximated" | "dropped" | "refused";
-                                        note: string;
-                                    };
-                                    kubernetes?: {
-                                        /**
-                                         * @description refused: the apply fails on this orchestrator
-                                         * @enum {string}
-                                         */
-                                        status: "carried" | "approximated" | "dropped" | "refused";
-                                        note: string;
-                                    };
-                                };
-                            }[];
-                            /** @description keys per status, each at its worst */
-                            summary: {
-                                carried: number;
-                                approximated: number;
-                                dropped: number;
-                            };
-                            profiles: {
-                                active: string[];
-                                /** @description services whose profiles were not asked for: not deployed, as in Compose */
-                                skippedServices: string[];
-                            };
-                        };
-                    };
+                    "application/json": components["schemas"]["ChangeResult"];
                 };
             };
             /** @description invalid input; `details` names each field */
@@ -6933,54 +3696,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
             /** @description refused: no grant for this, or the cluster's workload policy forbids it (`violations`) */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description no such resource */
@@ -6989,26 +3715,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description conflicts with the current state or another operation in progress */
@@ -7017,54 +3724,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description the cluster is unreachable */
@@ -7073,26 +3744,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -7100,10 +3752,10 @@ export interface operations {
     listJobs: {
         parameters: {
             query?: {
-                limit?: unknown;
-                cursor?: unknown;
-                name?: unknown;
-                app?: unknown;
+                limit?: string;
+                cursor?: string;
+                name?: string;
+                app?: string;
             };
             header?: never;
             path: {
@@ -7120,103 +3772,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        items: {
-                            /** Format: uuid */
-                            id: string;
-                            cluster: string;
-                            app: string;
-                            name: string;
-                            /** @description the Swarm service or Kubernetes Job of this run */
-                            nativeName: string;
-                            /** @enum {string} */
-                            status: "pending" | "running" | "succeeded" | "failed";
-                            succeeded: number;
-                            failed: number;
-                            runs: ({
-                                id: string;
-                                state: string;
-                                exitCode?: number;
-                                node?: string;
-                                message?: string;
-                            } & {
-                                [key: string]: unknown;
-                            })[];
-                            /** @description last lines of output, kept when the job ends */
-                            logTail?: string;
-                            startedAt: string;
-                            finishedAt?: string;
-                            durationMs?: number;
-                            operationId?: string;
-                            spec: {
-                                name: string;
-                                app?: string;
-                                image: string;
-                                entrypoint?: string[];
-                                command?: string[];
-                                /** @default {} */
-                                env: {
-                                    [key: string]: string;
-                                };
-                                /** @default {} */
-                                labels: {
-                                    [key: string]: string;
-                                };
-                                resources?: {
-                                    limits?: {
-                                        cpus?: number;
-                                        memoryBytes?: number;
-                                    };
-                                    reservations?: {
-                                        cpus?: number;
-                                        memoryBytes?: number;
-                                    };
-                                };
-                                /** @default 1 */
-                                parallelism: number;
-                                /** @default 1 */
-                                completions: number;
-                                /** @default 0 */
-                                backoffLimit: number;
-                                timeout?: number | unknown;
-                                /** @default [] */
-                                volumes: ({
-                                    /** @enum {string} */
-                                    type: "implicit";
-                                    /** Format: starts_with */
-                                    target: string;
-                                } | {
-                                    /** @enum {string} */
-                                    type: "named";
-                                    source: string;
-                                    /** Format: starts_with */
-                                    target: string;
-                                    /** @default false */
-                                    readOnly: boolean;
-                                } | {
-                                    /** @enum {string} */
-                                    type: "hostPath";
-                                    /** Format: starts_with */
-                                    source: string;
-                                    /** Format: starts_with */
-                                    target: string;
-                                    /** @default false */
-                                    readOnly: boolean;
-                                } | {
-                                    /** @enum {string} */
-                                    type: "shared";
-                                    source: string;
-                                    /** Format: starts_with */
-                                    target: string;
-                                    /** @default false */
-                                    readOnly: boolean;
-                                })[];
-                                placement?: {
-                                    /** @default [] */
-                                    constraints: string[];
-                                    maxReplicasPerNode?: number;
-                                };
-                            };
-                        }[];
+                        items: components["schemas"]["Job"][];
                         nextCursor?: string;
                     };
                 };
@@ -7227,82 +3783,28 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description no such resource */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -7311,7 +3813,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description true: answer when the job has ended */
-                wait?: unknown;
+                wait?: boolean;
             };
             header?: {
                 /** @description A retried call with the same key returns the first run */
@@ -7324,75 +3826,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    name: string;
-                    app?: string;
-                    image: string;
-                    entrypoint?: string[];
-                    command?: string[];
-                    /** @default {} */
-                    env?: {
-                        [key: string]: string;
-                    };
-                    /** @default {} */
-                    labels?: {
-                        [key: string]: string;
-                    };
-                    resources?: {
-                        limits?: {
-                            cpus?: number;
-                            memoryBytes?: number;
-                        };
-                        reservations?: {
-                            cpus?: number;
-                            memoryBytes?: number;
-                        };
-                    };
-                    /** @default 1 */
-                    parallelism?: number;
-                    /** @default 1 */
-                    completions?: number;
-                    /** @default 0 */
-                    backoffLimit?: number;
-                    timeout?: number | string;
-                    /** @default [] */
-                    volumes?: ({
-                        /** @enum {string} */
-                        type: "implicit";
-                        /** Format: starts_with */
-                        target: string;
-                    } | {
-                        /** @enum {string} */
-                        type: "named";
-                        source: string;
-                        /** Format: starts_with */
-                        target: string;
-                        /** @default false */
-                        readOnly?: boolean;
-                    } | {
-                        /** @enum {string} */
-                        type: "hostPath";
-                        /** Format: starts_with */
-                        source: string;
-                        /** Format: starts_with */
-                        target: string;
-                        /** @default false */
-                        readOnly?: boolean;
-                    } | {
-                        /** @enum {string} */
-                        type: "shared";
-                        source: string;
-                        /** Format: starts_with */
-                        target: string;
-                        /** @default false */
-                        readOnly?: boolean;
-                    })[];
-                    placement?: {
-                        /** @default [] */
-                        constraints?: string[];
-                        maxReplicasPerNode?: number;
-                    };
-                };
+                "application/json": components["schemas"]["JobSpecInput"];
             };
         };
         responses: {
@@ -7403,147 +3837,8 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        job: {
-                            /** Format: uuid */
-                            id: string;
-                            cluster: string;
-                            app: string;
-                            name: string;
-                            /** @description the Swarm service or Kubernetes Job of this run */
-                            nativeName: string;
-                            /** @enum {string} */
-                            status: "pending" | "running" | "succeeded" | "failed";
-                            succeeded: number;
-                            failed: number;
-                            runs: ({
-                                id: string;
-                                state: string;
-                                exitCode?: number;
-                                node?: string;
-                                message?: string;
-                            } & {
-                                [key: string]: unknown;
-                            })[];
-                            /** @description last lines of output, kept when the job ends */
-                            logTail?: string;
-                            startedAt: string;
-                            finishedAt?: string;
-                            durationMs?: number;
-                            operationId?: string;
-                            spec: {
-                                name: string;
-                                app?: string;
-                                image: string;
-                                entrypoint?: string[];
-                                command?: string[];
-                                /** @default {} */
-                                env: {
-                                    [key: string]: string;
-                                };
-                                /** @default {} */
-                                labels: {
-                                    [key: string]: string;
-                                };
-                                resources?: {
-                                    limits?: {
-                                        cpus?: number;
-                                        memoryBytes?: number;
-                                    };
-                                    reservations?: {
-                                        cpus?: number;
-                                        memoryBytes?: number;
-                                    };
-                                };
-                                /** @default 1 */
-                                parallelism: number;
-                                /** @default 1 */
-                                completions: number;
-                                /** @default 0 */
-                                backoffLimit: number;
-                                timeout?: number | unknown;
-                                /** @default [] */
-                                volumes: ({
-                                    /** @enum {string} */
-                                    type: "implicit";
-                                    /** Format: starts_with */
-                                    target: string;
-                                } | {
-                                    /** @enum {string} */
-                                    type: "named";
-                                    source: string;
-                                    /** Format: starts_with */
-                                    target: string;
-                                    /** @default false */
-                                    readOnly: boolean;
-                                } | {
-                                    /** @enum {string} */
-                                    type: "hostPath";
-                                    /** Format: starts_with */
-                                    source: string;
-                                    /** Format: starts_with */
-                                    target: string;
-                                    /** @default false */
-                                    readOnly: boolean;
-                                } | {
-                                    /** @enum {string} */
-                                    type: "shared";
-                                    source: string;
-                                    /** Format: starts_with */
-                                    target: string;
-                                    /** @default false */
-                                    readOnly: boolean;
-                                })[];
-                                placement?: {
-                                    /** @default [] */
-                                    constraints: string[];
-                                    maxReplicasPerNode?: number;
-                                };
-                            };
-                        };
-                        operation: {
-                            /** Format: uuid */
-                            id: string;
-                            /** @enum {string} */
-                            kind: "apply" | "delete" | "scale" | "update" | "rollback" | "job" | "volume_create" | "volume_remove" | "cluster_register" | "cluster_update" | "cluster_remove";
-                            /** @enum {string} */
-                            status: "pending" | "running" | "succeeded" | "failed" | "rolled_back" | "paused" | "cancelled";
-                            /** Format: uuid */
-                            clusterId: string;
-                            app?: string;
-                            service?: string;
-                            requester: string;
-                            idempotencyKey?: string;
-                            /** @description revision that ran before */
-                            fromRevision?: number;
-                            /** @description revision this operation deploys */
-                            toRevision?: number;
-                            /**
-                             * @description Why the operation did not succeed: NOT_FOUND (the orchestrator no longer has what the operation changes); CONFLICT (the orchestrator refused the change as conflicting); INVALID (the orchestrator refused the spec); UNAUTHENTICATED (the caller was not authenticated); FORBIDDEN (the caller may not do this); PAYLOAD_TOO_LARGE (the request was too large); RATE_LIMITED (too many requests); CLUSTER_UNREACHABLE (the cluster could not be reached); CLUSTER_UNAUTHORIZED (the cluster refused Berth's credentials); UNSUPPORTED (the orchestrator cannot do what was asked); TIMEOUT (the orchestrator did not answer in time); INTERNAL (an error inside the gateway (see its log under the correlation id)); ROLLED_BACK (the rollout failed and went back to what ran before (failureAction rollback)); PAUSED (the rollout failed and stopped where it was (failureAction pause)); ROLLOUT_FAILED (the rollout failed and was neither rolled back nor paused); JOB_FAILED (the job ended with failed runs); SCALE_TIMEOUT (the service did not reach the asked number of running replicas in time)
-                             * @enum {string}
-                             */
-                            errorCode?: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL" | "ROLLED_BACK" | "PAUSED" | "ROLLOUT_FAILED" | "JOB_FAILED" | "SCALE_TIMEOUT";
-                            /** @description why it failed, rolled back or paused */
-                            error?: string;
-                            result?: {
-                                [key: string]: unknown;
-                            };
-                            createdAt: string;
-                            startedAt?: string;
-                            finishedAt?: string;
-                            progress?: {
-                                time: string;
-                                /** @description started, progressing, completed, rolling-back, rolled-back, paused, failed, scaling, waiting, reattached, finished */
-                                phase: string;
-                                /** @description the service a rollout phase is about */
-                                service?: string;
-                                message?: string;
-                                replicasUpdated?: number;
-                                replicasReady?: number;
-                                replicasTotal?: number;
-                                batchesDone?: number;
-                                batchesTotal?: number;
-                            }[];
-                        };
+                        job: components["schemas"]["Job"];
+                        operation: components["schemas"]["Operation"];
                     };
                 };
             };
@@ -7553,54 +3848,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
             /** @description refused: no grant for this, or the cluster's workload policy forbids it (`violations`) */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description no such resource */
@@ -7609,54 +3867,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description the cluster is unreachable */
@@ -7665,26 +3887,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -7707,103 +3910,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: uuid */
-                        id: string;
-                        cluster: string;
-                        app: string;
-                        name: string;
-                        /** @description the Swarm service or Kubernetes Job of this run */
-                        nativeName: string;
-                        /** @enum {string} */
-                        status: "pending" | "running" | "succeeded" | "failed";
-                        succeeded: number;
-                        failed: number;
-                        runs: ({
-                            id: string;
-                            state: string;
-                            exitCode?: number;
-                            node?: string;
-                            message?: string;
-                        } & {
-                            [key: string]: unknown;
-                        })[];
-                        /** @description last lines of output, kept when the job ends */
-                        logTail?: string;
-                        startedAt: string;
-                        finishedAt?: string;
-                        durationMs?: number;
-                        operationId?: string;
-                        spec: {
-                            name: string;
-                            app?: string;
-                            image: string;
-                            entrypoint?: string[];
-                            command?: string[];
-                            /** @default {} */
-                            env: {
-                                [key: string]: string;
-                            };
-                            /** @default {} */
-                            labels: {
-                                [key: string]: string;
-                            };
-                            resources?: {
-                                limits?: {
-                                    cpus?: number;
-                                    memoryBytes?: number;
-                                };
-                                reservations?: {
-                                    cpus?: number;
-                                    memoryBytes?: number;
-                                };
-                            };
-                            /** @default 1 */
-                            parallelism: number;
-                            /** @default 1 */
-                            completions: number;
-                            /** @default 0 */
-                            backoffLimit: number;
-                            timeout?: number | unknown;
-                            /** @default [] */
-                            volumes: ({
-                                /** @enum {string} */
-                                type: "implicit";
-                                /** Format: starts_with */
-                                target: string;
-                            } | {
-                                /** @enum {string} */
-                                type: "named";
-                                source: string;
-                                /** Format: starts_with */
-                                target: string;
-                                /** @default false */
-                                readOnly: boolean;
-                            } | {
-                                /** @enum {string} */
-                                type: "hostPath";
-                                /** Format: starts_with */
-                                source: string;
-                                /** Format: starts_with */
-                                target: string;
-                                /** @default false */
-                                readOnly: boolean;
-                            } | {
-                                /** @enum {string} */
-                                type: "shared";
-                                source: string;
-                                /** Format: starts_with */
-                                target: string;
-                                /** @default false */
-                                readOnly: boolean;
-                            })[];
-                            placement?: {
-                                /** @default [] */
-                                constraints: string[];
-                                maxReplicasPerNode?: number;
-                            };
-                        };
-                    };
+                    "application/json": components["schemas"]["Job"];
                 };
             };
             /** @description invalid input; `details` names each field */
@@ -7812,82 +3919,28 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description no such resource */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -7912,79 +3965,30 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        items: {
-                            name: string;
-                            nativeName: string;
-                            app?: string;
-                            /** @enum {string} */
-                            kind: "implicit" | "named" | "hostPath" | "shared";
-                            driver?: string;
-                            storageClass?: string;
-                            size?: string;
-                            status: string;
-                            node?: string;
-                            labels: {
-                                [key: string]: string;
-                            };
-                            createdAt?: string;
-                        }[];
+                        items: components["schemas"]["Volume"][];
                     };
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description no such resource */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description the cluster is unreachable */
@@ -7993,26 +3997,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -8054,66 +4039,8 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        volume: {
-                            name: string;
-                            nativeName: string;
-                            app?: string;
-                            /** @enum {string} */
-                            kind: "implicit" | "named" | "hostPath" | "shared";
-                            driver?: string;
-                            storageClass?: string;
-                            size?: string;
-                            status: string;
-                            node?: string;
-                            labels: {
-                                [key: string]: string;
-                            };
-                            createdAt?: string;
-                        };
-                        operation: {
-                            /** Format: uuid */
-                            id: string;
-                            /** @enum {string} */
-                            kind: "apply" | "delete" | "scale" | "update" | "rollback" | "job" | "volume_create" | "volume_remove" | "cluster_register" | "cluster_update" | "cluster_remove";
-                            /** @enum {string} */
-                            status: "pending" | "running" | "succeeded" | "failed" | "rolled_back" | "paused" | "cancelled";
-                            /** Format: uuid */
-                            clusterId: string;
-                            app?: string;
-                            service?: string;
-                            requester: string;
-                            idempotencyKey?: string;
-                            /** @description revision that ran before */
-                            fromRevision?: number;
-                            /** @description revision this operation deploys */
-                            toRevision?: number;
-                            /**
-                             * @description Why the operation did not succeed: NOT_FOUND (the orchestrator no longer has what the operation changes); CONFLICT (the orchestrator refused the change as conflicting); INVALID (the orchestrator refused the spec); UNAUTHENTICATED (the caller was not authenticated); FORBIDDEN (the caller may not do this); PAYLOAD_TOO_LARGE (the request was too large); RATE_LIMITED (too many requests); CLUSTER_UNREACHABLE (the cluster could not be reached); CLUSTER_UNAUTHORIZED (the cluster refused Berth's credentials); UNSUPPORTED (the orchestrator cannot do what was asked); TIMEOUT (the orchestrator did not answer in time); INTERNAL (an error inside the gateway (see its log under the correlation id)); ROLLED_BACK (the rollout failed and went back to what ran before (failureAction rollback)); PAUSED (the rollout failed and stopped where it was (failureAction pause)); ROLLOUT_FAILED (the rollout failed and was neither rolled back nor paused); JOB_FAILED (the job ended with failed runs); SCALE_TIMEOUT (the service did not reach the asked number of running replicas in time)
-                             * @enum {string}
-                             */
-                            errorCode?: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL" | "ROLLED_BACK" | "PAUSED" | "ROLLOUT_FAILED" | "JOB_FAILED" | "SCALE_TIMEOUT";
-                            /** @description why it failed, rolled back or paused */
-                            error?: string;
-                            result?: {
-                                [key: string]: unknown;
-                            };
-                            createdAt: string;
-                            startedAt?: string;
-                            finishedAt?: string;
-                            progress?: {
-                                time: string;
-                                /** @description started, progressing, completed, rolling-back, rolled-back, paused, failed, scaling, waiting, reattached, finished */
-                                phase: string;
-                                /** @description the service a rollout phase is about */
-                                service?: string;
-                                message?: string;
-                                replicasUpdated?: number;
-                                replicasReady?: number;
-                                replicasTotal?: number;
-                                batchesDone?: number;
-                                batchesTotal?: number;
-                            }[];
-                        };
+                        volume: components["schemas"]["Volume"];
+                        operation: components["schemas"]["Operation"];
                     };
                 };
             };
@@ -8123,54 +4050,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
             /** @description refused: no grant for this, or the cluster's workload policy forbids it (`violations`) */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description no such resource */
@@ -8179,26 +4069,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description conflicts with the current state or another operation in progress */
@@ -8207,54 +4078,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description the cluster is unreachable */
@@ -8263,26 +4098,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -8307,79 +4123,20 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        operation: {
-                            /** Format: uuid */
-                            id: string;
-                            /** @enum {string} */
-                            kind: "apply" | "delete" | "scale" | "update" | "rollback" | "job" | "volume_create" | "volume_remove" | "cluster_register" | "cluster_update" | "cluster_remove";
-                            /** @enum {string} */
-                            status: "pending" | "running" | "succeeded" | "failed" | "rolled_back" | "paused" | "cancelled";
-                            /** Format: uuid */
-                            clusterId: string;
-                            app?: string;
-                            service?: string;
-                            requester: string;
-                            idempotencyKey?: string;
-                            /** @description revision that ran before */
-                            fromRevision?: number;
-                            /** @description revision this operation deploys */
-                            toRevision?: number;
-                            /**
-                             * @description Why the operation did not succeed: NOT_FOUND (the orchestrator no longer has what the operation changes); CONFLICT (the orchestrator refused the change as conflicting); INVALID (the orchestrator refused the spec); UNAUTHENTICATED (the caller was not authenticated); FORBIDDEN (the caller may not do this); PAYLOAD_TOO_LARGE (the request was too large); RATE_LIMITED (too many requests); CLUSTER_UNREACHABLE (the cluster could not be reached); CLUSTER_UNAUTHORIZED (the cluster refused Berth's credentials); UNSUPPORTED (the orchestrator cannot do what was asked); TIMEOUT (the orchestrator did not answer in time); INTERNAL (an error inside the gateway (see its log under the correlation id)); ROLLED_BACK (the rollout failed and went back to what ran before (failureAction rollback)); PAUSED (the rollout failed and stopped where it was (failureAction pause)); ROLLOUT_FAILED (the rollout failed and was neither rolled back nor paused); JOB_FAILED (the job ended with failed runs); SCALE_TIMEOUT (the service did not reach the asked number of running replicas in time)
-                             * @enum {string}
-                             */
-                            errorCode?: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL" | "ROLLED_BACK" | "PAUSED" | "ROLLOUT_FAILED" | "JOB_FAILED" | "SCALE_TIMEOUT";
-                            /** @description why it failed, rolled back or paused */
-                            error?: string;
-                            result?: {
-                                [key: string]: unknown;
-                            };
-                            createdAt: string;
-                            startedAt?: string;
-                            finishedAt?: string;
-                            progress?: {
-                                time: string;
-                                /** @description started, progressing, completed, rolling-back, rolled-back, paused, failed, scaling, waiting, reattached, finished */
-                                phase: string;
-                                /** @description the service a rollout phase is about */
-                                service?: string;
-                                message?: string;
-                                replicasUpdated?: number;
-                                replicasReady?: number;
-                                replicasTotal?: number;
-                                batchesDone?: number;
-                                batchesTotal?: number;
-                            }[];
-                        };
+                        operation: components["schemas"]["Operation"];
                     };
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description no such resource */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description conflicts with the current state or another operation in progress */
@@ -8388,54 +4145,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description the cluster is unreachable */
@@ -8444,26 +4164,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -8485,63 +4186,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        cluster: string;
-                        policy: {
-                            /** @default [] */
-                            hostPaths: {
-                                /** Format: starts_with */
-                                prefix: string;
-                                /** @default false */
-                                readOnly: boolean;
-                            }[];
-                            /** @default false */
-                            privileged: boolean;
-                            /** @default [] */
-                            capabilities: unknown[];
-                            /** @default false */
-                            hostNetwork: boolean;
-                            /** @default false */
-                            hostPid: boolean;
-                            /** @default false */
-                            hostIpc: boolean;
-                            /** @default false */
-                            devices: boolean;
-                            /** @default false */
-                            lowHostPorts: boolean;
-                            images?: string[];
-                            /** @default {} */
-                            apps: {
-                                [key: string]: {
-                                    /** @default [] */
-                                    hostPaths: {
-                                        /** Format: starts_with */
-                                        prefix: string;
-                                        /** @default false */
-                                        readOnly: boolean;
-                                    }[];
-                                    /** @default false */
-                                    privileged: boolean;
-                                    /** @default [] */
-                                    capabilities: unknown[];
-                                    /** @default false */
-                                    hostNetwork: boolean;
-                                    /** @default false */
-                                    hostPid: boolean;
-                                    /** @default false */
-                                    hostIpc: boolean;
-                                    /** @default false */
-                                    devices: boolean;
-                                    /** @default false */
-                                    lowHostPorts: boolean;
-                                };
-                            };
-                        };
-                        /** @description no admin has set a policy on this cluster: the default applies */
-                        isDefault: boolean;
-                        updatedBy?: string;
-                        updatedAt?: string;
-                    };
+                    "application/json": components["schemas"]["WorkloadPolicyView"];
                 };
             };
             /** @description invalid input; `details` names each field */
@@ -8550,82 +4195,28 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description no such resource */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -8641,53 +4232,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /** @default [] */
-                    hostPaths?: {
-                        /** Format: starts_with */
-                        prefix: string;
-                        /** @default false */
-                        readOnly?: boolean;
-                    }[];
-                    /** @default false */
-                    privileged?: boolean;
-                    capabilities?: string[];
-                    /** @default false */
-                    hostNetwork?: boolean;
-                    /** @default false */
-                    hostPid?: boolean;
-                    /** @default false */
-                    hostIpc?: boolean;
-                    /** @default false */
-                    devices?: boolean;
-                    /** @default false */
-                    lowHostPorts?: boolean;
-                    images?: string[];
-                    apps?: {
-                        [key: string]: {
-                            /** @default [] */
-                            hostPaths?: {
-                                /** Format: starts_with */
-                                prefix: string;
-                                /** @default false */
-                                readOnly?: boolean;
-                            }[];
-                            /** @default false */
-                            privileged?: boolean;
-                            capabilities?: string[];
-                            /** @default false */
-                            hostNetwork?: boolean;
-                            /** @default false */
-                            hostPid?: boolean;
-                            /** @default false */
-                            hostIpc?: boolean;
-                            /** @default false */
-                            devices?: boolean;
-                            /** @default false */
-                            lowHostPorts?: boolean;
-                        };
-                    };
-                };
+                "application/json": components["schemas"]["WorkloadPolicyInput"];
             };
         };
         responses: {
@@ -8697,63 +4242,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        cluster: string;
-                        policy: {
-                            /** @default [] */
-                            hostPaths: {
-                                /** Format: starts_with */
-                                prefix: string;
-                                /** @default false */
-                                readOnly: boolean;
-                            }[];
-                            /** @default false */
-                            privileged: boolean;
-                            /** @default [] */
-                            capabilities: unknown[];
-                            /** @default false */
-                            hostNetwork: boolean;
-                            /** @default false */
-                            hostPid: boolean;
-                            /** @default false */
-                            hostIpc: boolean;
-                            /** @default false */
-                            devices: boolean;
-                            /** @default false */
-                            lowHostPorts: boolean;
-                            images?: string[];
-                            /** @default {} */
-                            apps: {
-                                [key: string]: {
-                                    /** @default [] */
-                                    hostPaths: {
-                                        /** Format: starts_with */
-                                        prefix: string;
-                                        /** @default false */
-                                        readOnly: boolean;
-                                    }[];
-                                    /** @default false */
-                                    privileged: boolean;
-                                    /** @default [] */
-                                    capabilities: unknown[];
-                                    /** @default false */
-                                    hostNetwork: boolean;
-                                    /** @default false */
-                                    hostPid: boolean;
-                                    /** @default false */
-                                    hostIpc: boolean;
-                                    /** @default false */
-                                    devices: boolean;
-                                    /** @default false */
-                                    lowHostPorts: boolean;
-                                };
-                            };
-                        };
-                        /** @description no admin has set a policy on this cluster: the default applies */
-                        isDefault: boolean;
-                        updatedBy?: string;
-                        updatedAt?: string;
-                    };
+                    "application/json": components["schemas"]["WorkloadPolicyView"];
                 };
             };
             /** @description invalid input; `details` names each field */
@@ -8762,82 +4251,29 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description no such resource */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -8846,23 +4282,23 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description 1-1000, default 100 */
-                limit?: unknown;
+                limit?: string;
                 /** @description nextCursor of the previous page */
-                cursor?: unknown;
+                cursor?: string;
                 order?: "desc" | "asc";
                 /** @description ISO 8601 time */
-                until?: unknown;
+                until?: string;
                 /** @description ISO 8601 time */
-                since?: unknown;
+                since?: string;
                 /** @description only events linked to this operation id */
-                operation?: unknown;
+                operation?: string;
                 /** @description cluster name or id */
-                cluster?: unknown;
-                app?: unknown;
-                service?: unknown;
+                cluster?: string;
+                app?: string;
+                service?: string;
                 /** @description object kind: service, container, node, network, volume (Swarm); Pod, Deployment, Job, ... (Kubernetes) */
-                kind?: unknown;
-                action?: unknown;
+                kind?: string;
+                action?: string;
             };
             header?: never;
             path?: never;
@@ -8877,35 +4313,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        items: {
-                            /** @description position in Berth's history; give it back as `after` (or Last-Event-ID) to resume a stream */
-                            id: string;
-                            cluster: string;
-                            /** Format: uuid */
-                            clusterId: string;
-                            /** @description the orchestrator's own id of the event */
-                            eventId: string;
-                            /** @description when the orchestrator emitted it (ISO 8601) */
-                            time: string;
-                            /** @description service, task, container, node, network, volume (Swarm); Deployment, Pod, Job, ... (Kubernetes) */
-                            kind: string;
-                            /** @description the object's name */
-                            name: string;
-                            app?: string;
-                            service?: string;
-                            /** @description create, update, start, die, ... (Swarm); the Kubernetes event reason */
-                            action: string;
-                            message?: string;
-                            /** @description the orchestrator's raw attributes */
-                            attributes: {
-                                [key: string]: string;
-                            };
-                            /**
-                             * Format: uuid
-                             * @description the Berth operation in progress on this app or service when it happened
-                             */
-                            operationId?: string;
-                        }[];
+                        items: components["schemas"]["Event"][];
                         nextCursor?: string;
                     };
                 };
@@ -8916,82 +4324,28 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description no such resource */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -9000,14 +4354,14 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description replay stored events after this event id first */
-                after?: unknown;
+                after?: string;
                 /** @description cluster name or id */
-                cluster?: unknown;
-                app?: unknown;
-                service?: unknown;
+                cluster?: string;
+                app?: string;
+                service?: string;
                 /** @description object kind: service, container, node, network, volume (Swarm); Pod, Deployment, Job, ... (Kubernetes) */
-                kind?: unknown;
-                action?: unknown;
+                kind?: string;
+                action?: string;
             };
             header?: {
                 /** @description sent by SSE clients when they reconnect: the same as `after` */
@@ -9023,7 +4377,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "text/event-stream": string;
+                };
             };
             /** @description invalid input; `details` names each field */
             400: {
@@ -9031,82 +4387,28 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description no such resource */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -9116,15 +4418,15 @@ export interface operations {
             query: {
                 by?: "service" | "replica";
                 /** @description e.g. 15s, 1m, 1h; about 120 points by default, at most 1500 */
-                step?: unknown;
+                step?: string;
                 /** @description ISO 8601; now by default */
-                to?: unknown;
+                to?: string;
                 /** @description ISO 8601; 1 hour before `to` by default */
-                from?: unknown;
-                service?: unknown;
-                app?: unknown;
+                from?: string;
+                service?: string;
+                app?: string;
                 /** @description cluster name or id */
-                cluster: unknown;
+                cluster: string;
             };
             header?: never;
             path?: never;
@@ -9138,54 +4440,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        cluster: string;
-                        from: string;
-                        to: string;
-                        step: string;
-                        stepMs: number;
-                        /**
-                         * @description the stored resolution the answer was computed from (finer data fills the newest steps not rolled up yet)
-                         * @enum {string}
-                         */
-                        resolution: "raw" | "minute" | "hour";
-                        series: {
-                            app?: string;
-                            service?: string;
-                            replica?: string;
-                            points: {
-                                /** @description start of the step */
-                                time: string;
-                                /** @description average CPU in use over the step, in cores (summed over replicas) */
-                                cpuCores: number;
-                                /** @description peak CPU of each replica within the step, summed */
-                                cpuCoresMax: number;
-                                /** @description average memory in use (working set), summed over replicas */
-                                memoryBytes: number;
-                                /** @description peak memory of each replica within the step, summed */
-                                memoryMaxBytes: number;
-                                memoryLimitBytes?: number;
-                                /** @description from the change of the cumulative counters since the previous step; absent for the first step of a replica */
-                                netRxBytesPerSecond?: number;
-                                netTxBytesPerSecond?: number;
-                                blockReadBytesPerSecond?: number;
-                                blockWriteBytesPerSecond?: number;
-                                /** @description replicas sampled within the step */
-                                replicas: number;
-                                /** @description raw samples the step stands for */
-                                samples: number;
-                            }[];
-                        }[];
-                        collection: {
-                            /** @enum {string} */
-                            state: "starting" | "collecting" | "unsupported" | "failing" | "stopped" | "not-running" | "disabled";
-                            /** @description why nothing is collected (for example: the cluster serves no metrics.k8s.io API) */
-                            message?: string;
-                            /** @description the gateway replica that collects this cluster */
-                            owner?: string;
-                            lastSampleAt?: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["MetricsAnswer"];
                 };
             };
             /** @description invalid input; `details` names each field */
@@ -9194,82 +4449,28 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description no such resource */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -9279,11 +4480,11 @@ export interface operations {
             query?: {
                 format?: "ndjson" | "sse";
                 /** @description "10m" (ago) or an RFC 3339 time */
-                since?: unknown;
+                since?: string;
                 /** @description last N lines of each replica (default 100 unless since is given) */
-                tail?: unknown;
+                tail?: string;
                 /** @description true: keep streaming new lines */
-                follow?: unknown;
+                follow?: string;
             };
             header?: never;
             path: {
@@ -9301,24 +4502,8 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/x-ndjson": {
-                        /** @description when the replica wrote the line (RFC 3339, nanoseconds) */
-                        time?: string;
-                        /** @description which replica wrote it: Swarm task slot (or node for global services), Kubernetes pod name */
-                        replica: string;
-                        /** @enum {string} */
-                        stream: "stdout" | "stderr";
-                        line: string;
-                    };
-                    "text/event-stream": {
-                        /** @description when the replica wrote the line (RFC 3339, nanoseconds) */
-                        time?: string;
-                        /** @description which replica wrote it: Swarm task slot (or node for global services), Kubernetes pod name */
-                        replica: string;
-                        /** @enum {string} */
-                        stream: "stdout" | "stderr";
-                        line: string;
-                    };
+                    "application/x-ndjson": components["schemas"]["LogLine"];
+                    "text/event-stream": components["schemas"]["LogLine"];
                 };
             };
             /** @description invalid input; `details` names each field */
@@ -9327,82 +4512,28 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description no such resource */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description the cluster is unreachable */
@@ -9411,26 +4542,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -9450,81 +4562,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description this gateway replica */
-                        instance: string;
-                        /** @description whether this replica takes background work (BERTH_MONITORING) */
-                        enabled: boolean;
-                        leaseTtlMs: number;
-                        clusters: {
-                            cluster: string;
-                            /** Format: uuid */
-                            clusterId: string;
-                            kind: string;
-                            /** @description the replica running this cluster's event watcher and metrics collector */
-                            owner?: string;
-                            ownedSince?: string;
-                            leaseExpiresAt?: string;
-                            /** @description the owner is this replica */
-                            local: boolean;
-                            events?: {
-                                /** @enum {string} */
-                                state: "connecting" | "streaming" | "retrying" | "stopped";
-                                since: string;
-                                /** @description resume position in the orchestrator's event stream */
-                                cursor?: string;
-                                lastEventAt?: string;
-                                lastError?: string;
-                                reconnects: number;
-                                stored: number;
-                                lagSeconds?: number;
-                            };
-                            metrics?: {
-                                /** @enum {string} */
-                                state: "starting" | "collecting" | "unsupported" | "failing" | "stopped";
-                                message?: string;
-                                since: string;
-                                lastSampleAt?: string;
-                                lastBatchSize?: number;
-                                lastDurationMs?: number;
-                                batches: number;
-                            };
-                        }[];
-                        rollup: {
-                            owner?: string;
-                            leaseExpiresAt?: string;
-                            local: boolean;
-                            status?: unknown;
-                        };
-                    };
+                    "application/json": components["schemas"]["MonitoringStatus"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -9543,34 +4594,18 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "text/plain": string;
+                };
             };
+            400: components["responses"]["BadRequest"];
             /** @description internal error, with a correlation id */
             500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND" | "CONFLICT" | "INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "CLUSTER_UNREACHABLE" | "CLUSTER_UNAUTHORIZED" | "UNSUPPORTED" | "TIMEOUT" | "INTERNAL";
-                            message: string;
-                            /** @description one entry per invalid field */
-                            details?: {
-                                path: string;
-                                message: string;
-                            }[];
-                            /** @description also in the x-request-id response header and the gateway log */
-                            correlationId?: string;
-                            /** @description 403 from a cluster's workload policy: each offending field and the rule it breaks */
-                            violations?: {
-                                path: string;
-                                rule: string;
-                                message: string;
-                            }[];
-                        };
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };

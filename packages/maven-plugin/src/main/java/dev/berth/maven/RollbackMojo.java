@@ -3,7 +3,7 @@ package dev.berth.maven;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.berth.client.ApiException;
 import dev.berth.client.api.AppsApi;
-import dev.berth.client.model.RollbackAppRequest;
+import dev.berth.client.model.RollbackRequest;
 import java.util.HashMap;
 import java.util.Map;
 import org.apache.maven.plugin.MojoExecutionException;
@@ -24,7 +24,7 @@ public class RollbackMojo extends AbstractBerthMojo {
     Map<String, Object> body = new HashMap<>();
     if (revision != null) body.put("revision", revision);
     // A rollback is asked for on purpose each time: no derived key unless one is given.
-    JsonNode res = tree(new AppsApi(client()).rollbackApp(cluster, app, model(body, RollbackAppRequest.class), null, idempotencyKey));
+    JsonNode res = tree(new AppsApi(client()).rollbackApp(cluster, app, model(body, RollbackRequest.class), null, idempotencyKey));
     if (!res.path("changed").asBoolean(true) || res.path("operation").isNull() || res.path("operation").isMissingNode()) {
       getLog().info("Berth: " + app + " already runs that revision");
       return;

@@ -3,7 +3,7 @@ package dev.berth.maven;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.berth.client.ApiException;
 import dev.berth.client.api.JobsApi;
-import dev.berth.client.model.RunJobRequest;
+import dev.berth.client.model.JobSpecInput;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -48,7 +48,7 @@ public class RunJobMojo extends AbstractBerthMojo {
     if (constraints != null && !constraints.isEmpty()) body.put("placement", Map.of("constraints", constraints));
     JobsApi jobs = new JobsApi(client());
     // Each run of the goal is a new run of the job: the key is derived only when berth.idempotencyKey is set.
-    JsonNode res = tree(jobs.runJob(cluster, model(body, RunJobRequest.class), null, idempotencyKey));
+    JsonNode res = tree(jobs.runJob(cluster, model(body, JobSpecInput.class), null, idempotencyKey));
     String id = res.path("job").path("id").asText();
     getLog().info("Berth: job " + job + " started (" + id + ")");
     Instant deadline = Instant.now().plusSeconds(timeoutSeconds);

@@ -27,7 +27,7 @@ if ! command -v mvn >/dev/null 2>&1; then
   { apt-get update && apt-get install -y --no-install-recommends maven; } >"$apt_log" 2>&1 || { tail -n 30 "$apt_log" >&2; exit 1; }
 fi
 log "installing the Maven plugin into ~/.m2"
-mvn -B -q -f packages/maven-plugin/pom.xml install -DskipTests
+mvn -B -q -Dstyle.color=never -f packages/maven-plugin/pom.xml install -DskipTests
 
 log "starting Postgres"
 export "$(bash packages/testenv/postgres/up.sh | tail -n 1)"

@@ -32,6 +32,8 @@ import {
   type StatsSample,
   type VolumeCreate,
   type VolumeInfo,
+  READ_MODEL_OFF,
+  type ReadModelStatus,
 } from '@berth/driver';
 import { KubernetesClient, plain, type KubernetesConnection } from './kubernetes.client.js';
 import { toDriverError } from './kubernetes-errors.js';
@@ -812,6 +814,10 @@ export class KubernetesDriver implements OrchestratorDriver {
       };
       yield* readLogs(this.client, namespace, pods, JOB_CONTAINER, options);
     }
+  }
+
+  async readModel(): Promise<ReadModelStatus> {
+    return READ_MODEL_OFF;
   }
 
   async close(): Promise<void> {

@@ -44,6 +44,8 @@ import {
   type StatsSample,
   type VolumeCreate,
   type VolumeInfo,
+  READ_MODEL_OFF,
+  type ReadModelStatus,
 } from '@berth/driver';
 import { demuxFrames, frameLines, parseServiceLogLine, textLines } from './docker-stream.js';
 import { SwarmEngine, type SwarmConnection } from './swarm-engine.client.js';
@@ -938,6 +940,10 @@ export class SwarmDriver implements OrchestratorDriver {
       if (signal.aborted) return;
       throw toDriverError(err, `logs of ${native}`);
     }
+  }
+
+  async readModel(): Promise<ReadModelStatus> {
+    return READ_MODEL_OFF;
   }
 
   async close(): Promise<void> {

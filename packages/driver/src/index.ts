@@ -5,3 +5,4 @@ export * from './follow.js';
 export * from './guarded-driver.js';
 export * from './labels.js';
 export * from './types.js';
+export * from './read-model.js';

@@ -143,6 +143,43 @@ export interface RolloutStatus {
 
 export const TERMINAL_ROLLOUT_STATES: ReadonlySet<RolloutState> = new Set(['none', 'paused', 'completed', 'rolled-back', 'failed']);
 
+/**
+ * How a read may be served. `cached` answers from the driver's watch-fed read model when it is live
+ * and the app was not written through this driver in the last moments (read-your-writes); otherwise,
+ * and by default, the orchestrator is asked.
+ */
+export interface ReadOptions {
+  consistency?: 'cached' | 'fresh';
+}
+
+/** Where an answer's data came from, and the time it was known to be current. */
+export interface Observation {
+  source: 'cache' | 'orchestrator';
+  /** ISO time: when it was read from the orchestrator, or up to when the watch had delivered every change. */
+  observedAt: string;
+}
+
+/** The state of a driver's watch-fed read model. */
+export interface ReadModelStatus {
+  /**
+   * off: not enabled for this driver; syncing: the first list is running; live: lists done and the
+   * watch connected, cached reads are served; stale: the watch was lost, reads go to the orchestrator
+   * until the read model is listed again.
+   */
+  state: 'off' | 'syncing' | 'live' | 'stale';
+  /** Objects held, by native kind. */
+  objects: Record<string, number>;
+  /** The last complete list (the first one, after a reconnect, or the periodic resync). */
+  syncedAt?: string;
+  /** The last change the watch delivered. */
+  lastChangeAt?: string;
+  resyncs: number;
+  reconnects: number;
+  /** Reads answered from the read model, and from the orchestrator, since the driver was created. */
+  reads: { cached: number; fresh: number };
+  error?: string;
+}
+
 export interface ServiceStatus extends ServiceRef {
   /** Native id (Swarm service id, Kubernetes uid). */
   id: string;
@@ -160,6 +197,8 @@ export interface ServiceStatus extends ServiceRef {
   rollout: RolloutStatus;
   createdAt?: string;
   updatedAt?: string;
+  /** Set by every read: where the data came from and how old it is. */
+  observed?: Observation;
 }
 
 export interface AppSummary {
@@ -209,6 +248,8 @@ export interface VolumeInfo {
   node?: string;
   labels: Record<string, string>;
   createdAt?: string;
+  /** Set by every read: where the data came from and how old it is. */
+  observed?: Observation;
 }
 
 export interface VolumeCreate extends VolumeDefinition {
@@ -313,16 +354,16 @@ export interface OrchestratorDriver {
    */
   ensureSecrets(app: string, secrets: SecretValue[]): Promise<void>;
 
-  listApps(): Promise<AppSummary[]>;
-  listServices(app?: string): Promise<ServiceStatus[]>;
-  getService(ref: ServiceRef): Promise<ServiceStatus>;
+  listApps(options?: ReadOptions): Promise<AppSummary[]>;
+  listServices(app?: string, options?: ReadOptions): Promise<ServiceStatus[]>;
+  getService(ref: ServiceRef, options?: ReadOptions): Promise<ServiceStatus>;
 
   scale(ref: ServiceRef, replicas: number): Promise<void>;
   /** Replaces one service's spec, rolling it with `spec.update`. */
   updateService(ref: ServiceRef, spec: ServiceSpec): Promise<{ changed: boolean }>;
   /** Rolls the service back to `spec` (an earlier revision), with its rollback policy. */
   rollbackService(ref: ServiceRef, spec: ServiceSpec): Promise<{ changed: boolean }>;
-  rolloutStatus(ref: ServiceRef): Promise<RolloutStatus>;
+  rolloutStatus(ref: ServiceRef, options?: ReadOptions): Promise<RolloutStatus>;
   /**
    * Follows the current rollout to a terminal state, yielding each change. Failure actions the
    * orchestrator does not enforce itself are enforced here, from state kept on the orchestrator, so
@@ -334,13 +375,16 @@ export interface OrchestratorDriver {
   jobStatus(ref: JobRef): Promise<JobStatus>;
   removeJob(ref: JobRef): Promise<void>;
 
-  listVolumes(app?: string): Promise<VolumeInfo[]>;
+  listVolumes(app?: string, options?: ReadOptions): Promise<VolumeInfo[]>;
   createVolume(app: string, name: string, definition: VolumeCreate): Promise<VolumeInfo>;
   removeVolume(app: string, name: string): Promise<void>;
 
   events(options?: EventOptions): AsyncIterable<ClusterEvent>;
   stats(app?: string): Promise<StatsSample[]>;
   logs(target: ServiceRef | JobRef, options?: LogOptions): AsyncIterable<LogLine>;
+
+  /** The watch-fed read model's state (`off` when the driver was created without one). */
+  readModel(): Promise<ReadModelStatus>;
 
   close(): Promise<void>;
 }

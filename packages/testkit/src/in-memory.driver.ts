@@ -4,6 +4,7 @@ import {
   DriverError,
   DriverErrorCode,
   LABEL,
+  READ_MODEL_OFF,
   MANAGER,
   TERMINAL_ROLLOUT_STATES,
   fieldChanges,
@@ -25,6 +26,7 @@ import {
   type OrchestratorKind,
   type Plan,
   type PlannedObject,
+  type ReadModelStatus,
   type RemoveOptions,
   type RolloutStatus,
   type SecretValue,
@@ -546,6 +548,11 @@ export class InMemoryDriver implements OrchestratorDriver {
       if ('state' in source && source.state !== 'running') return;
       await this.cluster.nextChange(signal, seen);
     }
+  }
+
+  /** This cluster has no watch to follow: every read is its own state, as the orchestrator would answer. */
+  async readModel(): Promise<ReadModelStatus> {
+    return READ_MODEL_OFF;
   }
 
   async close(): Promise<void> {

@@ -732,6 +732,18 @@ export interface components {
                 };
                 inSync: boolean;
             }[];
+            /** @description where the actual state came from and how old it is (the oldest of its services) */
+            observed?: {
+                /**
+                 * @description cache: the gateway's watch-fed read model; orchestrator: read from it for this answer
+                 * @enum {string}
+                 */
+                source: "cache" | "orchestrator";
+                /** @description When the data was known to be current (ISO 8601) */
+                observedAt: string;
+                /** @description How old the data was when the answer was made, in milliseconds */
+                ageMs: number;
+            };
         };
         AppSpec: {
             name: string;
@@ -1514,6 +1526,18 @@ export interface components {
             } & {
                 [key: string]: unknown;
             };
+            /** @description Where the data of an answer came from, and how old it is */
+            observed: {
+                /**
+                 * @description cache: the gateway's watch-fed read model; orchestrator: read from it for this answer
+                 * @enum {string}
+                 */
+                source: "cache" | "orchestrator";
+                /** @description When the data was known to be current (ISO 8601) */
+                observedAt: string;
+                /** @description How old the data was when the answer was made, in milliseconds */
+                ageMs: number;
+            };
         };
         ServiceSpec: {
             image: string;
@@ -1727,6 +1751,18 @@ export interface components {
                 [key: string]: string;
             };
             createdAt?: string;
+            /** @description on reads: where the data came from and how old it is */
+            observed?: {
+                /**
+                 * @description cache: the gateway's watch-fed read model; orchestrator: read from it for this answer
+                 * @enum {string}
+                 */
+                source: "cache" | "orchestrator";
+                /** @description When the data was known to be current (ISO 8601) */
+                observedAt: string;
+                /** @description How old the data was when the answer was made, in milliseconds */
+                ageMs: number;
+            };
         };
         VolumeMount: {
             /** @enum {string} */
@@ -2982,7 +3018,10 @@ export interface operations {
     };
     getApp: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description true: read the orchestrator instead of the cluster's watch-fed read model (slower; `observed` says which answered) */
+                fresh?: boolean;
+            };
             header?: never;
             path: {
                 cluster: string;
@@ -3365,7 +3404,10 @@ export interface operations {
     };
     listServices: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description true: read the orchestrator instead of the cluster's watch-fed read model (slower; `observed` says which answered) */
+                fresh?: boolean;
+            };
             header?: never;
             path: {
                 cluster: string;
@@ -3421,7 +3463,10 @@ export interface operations {
     };
     getService: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description true: read the orchestrator instead of the cluster's watch-fed read model (slower; `observed` says which answered) */
+                fresh?: boolean;
+            };
             header?: never;
             path: {
                 cluster: string;
@@ -3949,6 +3994,8 @@ export interface operations {
         parameters: {
             query?: {
                 app?: string;
+                /** @description true: read the orchestrator instead of the cluster's watch-fed read model (slower; `observed` says which answered) */
+                fresh?: boolean;
             };
             header?: never;
             path: {

@@ -45,6 +45,7 @@ import {
   type VolumeCreate,
   type VolumeInfo,
   READ_MODEL_OFF,
+  type DriverOptions,
   type ReadModelStatus,
 } from '@berth/driver';
 import { demuxFrames, frameLines, parseServiceLogLine, textLines } from './docker-stream.js';
@@ -967,6 +968,6 @@ async function* mergeStreams<T>(streams: AsyncGenerator<T>[]): AsyncGenerator<T>
   }
 }
 
-export function createSwarmDriver(conn: SwarmConnection): SwarmDriver {
+export function createSwarmDriver(conn: SwarmConnection, _options: DriverOptions = {}): SwarmDriver {
   return new SwarmDriver(new SwarmEngine(conn));
 }

@@ -389,6 +389,12 @@ export interface OrchestratorDriver {
   close(): Promise<void>;
 }
 
+/** How a driver is created. */
+export interface DriverOptions {
+  /** Keep a watch-fed read model of the cluster, for reads with `{ consistency: 'cached' }` (default off). */
+  readModel?: boolean | { resyncMs?: number; writeWindowMs?: number };
+}
+
 type DriverMethod = Exclude<keyof OrchestratorDriver, 'kind'>;
 /** The driver methods that stream (answer with an async iterable) rather than answer once. */
 export type StreamMethod = { [K in DriverMethod]: ReturnType<OrchestratorDriver[K]> extends AsyncIterable<unknown> ? K : never }[DriverMethod];

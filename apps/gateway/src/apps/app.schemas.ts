@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { AppSpec } from '@berth/model';
 import { OperationViewSchema } from '../changes/operation.views.js';
 import { ComposeReportSchema } from '../compose/compose.schemas.js';
+import { ObservationSchema } from '../common/read-consistency.js';
 
 const Warning = z.object({ path: z.string(), message: z.string() });
 
@@ -59,6 +60,7 @@ export const AppViewSchema = z.object({
       }),
     )
     .optional(),
+  observed: ObservationSchema.optional().describe('where the actual state came from and how old it is (the oldest of its services)'),
 });
 
 export const RevisionViewSchema = z.object({

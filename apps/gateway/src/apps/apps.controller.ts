@@ -10,6 +10,7 @@ import { ApiContract, IdempotencyKeyHeader, WaitQuery } from '../common/openapi.
 import { AppViewSchema, ChangeResultSchema, PlanSchema, RevisionDiffSchema, RevisionViewSchema } from './app.schemas.js';
 import { type ApplyInput, AppsService } from './apps.service.js';
 import { answer } from '../common/answer.js';
+import { FreshQuery, readOptions } from '../common/read-consistency.js';
 import { RollbackRequest } from '../common/change-requests.js';
 import { ComposeQueries, composeQueryOptions } from '../compose/compose.query.js';
 import { ComposeConvertRequest } from '../compose/compose.schemas.js';
@@ -83,9 +84,10 @@ export class AppsController {
   }
 
   @Get(':app')
+  @FreshQuery
   @ApiContract({ response: AppViewSchema, description: 'Desired state (current revision) against actual state, per service', errors: [404, 503] })
-  get(@Param('cluster') cluster: string, @Param('app') app: string) {
-    return this.apps.get(cluster, app);
+  get(@Param('cluster') cluster: string, @Param('app') app: string, @Query('fresh') fresh?: unknown) {
+    return this.apps.get(cluster, app, readOptions(fresh));
   }
 
   @Delete(':app')

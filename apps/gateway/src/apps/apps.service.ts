@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { App, Cluster, PrismaClient, Revision, RevisionSource } from '@berth/db';
-import { type OrchestratorDriver, type Plan, type ServiceStatus, fieldChanges } from '@berth/driver';
+import { type OrchestratorDriver, type Plan, type ReadOptions, type ServiceStatus, fieldChanges } from '@berth/driver';
 import {
   AppSpec,
   type ComposeImport,
@@ -14,6 +14,7 @@ import {
 } from '@berth/model';
 import type { Caller } from '../common/caller.js';
 import { BerthError } from '../common/errors.js';
+import { type ObservationView, oldestObservation } from '../common/read-consistency.js';
 import { requestContext } from '../common/request-context.js';
 import { visibleApps } from '../auth/access.js';
 import { PRISMA } from '../database/database.module.js';
@@ -61,6 +62,8 @@ export interface AppView {
   deleted: boolean;
   spec?: AppSpec;
   services?: ServiceState[];
+  /** Where the actual state came from and how old it is (the oldest of its services'). */
+  observed?: ObservationView;
 }
 
 export interface AppContext {
@@ -198,9 +201,9 @@ export class AppsService {
   }
 
   /** Desired (current revision) against actual (the orchestrator) for every service. */
-  async get(clusterRef: string, appName: string): Promise<AppView> {
+  async get(clusterRef: string, appName: string, read: ReadOptions = {}): Promise<AppView> {
     const ctx = await this.context(clusterRef, appName);
-    const live = await ctx.driver.listServices(appName);
+    const live = await ctx.driver.listServices(appName, read);
     const byName = new Map(live.map((s) => [s.service, s]));
     const names = new Set([...Object.keys(ctx.spec?.services ?? {}), ...byName.keys()]);
     const services: ServiceState[] = [...names].sort().map((name) => {
@@ -213,7 +216,7 @@ export class AppsService {
         inSync: !!desired && !!actual && actual.specHash === specHash(desired),
       };
     });
-    return { ...this.view(ctx.app, ctx.cluster.name), spec: ctx.spec, services };
+    return { ...this.view(ctx.app, ctx.cluster.name), spec: ctx.spec, services, observed: oldestObservation(live.map((s) => s.observed)) };
   }
 
   async remove(clusterRef: string, appName: string, options: { volumes: boolean }, caller: Caller): Promise<ChangeResult> {

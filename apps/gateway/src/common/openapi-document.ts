@@ -126,7 +126,7 @@ export function finishOpenApiDocument(document: OpenAPIObject, publicOperations:
         if (type !== 'application/json') media.schema = { type: 'string', description: 'the file as text' };
       if (EXAMPLES[id]) op.requestBody.content['application/json'].example = EXAMPLES[id];
       for (const parameter of op.parameters ?? []) {
-        if (parameter.name === 'wait' && parameter.in === 'query') parameter.schema = { type: 'boolean', default: false };
+        if ((parameter.name === 'wait' || parameter.name === 'fresh') && parameter.in === 'query') parameter.schema = { type: 'boolean', default: false };
         else if (!parameter.schema || Object.keys(parameter.schema).length === 0) parameter.schema = { type: 'string' };
       }
       op.responses = Object.fromEntries(Object.entries(op.responses as Json).sort(([a], [b]) => a.localeCompare(b)));

@@ -44,6 +44,10 @@ const EnvSchema = z.object({
   BERTH_DRIVER_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
   /** The bound for whole-app writes (apply, remove), whose time grows with the number of services. */
   BERTH_DRIVER_APP_TIMEOUT_MS: z.coerce.number().int().min(100).default(180_000),
+  /** Serve reads of services, discovery, app status and volumes from a watch-fed read model of each cluster. */
+  BERTH_READ_MODEL: Bool.default(true),
+  /** How often the read model lists everything again, besides after every reconnect of its watch. */
+  BERTH_READ_MODEL_RESYNC_MS: z.coerce.number().int().min(1000).default(60_000),
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   /** The first admin token's value (berth_<32 hex>_<secret>); without it one is generated and shown once. */
   BERTH_BOOTSTRAP_TOKEN: z
@@ -116,6 +120,8 @@ export interface Config {
   localDocker: { enabled: boolean; socketPath: string };
   driverTimeoutMs: number;
   driverAppTimeoutMs: number;
+  /** The watch-fed read model of registered clusters (off: every read asks the orchestrator). */
+  readModel: { enabled: boolean; resyncMs: number };
   production: boolean;
   auth: {
     bootstrapToken?: string;
@@ -177,6 +183,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     localDocker: { enabled: e.BERTH_LOCAL_DOCKER, socketPath: e.BERTH_LOCAL_DOCKER_SOCKET },
     driverTimeoutMs: e.BERTH_DRIVER_TIMEOUT_MS,
     driverAppTimeoutMs: e.BERTH_DRIVER_APP_TIMEOUT_MS,
+    readModel: { enabled: e.BERTH_READ_MODEL, resyncMs: e.BERTH_READ_MODEL_RESYNC_MS },
     production: e.NODE_ENV === 'production',
     auth: {
       bootstrapToken: e.BERTH_BOOTSTRAP_TOKEN,

@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type { Logger } from 'pino';
-import { type ClusterConnection, guardDriver, type OrchestratorDriver } from '@berth/driver';
+import { type ClusterConnection, type DriverOptions, guardDriver, type OrchestratorDriver } from '@berth/driver';
 import { CONFIG, type Config } from '../config/config.js';
 import { LOGGER } from '../common/logger.js';
 import { SecretBox } from '../secrets/secret-box.js';
@@ -25,9 +25,9 @@ export class ClusterDrivers implements OnApplicationShutdown {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  /** A driver for a connection not stored yet (registration probes the cluster with it). */
-  open(connection: ClusterConnection, clusterName: string): OrchestratorDriver {
-    return guardDriver(this.factory(connection), {
+  /** A driver for a connection not stored yet (registration probes the cluster with it): no read model. */
+  open(connection: ClusterConnection, clusterName: string, options: DriverOptions = {}): OrchestratorDriver {
+    return guardDriver(this.factory(connection, options), {
       timeoutMs: this.config.driverTimeoutMs,
       slowTimeoutMs: this.config.driverAppTimeoutMs,
       onCall: ({ method, ms, error }) => {
@@ -41,7 +41,9 @@ export class ClusterDrivers implements OnApplicationShutdown {
     let driver = this.drivers.get(cluster.id);
     if (!driver) {
       const connection = JSON.parse(this.box.open(cluster.credentials, cluster.keyId)) as ClusterConnection;
-      driver = this.open(connection, cluster.name);
+      // every replica keeps its own read model of the clusters it serves: see monitoring/README.md
+      const { enabled, resyncMs } = this.config.readModel;
+      driver = this.open(connection, cluster.name, enabled ? { readModel: { resyncMs } } : {});
       this.drivers.set(cluster.id, driver);
     }
     return driver;

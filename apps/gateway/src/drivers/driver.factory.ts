@@ -1,4 +1,4 @@
-import { type ClusterConnection, type OrchestratorDriver, type OrchestratorKind, type StreamMethod, isStreamMethod } from '@berth/driver';
+import { type ClusterConnection, type DriverOptions, type OrchestratorDriver, type OrchestratorKind, type StreamMethod, isStreamMethod } from '@berth/driver';
 
 type Method = Exclude<keyof OrchestratorDriver, 'kind'>;
 type CallMethod = { [K in Method]: ReturnType<OrchestratorDriver[K]> extends Promise<unknown> ? K : never }[Method];
@@ -50,12 +50,12 @@ export function lazyDriver(kind: OrchestratorKind, load: () => Promise<Orchestra
 }
 
 /** The one place a driver is chosen: an exhaustive switch on the connection's kind. */
-export function createDriver(connection: ClusterConnection): OrchestratorDriver {
+export function createDriver(connection: ClusterConnection, options: DriverOptions = {}): OrchestratorDriver {
   switch (connection.kind) {
     case 'swarm':
-      return lazyDriver('swarm', async () => (await import('@berth/driver-swarm')).createSwarmDriver(connection));
+      return lazyDriver('swarm', async () => (await import('@berth/driver-swarm')).createSwarmDriver(connection, options));
     case 'kubernetes':
-      return lazyDriver('kubernetes', async () => (await import('@berth/driver-kubernetes')).createKubernetesDriver(connection));
+      return lazyDriver('kubernetes', async () => (await import('@berth/driver-kubernetes')).createKubernetesDriver(connection, options));
     default: {
       const unknown: never = connection;
       throw new Error(`no driver for cluster kind ${(unknown as { kind: string }).kind}`);
@@ -64,4 +64,4 @@ export function createDriver(connection: ClusterConnection): OrchestratorDriver 
 }
 
 export const DRIVER_FACTORY = Symbol('DRIVER_FACTORY');
-export type DriverFactory = (connection: ClusterConnection) => OrchestratorDriver;
+export type DriverFactory = (connection: ClusterConnection, options?: DriverOptions) => OrchestratorDriver;

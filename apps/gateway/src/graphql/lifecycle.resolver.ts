@@ -16,6 +16,7 @@ import { OperationEvents } from '../changes/operation-events.js';
 import { operationView } from '../changes/operation.views.js';
 import { OperationHistory } from '../changes/operation-history.service.js';
 import { ServicesService } from '../services/services.service.js';
+import { FRESH_ARG, readOptions } from '../common/read-consistency.js';
 import {
   AppType,
   ChangeResultType,
@@ -53,8 +54,12 @@ export class LifecycleResolver {
   }
 
   @Query(() => AppType, { description: 'An app with desired against actual state; add revisions and operations for its whole history' })
-  app(@Args('cluster', { description: 'The cluster, by name or id' }) cluster: string, @Args('name', { description: 'The app name' }) name: string) {
-    return this.appsService.get(cluster, name);
+  app(
+    @Args('cluster', { description: 'The cluster, by name or id' }) cluster: string,
+    @Args('name', { description: 'The app name' }) name: string,
+    @Args('fresh', FRESH_ARG) fresh?: boolean,
+  ) {
+    return this.appsService.get(cluster, name, readOptions(fresh));
   }
 
   @ResolveField(() => RevisionPageType, { description: "The app's revisions, newest first" })
@@ -72,8 +77,12 @@ export class LifecycleResolver {
   }
 
   @Query(() => [ServiceType], { description: 'Discovery data of every service of an app' })
-  services(@Args('cluster', { description: 'The cluster, by name or id' }) cluster: string, @Args('app', { description: 'The app name' }) app: string) {
-    return this.servicesService.list(cluster, app);
+  services(
+    @Args('cluster', { description: 'The cluster, by name or id' }) cluster: string,
+    @Args('app', { description: 'The app name' }) app: string,
+    @Args('fresh', FRESH_ARG) fresh?: boolean,
+  ) {
+    return this.servicesService.list(cluster, app, readOptions(fresh));
   }
 
   @Query(() => OperationType, { description: 'One operation with its progress' })

@@ -1,6 +1,7 @@
 import { Field, Float, ID, Int, ObjectType } from '@nestjs/graphql';
 import { GraphQLDateTime, GraphQLJSONObject } from 'graphql-scalars';
 import { OperationKindGql, OperationStatusGql } from './enums.js';
+import { ObservationType } from '../common/read-consistency.js';
 import { type OutcomeCode, OutcomeCodeGraphql } from '../changes/operation-outcome.js';
 
 @ObjectType('Progress', { description: "One step of an operation's progress, as the rollout reports it" })
@@ -96,6 +97,8 @@ export class AppType {
   @Field({ description: 'True once the app was removed (its history stays)' }) deleted!: boolean;
   @Field(() => GraphQLJSONObject, { nullable: true, description: 'The spec of the current revision' }) spec?: object;
   @Field(() => [ServiceStateType], { nullable: true, description: 'Desired against actual, read live' }) services?: ServiceStateType[];
+  @Field(() => ObservationType, { nullable: true, description: 'Where the actual state came from and how old it is (the oldest of its services)' })
+  observed?: ObservationType;
 }
 
 @ObjectType('Port', { description: 'A port of a service' })
@@ -131,6 +134,7 @@ export class ServiceType {
   @Field(() => [PortType], { description: 'Its ports' }) ports!: PortType[];
   @Field(() => [EndpointType], { description: 'Its replicas' }) endpoints!: EndpointType[];
   @Field(() => GraphQLJSONObject, { description: 'The state of its last rollout' }) rollout!: object;
+  @Field(() => ObservationType, { description: 'Where this data came from and how old it is' }) observed!: ObservationType;
 }
 
 @ObjectType('JobRun', { description: 'One run of a run-once job and how it ended' })

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Param, Patch, Post, Res } from '@nestjs/common';
+import { Body, Controller, Get, Param, Patch, Post, Query, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { z } from 'zod';
@@ -7,6 +7,7 @@ import { ApiContract, IdempotencyKeyHeader, WaitQuery } from '../common/openapi.
 import { ChangeResultSchema } from '../apps/app.schemas.js';
 import { answer } from '../common/answer.js';
 import { RollbackRequest, ScaleRequest, UpdateServiceRequest } from '../common/change-requests.js';
+import { FreshQuery, ObservationSchema, readOptions } from '../common/read-consistency.js';
 import { ServicesService } from './services.service.js';
 
 const Endpoint = z.object({
@@ -32,6 +33,7 @@ export const DiscoverySchema = z.object({
   ports: z.array(z.object({ target: z.number(), published: z.number().optional(), protocol: z.string(), mode: z.string() })),
   endpoints: z.array(Endpoint).describe('running replicas with their node and address'),
   rollout: z.object({ state: z.string(), message: z.string().optional() }).passthrough(),
+  observed: ObservationSchema,
 });
 
 @ApiTags('services')
@@ -40,19 +42,21 @@ export class ServicesController {
   constructor(private readonly services: ServicesService) {}
 
   @Get()
+  @FreshQuery
   @ApiContract({
     response: z.object({ items: z.array(DiscoverySchema) }),
     description: 'Discovery data of every service: DNS names, virtual IPs, ports, endpoints',
     errors: [404, 503],
   })
-  async list(@Param('cluster') cluster: string, @Param('app') app: string) {
-    return { items: await this.services.list(cluster, app) };
+  async list(@Param('cluster') cluster: string, @Param('app') app: string, @Query('fresh') fresh?: unknown) {
+    return { items: await this.services.list(cluster, app, readOptions(fresh)) };
   }
 
   @Get(':service')
+  @FreshQuery
   @ApiContract({ response: DiscoverySchema, description: 'Discovery data of one service', errors: [404, 503] })
-  get(@Param('cluster') cluster: string, @Param('app') app: string, @Param('service') service: string) {
-    return this.services.get(cluster, app, service);
+  get(@Param('cluster') cluster: string, @Param('app') app: string, @Param('service') service: string, @Query('fresh') fresh?: unknown) {
+    return this.services.get(cluster, app, service, readOptions(fresh));
   }
 
   @Post(':service/scale')

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import type { ServiceStatus } from '@berth/driver';
+import type { ReadOptions, ServiceStatus } from '@berth/driver';
+import { type ObservationView, observationView } from '../common/read-consistency.js';
 import { type AppSpec, ServiceSpec, parseOrThrow, patchUpdatePolicy, specHash } from '@berth/model';
 import { RollbackRequest, ScaleRequest, UpdateServiceRequest } from '../common/change-requests.js';
 import { BerthError } from '../common/errors.js';
@@ -20,6 +21,7 @@ export interface DiscoveryView {
   ports: ServiceStatus['discovery']['ports'];
   endpoints: ServiceStatus['discovery']['endpoints'];
   rollout: ServiceStatus['rollout'];
+  observed: ObservationView;
 }
 
 function discovery(s: ServiceStatus): DiscoveryView {
@@ -35,6 +37,7 @@ function discovery(s: ServiceStatus): DiscoveryView {
     ports: s.discovery.ports,
     endpoints: s.discovery.endpoints,
     rollout: s.rollout,
+    observed: observationView(s.observed),
   };
 }
 
@@ -45,15 +48,15 @@ export class ServicesService {
     private readonly policy: WorkloadPolicyService,
   ) {}
 
-  async list(clusterRef: string, app: string): Promise<DiscoveryView[]> {
+  async list(clusterRef: string, app: string, read: ReadOptions = {}): Promise<DiscoveryView[]> {
     // the app row is enough to 404 on an unknown app: the current revision's spec is not needed here
     const { driver } = await this.apps.appRow(clusterRef, app);
-    return (await driver.listServices(app)).map(discovery);
+    return (await driver.listServices(app, read)).map(discovery);
   }
 
-  async get(clusterRef: string, app: string, service: string): Promise<DiscoveryView> {
+  async get(clusterRef: string, app: string, service: string, read: ReadOptions = {}): Promise<DiscoveryView> {
     const { driver } = await this.apps.appRow(clusterRef, app);
-    return discovery(await driver.getService({ app, service }));
+    return discovery(await driver.getService({ app, service }, read));
   }
 
   async scale(clusterRef: string, app: string, service: string, raw: unknown, caller: Caller): Promise<ChangeResult> {

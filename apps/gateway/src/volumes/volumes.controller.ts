@@ -3,6 +3,7 @@ import { ApiQuery, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { type Caller, CallerOf } from '../common/caller.js';
 import { ApiContract } from '../common/openapi.js';
+import { FreshQuery, ObservationSchema, readOptions } from '../common/read-consistency.js';
 import { OperationViewSchema } from '../changes/operation.views.js';
 import { CreateVolumeRequest, VolumesService } from './volumes.service.js';
 
@@ -18,6 +19,7 @@ export const VolumeSchema = z.object({
   node: z.string().optional(),
   labels: z.record(z.string(), z.string()),
   createdAt: z.string().optional(),
+  observed: ObservationSchema.optional().describe('on reads: where the data came from and how old it is'),
 });
 
 @ApiTags('volumes')
@@ -27,13 +29,14 @@ export class VolumesController {
 
   @Get()
   @ApiQuery({ name: 'app', required: false })
+  @FreshQuery
   @ApiContract({
     response: z.object({ items: z.array(VolumeSchema) }),
     description: 'Volumes Berth manages, with the same kinds on both orchestrators',
     errors: [404, 503],
   })
-  async list(@Param('cluster') cluster: string, @Query('app') app?: string) {
-    return { items: await this.volumes.list(cluster, app) };
+  async list(@Param('cluster') cluster: string, @Query('app') app?: string, @Query('fresh') fresh?: unknown) {
+    return { items: await this.volumes.list(cluster, app, readOptions(fresh)) };
   }
 
   @Post()

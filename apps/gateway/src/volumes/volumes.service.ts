@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { z } from 'zod';
-import type { VolumeInfo } from '@berth/driver';
+import type { ReadOptions, VolumeInfo } from '@berth/driver';
+import { type ObservationView, observationView } from '../common/read-consistency.js';
 import { DnsLabel, VolumeDefinition, parseOrThrow } from '@berth/model';
 import { ClustersService } from '../clusters/clusters.service.js';
 import { requestContext } from '../common/request-context.js';
@@ -18,6 +19,12 @@ export const CreateVolumeRequest = VolumeDefinition.extend({
   kind: z.enum(['named', 'shared']),
 }).strict();
 
+export type VolumeView = Omit<VolumeInfo, 'observed'> & { observed: ObservationView };
+
+export function volumeView(v: VolumeInfo): VolumeView {
+  return { ...v, observed: observationView(v.observed) };
+}
+
 @Injectable()
 export class VolumesService {
   constructor(
@@ -26,11 +33,11 @@ export class VolumesService {
     private readonly policy: WorkloadPolicyService,
   ) {}
 
-  async list(clusterRef: string, app?: string): Promise<VolumeInfo[]> {
+  async list(clusterRef: string, app?: string, read: ReadOptions = {}): Promise<VolumeView[]> {
     const { cluster, driver } = await this.clusters.driverFor(clusterRef);
     const principal = requestContext.principal();
     const visible = principal ? visibleApps(principal, cluster.id) : 'all';
-    return (await driver.listVolumes(app)).filter((v) => visible === 'all' || (v.app !== undefined && visible.has(v.app)));
+    return (await driver.listVolumes(app, read)).filter((v) => visible === 'all' || (v.app !== undefined && visible.has(v.app))).map(volumeView);
   }
 
   async create(clusterRef: string, raw: unknown, caller: Caller): Promise<{ volume: VolumeInfo; operation: OperationView }> {

@@ -56,7 +56,7 @@ export const FRESH_ARG = {
 
 @ObjectType('Observation', { description: 'Where the data of an answer came from, and how old it is' })
 export class ObservationType {
-  @Field({ description: "cache: the gateway's watch-fed read model; orchestrator: read from it for this answer" }) source!: string;
+  @Field({ description: "Cache: the gateway's watch-fed read model; orchestrator: read from it for this answer" }) source!: string;
   @Field({ description: 'When the data was known to be current (ISO 8601)' }) observedAt!: string;
   @Field(() => Int, { description: 'How old the data was when the answer was made, in milliseconds' }) ageMs!: number;
 }

@@ -50,6 +50,14 @@ export class SwarmDirect {
     return service;
   }
 
+  /** `docker service update --image`: a change made outside Berth. */
+  async setImage(serviceName: string, image: string): Promise<void> {
+    const service = this.docker.getService(serviceName);
+    const info = (await service.inspect()) as { Version: { Index: number }; Spec: { TaskTemplate: { ContainerSpec: { Image: string } } } };
+    info.Spec.TaskTemplate.ContainerSpec.Image = image;
+    await service.update({ ...info.Spec, version: info.Version.Index });
+  }
+
   /** Tasks of one service that run now, and whether the service's last update has completed. */
   async convergence(serviceName: string, image: string): Promise<{ running: number; updateDone: boolean }> {
     const [tasks, service] = await Promise.all([

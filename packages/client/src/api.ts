@@ -1219,6 +1219,30 @@ export interface components {
                     lastDurationMs?: number;
                     batches: number;
                 };
+                /** @description this replica's watch-fed read model of the cluster (every replica keeps its own) */
+                readModel?: {
+                    /**
+                     * @description live: reads are answered from it; stale: its watch broke, reads go to the orchestrator until it is listed again
+                     * @enum {string}
+                     */
+                    state: "off" | "syncing" | "live" | "stale";
+                    /** @description objects held, by native kind */
+                    objects: {
+                        [key: string]: number;
+                    };
+                    /** @description the last complete list */
+                    syncedAt?: string;
+                    /** @description the last change its watch delivered */
+                    lastChangeAt?: string;
+                    resyncs: number;
+                    reconnects: number;
+                    /** @description reads answered from it and from the orchestrator */
+                    reads: {
+                        cached: number;
+                        fresh: number;
+                    };
+                    error?: string;
+                };
             }[];
             rollup: {
                 owner?: string;

@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type { Logger } from 'pino';
-import { type ClusterConnection, type DriverOptions, guardDriver, type OrchestratorDriver } from '@berth/driver';
+import { type ClusterConnection, type DriverOptions, guardDriver, type OrchestratorDriver, type ReadModelStatus } from '@berth/driver';
 import { CONFIG, type Config } from '../config/config.js';
 import { LOGGER } from '../common/logger.js';
 import { SecretBox } from '../secrets/secret-box.js';
@@ -47,6 +47,14 @@ export class ClusterDrivers implements OnApplicationShutdown {
       this.drivers.set(cluster.id, driver);
     }
     return driver;
+  }
+
+  /** The read model of a cluster's driver, when this replica has opened it (undefined otherwise, or when it does not answer). */
+  async readModel(clusterId: string): Promise<ReadModelStatus | undefined> {
+    return this.drivers
+      .get(clusterId)
+      ?.readModel()
+      .catch(() => undefined);
   }
 
   /** Forgets a cluster's driver (its connection changed or it was removed). */

@@ -11,6 +11,8 @@ import { MetricRollupService } from './metrics/metric-rollup.service.js';
 import { EventWatcherService, type WatcherStatus } from './events/event-watcher.service.js';
 import { clusterLease, LeaseService, ROLLUP_LEASE } from './leases/lease.service.js';
 import { GatewayMetrics } from './prometheus/gateway-metrics.js';
+import { ClusterDrivers } from '../drivers/cluster-drivers.service.js';
+import type { ReadModelStatus } from '@berth/driver';
 
 export interface ClusterMonitorView {
   cluster: string;
@@ -24,6 +26,8 @@ export interface ClusterMonitorView {
   local: boolean;
   events?: WatcherStatus;
   metrics?: CollectorStatus;
+  /** This replica's read model of the cluster, when it has opened the cluster's driver. */
+  readModel?: ReadModelStatus;
 }
 
 export interface MonitoringView {
@@ -57,6 +61,7 @@ export class MonitoringSupervisor implements OnApplicationBootstrap, BeforeAppli
     private readonly collectors: MetricsCollectorService,
     private readonly rollup: MetricRollupService,
     private readonly metrics: GatewayMetrics,
+    private readonly drivers: ClusterDrivers,
     @Inject(CONFIG) private readonly config: Config,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -165,6 +170,7 @@ export class MonitoringSupervisor implements OnApplicationBootstrap, BeforeAppli
       this.prisma.cluster.findMany({ select: { id: true, name: true, kind: true }, orderBy: { name: 'asc' } }),
     ]);
     const clusters = all.filter((c) => !principal || seesCluster(principal, c.id));
+    const readModels = new Map(await Promise.all(clusters.map(async (c) => [c.id, await this.drivers.readModel(c.id)] as const)));
     const byName = new Map(leases.filter((l) => l.live).map((l) => [l.name, l]));
     const rollup = byName.get(ROLLUP_LEASE);
     return {
@@ -183,6 +189,7 @@ export class MonitoringSupervisor implements OnApplicationBootstrap, BeforeAppli
           local,
           events: (local ? this.watchers.status(c.id) : undefined) ?? reported.events,
           metrics: (local ? this.collectors.status(c.id) : undefined) ?? reported.metrics,
+          ...(readModels.get(c.id) ? { readModel: readModels.get(c.id) } : {}),
         };
       }),
       rollup: {

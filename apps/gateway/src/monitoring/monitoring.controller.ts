@@ -25,6 +25,21 @@ const CollectorSchema = z.object({
   batches: z.number().int(),
 });
 
+const ReadModelSchema = z
+  .object({
+    state: z
+      .enum(['off', 'syncing', 'live', 'stale'])
+      .describe('live: reads are answered from it; stale: its watch broke, reads go to the orchestrator until it is listed again'),
+    objects: z.record(z.string(), z.number().int()).describe('objects held, by native kind'),
+    syncedAt: z.string().optional().describe('the last complete list'),
+    lastChangeAt: z.string().optional().describe('the last change its watch delivered'),
+    resyncs: z.number().int(),
+    reconnects: z.number().int(),
+    reads: z.object({ cached: z.number().int(), fresh: z.number().int() }).describe('reads answered from it and from the orchestrator'),
+    error: z.string().optional(),
+  })
+  .describe("this replica's watch-fed read model of the cluster (every replica keeps its own)");
+
 export const MonitoringViewSchema = z.object({
   instance: z.string().describe('this gateway replica'),
   enabled: z.boolean().describe('whether this replica takes background work (BERTH_MONITORING)'),
@@ -40,6 +55,7 @@ export const MonitoringViewSchema = z.object({
       local: z.boolean().describe('the owner is this replica'),
       events: WatcherSchema.optional(),
       metrics: CollectorSchema.optional(),
+      readModel: ReadModelSchema.optional(),
     }),
   ),
   rollup: z.object({ owner: z.string().optional(), leaseExpiresAt: z.string().optional(), local: z.boolean(), status: z.unknown().optional() }),

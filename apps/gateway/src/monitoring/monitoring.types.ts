@@ -88,6 +88,8 @@ export class ClusterMonitorType {
   @Field({ description: 'True when this gateway replica is the owner' }) local!: boolean;
   @Field(() => GraphQLJSONObject, { nullable: true, description: 'State of the event watcher' }) events?: object;
   @Field(() => GraphQLJSONObject, { nullable: true, description: 'State of the metrics collector' }) metrics?: object;
+  @Field(() => GraphQLJSONObject, { nullable: true, description: "State of this replica's watch-fed read model of the cluster (every replica keeps its own)" })
+  readModel?: object;
 }
 
 @ObjectType('MonitoringStatus', { description: 'Which gateway replica watches which cluster' })

@@ -12,6 +12,11 @@ interface Kubeconfig {
  * itself holds rather than what the gateway says. Plain HTTPS: the gateway's tests import no SDK.
  */
 export function kubeGet(path: string): Promise<{ status: number; body: any }> {
+  return kubeRequest('GET', path);
+}
+
+/** Any call on the test cluster's API server: a change made behind the gateway's back, for instance (a body is sent as a merge patch on PATCH). */
+export function kubeRequest(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
   const config = parse(readFileSync(process.env.BERTH_KUBECONFIG!, 'utf8')) as Kubeconfig;
   const b64 = (s: string) => Buffer.from(s, 'base64');
   const server = new URL(config.clusters[0]!.cluster.server);
@@ -22,7 +27,8 @@ export function kubeGet(path: string): Promise<{ status: number; body: any }> {
         host: server.hostname,
         port: server.port,
         path,
-        method: 'GET',
+        method,
+        headers: body === undefined ? {} : { 'content-type': method === 'PATCH' ? 'application/merge-patch+json' : 'application/json' },
         ca: b64(config.clusters[0]!.cluster['certificate-authority-data']),
         cert: b64(user['client-certificate-data']),
         key: b64(user['client-key-data']),
@@ -35,6 +41,6 @@ export function kubeGet(path: string): Promise<{ status: number; body: any }> {
       },
     );
     req.on('error', reject);
-    req.end();
+    req.end(body === undefined ? undefined : JSON.stringify(body));
   });
 }

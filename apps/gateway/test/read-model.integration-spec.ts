@@ -90,7 +90,8 @@ describe.each(backends.filter((b) => b.enabled))('reads from the read model on $
   it('refuses a fresh that is not a boolean, naming it', async () => {
     const res = await gw.call('GET', `${services}?fresh=maybe`);
     expect(res.status).toBe(400);
-    expect(res.body.message).toContain('fresh');
+    expect(res.body.error.message).toContain('fresh');
+    expect(res.body.error.details).toEqual([{ path: 'fresh', message: 'expected true or false' }]);
   });
 
   it('shows a change made outside Berth without being asked for a fresh read', async () => {

@@ -39,6 +39,7 @@ export const SWARM_LABEL = {
   appContext: 'berth.io/app-context',
   /** Set by the engine on every task container. */
   serviceName: 'com.docker.swarm.service.name',
+  serviceId: 'com.docker.swarm.service.id',
 } as const;
 
 /** Swarm refuses service names longer than a DNS label. */

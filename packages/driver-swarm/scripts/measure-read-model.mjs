@@ -2,6 +2,7 @@
 // Build first (pnpm run build), then:
 //   node --expose-gc packages/driver-swarm/scripts/measure-read-model.mjs [services=100] [rounds=30]
 // A measurement, not a test: it prints numbers and asserts nothing. It creates app `rmm-<time>` and removes it.
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppSpec } from '@berth/model';
 import { createSwarmDriver } from '../dist/index.js';
@@ -10,9 +11,7 @@ const count = Number(process.argv[2] ?? 100);
 const rounds = Number(process.argv[3] ?? 30);
 const socketPath = process.env.BERTH_DOCKER_SOCKET ?? '/var/run/docker.sock';
 const app = `rmm-${Date.now().toString(36)}`;
-const services = Object.fromEntries(
-  Array.from({ length: count }, (_, i) => [`s${String(i).padStart(3, '0')}`, { image: 'berth-test/pause:1', replicas: 1 }]),
-);
+const services = Object.fromEntries(Array.from({ length: count }, (_, i) => [`s${String(i).padStart(3, '0')}`, { image: 'berth-test/pause:1', replicas: 1 }]));
 const cached = { consistency: 'cached' };
 const gc = globalThis.gc ?? (() => undefined);
 const heap = () => (gc(), gc(), process.memoryUsage().heapUsed);
@@ -62,7 +61,9 @@ try {
   const oneFresh = await time(() => driver.getService({ app, service: 's050' }));
   const f = (t) => `median ${t.median.toFixed(2)} ms (min ${t.min.toFixed(2)}, max ${t.max.toFixed(2)})`;
   console.log(`objects held: ${JSON.stringify(status.objects)} (every Berth service on the engine, not only this app's)`);
-  console.log(`heap of the read model (incl. the driver): ${(held / 1024 / 1024).toFixed(2)} MiB${globalThis.gc ? '' : ' (run with --expose-gc for a steadier number)'}`);
+  console.log(
+    `heap of the read model (incl. the driver): ${(held / 1024 / 1024).toFixed(2)} MiB${globalThis.gc ? '' : ' (run with --expose-gc for a steadier number)'}`,
+  );
   console.log(`listServices(${count} services) fresh:  ${f(fresh)}`);
   console.log(`listServices(${count} services) cached: ${f(fromCache)}  -> ${(fresh.median / fromCache.median).toFixed(1)}x`);
   console.log(`getService fresh:  ${f(oneFresh)}`);

@@ -27,6 +27,9 @@ const RETRY_MS = 1_000;
 const RECONNECT_MIN_MS = 250;
 const RECONNECT_MAX_MS = 5_000;
 
+/** The events the read model follows (networks, secrets, configs, plugins and images are of no read it serves). */
+const EVENT_FILTERS = { type: ['service', 'node', 'container', 'volume'] };
+
 const TERMINAL: ReadonlySet<EngineTaskState> = new Set(['complete', 'shutdown', 'failed', 'rejected', 'remove', 'orphaned']);
 
 /** What the mapping reads of a service: the previous spec, the endpoint's spec copy are dropped. */
@@ -202,7 +205,7 @@ export class SwarmReadModel implements SwarmSource {
       let resync: NodeJS.Timeout | undefined;
       try {
         // connected first, so that nothing that changes during the lists is missed
-        const body = await this.engine.events({ ...(this.lastEvent ? { since: sinceParam(this.lastEvent) } : {}), signal });
+        const body = await this.engine.events({ ...(this.lastEvent ? { since: sinceParam(this.lastEvent) } : {}), filters: EVENT_FILTERS, signal });
         this.connected = true;
         const reading = this.follow(body);
         reading.catch(() => undefined);

@@ -112,8 +112,11 @@ async function lastOf<T>(items: AsyncIterable<T>): Promise<T | undefined> {
 
   /** Cached reads of the app equal fresh ones (apart from `observed`), and really come from the read model. */
   const sameAsFresh = async (): Promise<void> => {
+    const asked = Date.now();
     const list = await driver.listServices(app, cached);
     expect(list.every((s) => s.observed?.source === 'cache')).toBe(true);
+    // settled, with the stream connected: known current up to the read itself
+    expect(Date.parse(list[0]!.observed!.observedAt)).toBeGreaterThanOrEqual(asked);
     expect(strip(list)).toEqual(strip(await driver.listServices(app)));
     for (const ref of [web, db, side]) {
       const one = await driver.getService(ref, cached);

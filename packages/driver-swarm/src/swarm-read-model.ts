@@ -49,7 +49,7 @@ function keptService(s: EngineService): EngineService {
 }
 
 /** What the mapping reads of a task: each network attachment otherwise carries the whole network object. */
-function keptTask(t: EngineTask): EngineTask {
+export function keptTask(t: EngineTask): EngineTask {
   const { Version: _version, NetworksAttachments, ...rest } = t;
   const kept: EngineTask = {
     ID: rest.ID,
@@ -76,8 +76,8 @@ function signature(s: EngineService, tasks: EngineTask[] | undefined): string {
   return `${s.Version.Index}/${s.ServiceStatus?.DesiredTasks ?? ''}/${(tasks ?? []).map((t) => `${t.ID}@${t.Version?.Index ?? `${t.Status.State}:${t.DesiredState}`}`).join(',')}`;
 }
 
-/** A service whose tasks are still moving towards what the engine wants of them. */
-function converging(s: EngineService, tasks: EngineTask[]): boolean {
+/** A service whose tasks are still moving towards what the engine wants of them (its tasks are polled meanwhile). */
+export function converging(s: EngineService, tasks: EngineTask[]): boolean {
   const update = s.UpdateStatus?.State;
   if (update === 'updating' || update === 'rollback_started') return true;
   let wanted = 0;

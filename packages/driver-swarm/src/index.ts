@@ -1,2 +1,3 @@
-export { SwarmDriver, createSwarmDriver } from './swarm.driver.js';
+export { SwarmDriver, createSwarmDriver, type SwarmDriverOptions } from './swarm.driver.js';
+export type { SwarmReadModelOptions } from './swarm-read-model.js';
 export type { SwarmConnection } from './swarm-engine.client.js';

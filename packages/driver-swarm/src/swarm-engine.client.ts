@@ -189,10 +189,11 @@ export class SwarmEngine {
   }
 
   /** The /events stream from `since` ("seconds.nanoseconds"), until the signal aborts. */
-  async events(options: { since?: string; signal?: AbortSignal }): Promise<AsyncIterable<Buffer>> {
+  async events(options: { since?: string; signal?: AbortSignal; filters?: Filters }): Promise<AsyncIterable<Buffer>> {
     const stream = await this.call<AsyncIterable<Buffer>>('event stream', () =>
       this.docker.getEvents({
         ...(options.since ? { since: options.since as unknown as number } : {}),
+        ...(options.filters ? { filters: options.filters } : {}),
         ...(options.signal ? { abortSignal: options.signal } : {}),
       } as Dockerode.GetEventsOptions),
     );

@@ -159,6 +159,7 @@ export type EngineTaskState =
 
 export interface EngineTask {
   ID: string;
+  Version?: { Index: number };
   CreatedAt?: string;
   UpdatedAt?: string;
   Spec: EngineTaskSpec;

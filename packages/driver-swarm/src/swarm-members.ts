@@ -25,7 +25,7 @@ export interface MemberRollout {
 const PRIORITY: RolloutState[] = ['failed', 'rolling-back', 'paused', 'rolled-back', 'progressing', 'completed', 'none'];
 
 /** The rollout of a member set: Berth's own while it drives one, else what the members' engines report. */
-export function memberRolloutFrom(members: EngineService[], tasks: Map<string, EngineTask[]>, driven?: MemberRollout): RolloutStatus {
+export function memberRolloutFrom(members: EngineService[], tasks: ReadonlyMap<string, EngineTask[]>, driven?: MemberRollout): RolloutStatus {
   const each = members.map((m) => rolloutFrom(m, tasks.get(m.ID) ?? []));
   const replicas = each.reduce(
     (sum, r) => ({
@@ -72,7 +72,7 @@ export function memberRolloutFrom(members: EngineService[], tasks: Map<string, E
 }
 
 /** The members of one stateful service presented as the one Berth service they are. */
-export function memberSetStatus(members: EngineService[], tasks: Map<string, EngineTask[]>, view: ClusterView, driven?: MemberRollout): ServiceStatus {
+export function memberSetStatus(members: EngineService[], tasks: ReadonlyMap<string, EngineTask[]>, view: ClusterView, driven?: MemberRollout): ServiceStatus {
   const sorted = [...members].sort(byOrdinal);
   const each = sorted.map((m) => ({ m, status: serviceStatusFrom(m, tasks.get(m.ID) ?? [], view) }));
   const first = each[0]!.status;

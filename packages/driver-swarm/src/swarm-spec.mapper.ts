@@ -39,6 +39,7 @@ export const SWARM_LABEL = {
   appContext: 'berth.io/app-context',
   /** Set by the engine on every task container. */
   serviceName: 'com.docker.swarm.service.name',
+  serviceId: 'com.docker.swarm.service.id',
 } as const;
 
 /** Swarm refuses service names longer than a DNS label. */
@@ -407,9 +408,21 @@ function parseLabelJson(labels: Labels | undefined, key: string): unknown {
 
 /** The Berth spec a service was last applied with, read back from its label (undefined when absent or tampered with). */
 export function readServiceSpec(labels: Labels | undefined): ServiceSpec | undefined {
+  const text = labels?.[LABEL.spec];
+  const known = labels && specsRead.get(labels);
+  if (known && known.text === text) return known.spec;
   const parsed = ServiceSpec.safeParse(parseLabelJson(labels, LABEL.spec));
-  return parsed.success ? parsed.data : undefined;
+  const spec = parsed.success ? parsed.data : undefined;
+  if (labels) specsRead.set(labels, { text, spec });
+  return spec;
 }
+
+/**
+ * Specs read back, by the labels object they were read from: the read model holds one service
+ * object across reads, and parsing its berth.io/spec label was most of what mapping it cost. (An
+ * answer's `spec` is so the same object across answers of the read model: answers are not for changing.)
+ */
+const specsRead = new WeakMap<Labels, { text: string | undefined; spec: ServiceSpec | undefined }>();
 
 export function readAppContext(labels: Labels | undefined): AppContext {
   const ctx = parseLabelJson(labels, SWARM_LABEL.appContext) as Partial<AppContext> | undefined;

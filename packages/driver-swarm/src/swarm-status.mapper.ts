@@ -49,10 +49,21 @@ const stripPrefixLength = (cidr: string): string => cidr.replace(/\/\d+$/, '');
 
 /** A task runs the service's current spec. The engine adds `Runtime` to the service's template only. */
 export function sameTaskSpec(a: EngineTaskSpec, b: EngineTaskSpec): boolean {
+  const known = compared.get(a);
+  if (known?.with === b) return known.same;
   const { Runtime: _a, ...left } = a;
   const { Runtime: _b, ...right } = b;
-  return canonicalJson(left) === canonicalJson(right);
+  const same = canonicalJson(left) === canonicalJson(right);
+  compared.set(a, { with: b, same });
+  return same;
 }
+
+/**
+ * The last comparison of each task spec: the read model holds the same task and service objects
+ * across reads (and replaces them, never changes them), and comparing them was most of what mapping
+ * its tasks cost.
+ */
+const compared = new WeakMap<EngineTaskSpec, { with: EngineTaskSpec; same: boolean }>();
 
 export const isRunning = (t: EngineTask): boolean => t.Status.State === 'running' && t.DesiredState === 'running';
 

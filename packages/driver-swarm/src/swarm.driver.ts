@@ -45,12 +45,17 @@ import {
   type VolumeCreate,
   type VolumeInfo,
   READ_MODEL_OFF,
-  type DriverOptions,
+  ReadGate,
+  observed,
+  type Observation,
   type ReadModelStatus,
+  type ReadOptions,
 } from '@berth/driver';
 import { demuxFrames, frameLines, parseServiceLogLine, textLines } from './docker-stream.js';
 import { SwarmEngine, type SwarmConnection } from './swarm-engine.client.js';
 import type { EngineNetwork, EngineService, EngineServiceSpec, EngineTask } from './swarm-engine.types.js';
+import { SwarmReadModel, type SwarmReadModelOptions } from './swarm-read-model.js';
+import { EngineSource, isJob, label, type SwarmSource } from './swarm-source.js';
 import { toDriverError } from './swarm-errors.js';
 import {
   DEFAULT_JOB_APP,
@@ -76,7 +81,7 @@ import {
   splitNativeName,
   renderMembers,
 } from './swarm-spec.mapper.js';
-import { byOrdinal, memberOrdinal, memberRolloutFrom, memberSetStatus, type MemberRollout } from './swarm-members.js';
+import { memberOrdinal, memberRolloutFrom, memberSetStatus, type MemberRollout } from './swarm-members.js';
 import {
   eventFrom,
   jobStatusFrom,
@@ -87,7 +92,6 @@ import {
   sinceParam,
   statsFrom,
   volumeInfoFrom,
-  type ClusterView,
 } from './swarm-status.mapper.js';
 
 /** How long remove() and removeJob() wait for the engine to stop tasks before giving up on the network. */
@@ -117,8 +121,6 @@ interface AppPlan {
   services: ServicePlan[];
 }
 
-const label = (key: string, value?: string): string => (value === undefined ? key : `${key}=${value}`);
-const isJob = (s: EngineService): boolean => LABEL.job in s.Spec.Labels;
 const touchesTasks = (changes: FieldChange[]): boolean => changes.some((c) => c.path.startsWith('TaskTemplate') || c.path.startsWith('EndpointSpec'));
 
 /** The engine's `since` for logs: a duration back from now ("10m"), an RFC 3339 time, or Unix seconds. */
@@ -144,7 +146,40 @@ export class SwarmDriver implements OrchestratorDriver {
   /** Member-by-member rollouts this driver drives, by `<app>/<service>` (the last one stays for its status). */
   private readonly rollouts = new Map<string, { record: MemberRollout; abort: AbortController }>();
 
-  constructor(private readonly engine: SwarmEngine) {}
+  /** Reads straight from the engine: every read without the read model, and every read of the write path. */
+  private readonly direct: SwarmSource & EngineSource;
+  private readonly gate?: ReadGate;
+  private readonly store?: SwarmReadModel;
+
+  constructor(
+    private readonly engine: SwarmEngine,
+    options: SwarmDriverOptions = {},
+  ) {
+    this.direct = new EngineSource(engine);
+    if (options.readModel) {
+      const settings = options.readModel === true ? {} : options.readModel;
+      this.gate = new ReadGate(settings.writeWindowMs !== undefined ? { writeWindowMs: settings.writeWindowMs } : {});
+      this.store = new SwarmReadModel(engine, this.gate, settings);
+      this.store.start();
+    }
+  }
+
+  /** Where a read of `app` takes its objects from: the read model when asked for and the gate allows. */
+  private from(app: string | undefined, options: ReadOptions | undefined): { source: SwarmSource; store?: SwarmReadModel } {
+    if (this.store && this.gate?.serves(app, options)) return { source: this.store, store: this.store };
+    return { source: this.direct };
+  }
+
+  /** Stamps an answer with where it came from (only with a read model: without one, answers stay as they were). */
+  private stamp<T extends { observed?: Observation }>(items: T[], cachedAt?: number): T[] {
+    if (!this.gate) return items;
+    return observed(items, this.gate.observation(cachedAt !== undefined ? 'cache' : 'orchestrator', cachedAt));
+  }
+
+  /** Runs a write of `app` through the gate, so that the app's reads go to the engine while it runs and just after. */
+  private write<T>(app: string | undefined, run: () => Promise<T>): Promise<T> {
+    return this.gate ? this.gate.write(app, run) : run();
+  }
 
   private signal(signal?: AbortSignal): AbortSignal {
     return signal ? AbortSignal.any([signal, this.closing.signal]) : this.closing.signal;
@@ -178,11 +213,6 @@ export class SwarmDriver implements OrchestratorDriver {
       const unreachable = e.code === DriverErrorCode.Unreachable || e.code === DriverErrorCode.Timeout;
       return { status: unreachable ? 'unreachable' : 'degraded', message: e.message };
     }
-  }
-
-  private async view(): Promise<ClusterView> {
-    const nodes = await this.engine.listNodes();
-    return { nodeNames: new Map(nodes.map((n) => [n.ID, n.Description?.Hostname ?? n.ID])) };
   }
 
   private async findNetwork(name: string): Promise<EngineNetwork | undefined> {
@@ -264,7 +294,11 @@ export class SwarmDriver implements OrchestratorDriver {
     return (await this.planApp(spec)).plan;
   }
 
-  async apply(spec: AppSpec): Promise<ApplyResult> {
+  apply(spec: AppSpec): Promise<ApplyResult> {
+    return this.write(spec.name, () => this.applyNow(spec));
+  }
+
+  private async applyNow(spec: AppSpec): Promise<ApplyResult> {
     const { plan, network, services } = await this.planApp(spec);
     if (!network) await this.ensureNetwork(spec.name, spec.labels);
     const rollingServices: string[] = [];
@@ -300,9 +334,8 @@ export class SwarmDriver implements OrchestratorDriver {
   // ------------------------------------------------------------------ stateful members
 
   /** The member services of a stateful service, in ordinal order (none for any other service). */
-  private async findMembers(ref: ServiceRef): Promise<EngineService[]> {
-    const listed = await this.engine.listServices({ label: [label(LABEL.app, ref.app), label(LABEL.service, ref.service), LABEL.member] });
-    return listed.filter((s) => !isJob(s) && memberOrdinal(s) !== undefined && s.Spec.Labels[LABEL.service] === ref.service).sort(byOrdinal);
+  private findMembers(ref: ServiceRef): Promise<EngineService[]> {
+    return this.direct.members(ref);
   }
 
   /** What writing `rendered` over the live members of one service does, member by member. */
@@ -470,7 +503,11 @@ export class SwarmDriver implements OrchestratorDriver {
 
   // ------------------------------------------------------------------ secrets
 
-  async ensureSecrets(app: string, secrets: SecretValue[]): Promise<void> {
+  ensureSecrets(app: string, secrets: SecretValue[]): Promise<void> {
+    return this.write(app, () => this.ensureSecretsNow(app, secrets));
+  }
+
+  private async ensureSecretsNow(app: string, secrets: SecretValue[]): Promise<void> {
     if (!secrets.length) return;
     const existing = await this.secretIds(app);
     for (const s of secrets) {
@@ -540,7 +577,11 @@ export class SwarmDriver implements OrchestratorDriver {
     );
   }
 
-  async remove(app: string, options: RemoveOptions = {}): Promise<{ removed: string[] }> {
+  remove(app: string, options: RemoveOptions = {}): Promise<{ removed: string[] }> {
+    return this.write(app, () => this.removeNow(app, options));
+  }
+
+  private async removeNow(app: string, options: RemoveOptions): Promise<{ removed: string[] }> {
     const removed: string[] = [];
     const services = await this.engine.listServices({ label: [label(LABEL.app, app)] });
     for (const s of services) {
@@ -594,8 +635,8 @@ export class SwarmDriver implements OrchestratorDriver {
     return { removed };
   }
 
-  async listApps(): Promise<AppSummary[]> {
-    const services = await this.engine.listServices({ label: [LABEL.app] });
+  async listApps(options?: ReadOptions): Promise<AppSummary[]> {
+    const services = await this.from(undefined, options).source.labelledServices();
     const apps = new Map<string, string[]>();
     for (const s of services) {
       const app = s.Spec.Labels[LABEL.app]!;
@@ -613,26 +654,11 @@ export class SwarmDriver implements OrchestratorDriver {
     return names.length ? this.engine.listTasks({ service: names }) : [];
   }
 
-  /**
-   * One task list by the app label, in parallel with the services: a `service` filter makes the
-   * engine look every name up one by one (30 ms for 100 services), a label filter costs about 1 ms.
-   * The engine matches it against the service labels a task was created with. Berth's services carry
-   * berth.io/app from their creation; one that took it in its last update (a same-named service
-   * Berth adopted, or a label added by hand) may still run older tasks, so those are listed by service.
-   */
-  async listServices(app?: string): Promise<ServiceStatus[]> {
-    const filter = { label: [label(LABEL.app, app)] };
-    const [listed, labelled, view] = await Promise.all([this.engine.listServices(filter), this.engine.listTasks(filter), this.view()]);
-    const services = listed.filter((s) => !isJob(s));
+  async listServices(app?: string, options?: ReadOptions): Promise<ServiceStatus[]> {
+    const { source, store } = this.from(app, options);
+    const [{ services, tasks }, view] = await Promise.all([source.servicesWithTasks(app), source.view()]);
+    const at = store?.servicesObservedAt(app);
     if (!services.length) return [];
-    const relabelled = services.filter((s) => s.PreviousSpec && s.PreviousSpec.Labels?.[LABEL.app] !== s.Spec.Labels[LABEL.app]);
-    const byName = new Set(relabelled.map((s) => s.ID));
-    const tasks = new Map<string, EngineTask[]>();
-    for (const t of [...labelled.filter((t) => !byName.has(t.ServiceID)), ...(await this.tasksOf(relabelled.map((s) => s.Spec.Name)))]) {
-      const list = tasks.get(t.ServiceID);
-      if (list) list.push(t);
-      else tasks.set(t.ServiceID, [t]);
-    }
     const sets = new Map<string, EngineService[]>();
     const single: EngineService[] = [];
     for (const s of services) {
@@ -642,37 +668,39 @@ export class SwarmDriver implements OrchestratorDriver {
         sets.set(key, [...(sets.get(key) ?? []), s]);
       }
     }
-    return [
+    const statuses = [
       ...single.map((s) => serviceStatusFrom(s, tasks.get(s.ID) ?? [], view)),
       ...[...sets].map(([key, members]) => memberSetStatus(members, tasks, view, this.rollouts.get(key)?.record)),
     ].sort((a, b) => a.app.localeCompare(b.app) || a.service.localeCompare(b.service));
+    return this.stamp(statuses, at);
   }
 
-  private async requireService(ref: ServiceRef): Promise<EngineService> {
-    const service = await this.engine.findService(serviceName(ref.app, ref.service));
+  private async requireService(ref: ServiceRef, source: SwarmSource = this.direct): Promise<EngineService> {
+    const service = await source.service(serviceName(ref.app, ref.service));
     if (!service || isJob(service)) throw DriverError.notFound(`service "${ref.service}" of app "${ref.app}"`);
     return service;
   }
 
-  /** The tasks of some services, by service ID. */
-  private async tasksById(services: EngineService[]): Promise<Map<string, EngineTask[]>> {
-    const tasks = new Map<string, EngineTask[]>();
-    for (const t of await this.tasksOf(services.map((s) => s.Spec.Name))) tasks.set(t.ServiceID, [...(tasks.get(t.ServiceID) ?? []), t]);
-    return tasks;
-  }
-
-  async getService(ref: ServiceRef): Promise<ServiceStatus> {
-    const members = await this.findMembers(ref);
+  async getService(ref: ServiceRef, options?: ReadOptions): Promise<ServiceStatus> {
+    const { source, store } = this.from(ref.app, options);
+    const members = await source.members(ref);
+    let status: ServiceStatus;
     if (members.length) {
-      const [tasks, view] = await Promise.all([this.tasksById(members), this.view()]);
-      return memberSetStatus(members, tasks, view, this.rollouts.get(`${ref.app}/${ref.service}`)?.record);
+      const [tasks, view] = await Promise.all([source.tasks(members), source.view()]);
+      status = memberSetStatus(members, tasks, view, this.rollouts.get(`${ref.app}/${ref.service}`)?.record);
+    } else {
+      const service = await this.requireService(ref, source);
+      const [tasks, view] = await Promise.all([source.tasks([service]), source.view()]);
+      status = serviceStatusFrom(service, tasks.get(service.ID) ?? [], view);
     }
-    const service = await this.requireService(ref);
-    const [tasks, view] = await Promise.all([this.tasksOf([service.Spec.Name]), this.view()]);
-    return serviceStatusFrom(service, tasks, view);
+    return this.stamp([status], store?.servicesObservedAt(ref.app))[0]!;
   }
 
-  async scale(ref: ServiceRef, replicas: number): Promise<void> {
+  scale(ref: ServiceRef, replicas: number): Promise<void> {
+    return this.write(ref.app, () => this.scaleNow(ref, replicas));
+  }
+
+  private async scaleNow(ref: ServiceRef, replicas: number): Promise<void> {
     if (!Number.isInteger(replicas) || replicas < 0) {
       throw new DriverError(DriverErrorCode.Invalid, `replicas must be a whole number of at least 0, got ${replicas}`);
     }
@@ -741,7 +769,7 @@ export class SwarmDriver implements OrchestratorDriver {
   }
 
   updateService(ref: ServiceRef, spec: ServiceSpec): Promise<{ changed: boolean }> {
-    return this.writeService(ref, spec, false);
+    return this.write(ref.app, () => this.writeService(ref, spec, false));
   }
 
   /**
@@ -749,14 +777,15 @@ export class SwarmDriver implements OrchestratorDriver {
    * revision's spec, rolled out with the revision's rollback policy.
    */
   rollbackService(ref: ServiceRef, spec: ServiceSpec): Promise<{ changed: boolean }> {
-    return this.writeService(ref, spec, true);
+    return this.write(ref.app, () => this.writeService(ref, spec, true));
   }
 
-  async rolloutStatus(ref: ServiceRef): Promise<RolloutStatus> {
-    const members = await this.findMembers(ref);
-    if (members.length) return memberRolloutFrom(members, await this.tasksById(members), this.rollouts.get(`${ref.app}/${ref.service}`)?.record);
-    const service = await this.requireService(ref);
-    return rolloutFrom(service, await this.tasksOf([service.Spec.Name]));
+  async rolloutStatus(ref: ServiceRef, options?: ReadOptions): Promise<RolloutStatus> {
+    const { source } = this.from(ref.app, options);
+    const members = await source.members(ref);
+    if (members.length) return memberRolloutFrom(members, await source.tasks(members), this.rollouts.get(`${ref.app}/${ref.service}`)?.record);
+    const service = await this.requireService(ref, source);
+    return rolloutFrom(service, (await source.tasks([service])).get(service.ID) ?? []);
   }
 
   /** Swarm enforces every failure action itself (pause, continue, rollback, maxFailureRatio): following is reading. */
@@ -773,7 +802,11 @@ export class SwarmDriver implements OrchestratorDriver {
 
   // ------------------------------------------------------------------ jobs
 
-  async runJob(spec: JobSpec): Promise<JobRef> {
+  runJob(spec: JobSpec): Promise<JobRef> {
+    return this.write(spec.app ?? DEFAULT_JOB_APP, () => this.runJobNow(spec));
+  }
+
+  private async runJobNow(spec: JobSpec): Promise<JobRef> {
     const app = spec.app ?? DEFAULT_JOB_APP;
     const name = jobRunName(app, spec.name, randomBytes(3).toString('hex'));
     const ctx = await this.contextFor(app, spec, { labels: {}, volumes: {} });
@@ -790,11 +823,15 @@ export class SwarmDriver implements OrchestratorDriver {
   async jobStatus(ref: JobRef): Promise<JobStatus> {
     const service = await this.findJob(ref);
     if (!service) throw DriverError.notFound(`job run "${ref.name}" of app "${ref.app}"`);
-    const [tasks, view] = await Promise.all([this.tasksOf([service.Spec.Name]), this.view()]);
+    const [tasks, view] = await Promise.all([this.tasksOf([service.Spec.Name]), this.direct.view()]);
     return jobStatusFrom(ref.app, ref.name, service, tasks, view);
   }
 
-  async removeJob(ref: JobRef): Promise<void> {
+  removeJob(ref: JobRef): Promise<void> {
+    return this.write(ref.app, () => this.removeJobNow(ref));
+  }
+
+  private async removeJobNow(ref: JobRef): Promise<void> {
     const service = await this.findJob(ref);
     if (!service) return;
     await this.removeServiceIfPresent(service);
@@ -808,12 +845,21 @@ export class SwarmDriver implements OrchestratorDriver {
     return (await this.engine.info()).Name;
   }
 
-  async listVolumes(app?: string): Promise<VolumeInfo[]> {
-    const [volumes, node] = await Promise.all([this.engine.listVolumes({ label: [label(LABEL.app, app)] }), this.localNode()]);
-    return volumes.map((v) => volumeInfoFrom(v, node)).sort((a, b) => a.nativeName.localeCompare(b.nativeName));
+  async listVolumes(app?: string, options?: ReadOptions): Promise<VolumeInfo[]> {
+    const { source, store } = this.from(app, options);
+    const { volumes, node } = await source.volumes(app);
+    const at = store?.volumesObservedAt();
+    return this.stamp(
+      volumes.map((v) => volumeInfoFrom(v, node)).sort((a, b) => a.nativeName.localeCompare(b.nativeName)),
+      at,
+    );
   }
 
-  async createVolume(app: string, name: string, definition: VolumeCreate): Promise<VolumeInfo> {
+  createVolume(app: string, name: string, definition: VolumeCreate): Promise<VolumeInfo> {
+    return this.write(app, () => this.createVolumeNow(app, name, definition));
+  }
+
+  private async createVolumeNow(app: string, name: string, definition: VolumeCreate): Promise<VolumeInfo> {
     if (!DnsLabel.safeParse(name).success) {
       throw new DriverError(DriverErrorCode.Invalid, `volume name "${name}" is not a DNS label`, [
         { path: 'name', message: 'use lowercase letters, digits and "-"' },
@@ -847,8 +893,8 @@ export class SwarmDriver implements OrchestratorDriver {
     if (!done) throw lastError ?? new DriverError(DriverErrorCode.Conflict, `volume "${native}" is still in use`);
   }
 
-  async removeVolume(app: string, name: string): Promise<void> {
-    await this.removeVolumeNamed(volumeName(app, name));
+  removeVolume(app: string, name: string): Promise<void> {
+    return this.write(app, () => this.removeVolumeNamed(volumeName(app, name)));
   }
 
   // ------------------------------------------------------------------ observe
@@ -944,10 +990,11 @@ export class SwarmDriver implements OrchestratorDriver {
   }
 
   async readModel(): Promise<ReadModelStatus> {
-    return READ_MODEL_OFF;
+    return this.gate && this.store ? this.gate.status(this.store.counts()) : READ_MODEL_OFF;
   }
 
   async close(): Promise<void> {
+    this.store?.stop();
     this.closing.abort();
   }
 }
@@ -968,6 +1015,14 @@ async function* mergeStreams<T>(streams: AsyncGenerator<T>[]): AsyncGenerator<T>
   }
 }
 
-export function createSwarmDriver(conn: SwarmConnection, _options: DriverOptions = {}): SwarmDriver {
-  return new SwarmDriver(new SwarmEngine(conn));
+export interface SwarmDriverOptions {
+  /**
+   * Keep a watch-fed read model of the Berth services, their tasks, the nodes and the Berth volumes,
+   * so that reads asking for `{ consistency: 'cached' }` are answered from memory (default off).
+   */
+  readModel?: boolean | SwarmReadModelOptions;
+}
+
+export function createSwarmDriver(conn: SwarmConnection, options: SwarmDriverOptions = {}): SwarmDriver {
+  return new SwarmDriver(new SwarmEngine(conn), options);
 }

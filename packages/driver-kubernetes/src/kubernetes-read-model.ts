@@ -12,6 +12,7 @@ import {
   type V1Service,
 } from '@kubernetes/client-node';
 import { LABEL, MANAGER, type ReadGate } from '@berth/driver';
+import type { AppOfNamespace } from './kubernetes-events.js';
 import type { LiveWorkload } from './kubernetes-rollout.controller.js';
 import type { KubernetesClient } from './kubernetes.client.js';
 import { iso, type Workload } from './kubernetes-status.mapper.js';
@@ -108,6 +109,11 @@ export class ObjectIndex<T extends KubernetesObject> {
     if (byName.size) return;
     byService.delete(service);
     if (!byService.size) this.tree.delete(namespace);
+  }
+
+  get(namespace: string, name: string): T | undefined {
+    const service = this.filed.get(groupKey(namespace, name));
+    return service === undefined ? undefined : this.tree.get(namespace)?.get(service)?.get(name);
   }
 
   /** The objects of one service, in list order. */
@@ -457,6 +463,13 @@ export class KubernetesReadModel {
           .flatMap((f) => [...f.index.services(name)].flatMap(([service, n]) => Array<string>(n).fill(service)))
           .sort(),
       }));
+  }
+
+  /** Which app a namespace is and its services' names, as the event stream labels events. */
+  appOf(namespace: string): AppOfNamespace {
+    const app = this.namespaceFeed.index.get('', namespace)?.metadata?.labels?.[LABEL.app];
+    if (!app) return { services: [] };
+    return { app, services: [...this.serviceFeed.index.services(namespace)].map(([service]) => service).filter(Boolean) };
   }
 
   /** The Berth claims of an app (or every app), in list order. */

@@ -852,7 +852,9 @@ export class KubernetesDriver implements OrchestratorDriver {
   // ------------------------------------------------------------------ events
 
   events(options: EventOptions = {}): AsyncIterable<ClusterEvent> {
-    return watchEvents(this.client, options);
+    // While the read model is live it says which app and service an event is about, without asking the API server.
+    const store = this.store;
+    return watchEvents(this.client, options, store && ((namespace) => (this.gate.live ? store.appOf(namespace) : undefined)));
   }
 
   // ------------------------------------------------------------ stats / logs

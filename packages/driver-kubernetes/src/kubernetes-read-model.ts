@@ -258,6 +258,7 @@ class Feed<T extends KubernetesObject> extends Watch {
     this.events.failed(this as unknown as Feed<KubernetesObject>, error);
     clearTimeout(this.restartTimer);
     this.restartTimer = setTimeout(() => this.start(), this.restartMs);
+    this.restartTimer.unref();
     this.restartMs = Math.min(this.restartMs * 2, RESTART_MAX_MS);
   }
 
@@ -267,6 +268,8 @@ class Feed<T extends KubernetesObject> extends Watch {
     callback: (phase: string, object: unknown, raw?: unknown) => void,
     done: (err: unknown) => void,
   ): Promise<AbortController> {
+    // stopped while a list was running: ListWatch watches once that list is in, but nothing may open now
+    if (this.closed) return new AbortController();
     if (this.relist === 'next') {
       // asked to relist while no watch was open: answer this watch with 410 Gone, ListWatch lists again
       this.relist = 'no';

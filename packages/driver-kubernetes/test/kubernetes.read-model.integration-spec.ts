@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { createServer, connect as connectTcp, type Server, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { AppSpec } from '@berth/model';
@@ -42,6 +43,7 @@ if (process.env.BERTH_SKIP_KUBERNETES === '1') {
   if (!path) throw new Error('BERTH_KUBECONFIG is not set: run packages/testenv/k8s/up.sh, or set BERTH_SKIP_KUBERNETES=1');
   const kubeconfig = readFileSync(path, 'utf8');
   const native = await KubernetesNativeProbe.connect(kubeconfig);
+  const cached = { consistency: 'cached' } as const;
 
   describe('kubernetes read model', () => {
     const app = `k8s-rm-${Date.now().toString(36)}`;
@@ -58,7 +60,6 @@ if (process.env.BERTH_SKIP_KUBERNETES === '1') {
         db: { image: 'berth-test/busybox:1', replicas: 2, stateful: true, volumes: [{ type: 'named', source: 'data', target: '/data' }], ...placement },
       },
     });
-    const cached = { consistency: 'cached' } as const;
     let driver: KubernetesDriver;
 
     /** Cached and fresh answers once they agree (the watch has caught up), both unstamped. */
@@ -218,5 +219,73 @@ if (process.env.BERTH_SKIP_KUBERNETES === '1') {
       expect(await driver.listVolumes(other, cached)).toEqual([]);
       await expect(driver.getService({ app: other, service: 'web' }, cached)).rejects.toMatchObject({ code: DriverErrorCode.NotFound });
     });
+  });
+
+  describe('kubernetes read model: a lost watch', () => {
+    // The driver reaches the API server through a TCP relay the test can cut, as a network would.
+    const server = /server: https:\/\/127\.0\.0\.1:(\d+)/.exec(kubeconfig);
+    if (!server) throw new Error('the test kubeconfig has no https://127.0.0.1:<port> server');
+    const apiPort = Number(server[1]);
+    const sockets = new Set<Socket>();
+    let relay: Server | undefined;
+    let port = 0;
+    const open = () =>
+      new Promise<void>((resolve) => {
+        relay = createServer((client) => {
+          const upstream = connectTcp(apiPort, '127.0.0.1');
+          for (const s of [client, upstream]) {
+            sockets.add(s);
+            s.on('close', () => sockets.delete(s));
+            s.on('error', () => undefined);
+          }
+          client.pipe(upstream).pipe(client);
+        });
+        relay.listen(port, '127.0.0.1', () => {
+          port = (relay!.address() as { port: number }).port;
+          resolve();
+        });
+      });
+    const cut = () =>
+      new Promise<void>((resolve) => {
+        relay?.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      });
+    let driver: KubernetesDriver;
+
+    beforeAll(async () => {
+      await open();
+      driver = createKubernetesDriver(
+        { kind: 'kubernetes', kubeconfig: kubeconfig.replace(`https://127.0.0.1:${apiPort}`, `https://127.0.0.1:${port}`) },
+        { readModel: true },
+      );
+      await until('the read model live', async () => ((await driver.readModel()).state === 'live' ? true : undefined));
+    }, 60_000);
+
+    afterAll(async () => {
+      await driver?.close();
+      await cut();
+    });
+
+    it('sends reads to the API server while the watch is lost, and lists again once it is back', async () => {
+      await cut();
+      const lost = await until('the read model stale', async () => {
+        const s = await driver.readModel();
+        return s.state === 'stale' ? s : undefined;
+      });
+      expect(lost.value.error).toEqual(expect.any(String));
+      // not answered from memory: the API server is asked, and cannot be reached
+      await expect(driver.listVolumes(undefined, cached)).rejects.toMatchObject({ code: DriverErrorCode.Unreachable });
+      await open();
+      const back = await until('the read model live again', async () => {
+        const s = await driver.readModel();
+        return s.state === 'live' ? s : undefined;
+      });
+      process.stderr.write(`read model: live again ${back.ms} ms after the API server was reachable again\n`);
+      expect(back.value.reconnects).toBe(1);
+      const [volumes, fresh] = await Promise.all([driver.listVolumes(undefined, cached), driver.listVolumes()]);
+      expect(volumes.every((v) => v.observed?.source === 'cache')).toBe(true);
+      expect(unstamped(volumes)).toEqual(unstamped(fresh));
+      expect(await driver.listApps(cached)).toEqual(await driver.listApps());
+    }, 90_000);
   });
 }

@@ -194,6 +194,23 @@ export function slim(kind: FeedKind, object: unknown): void {
   }
 }
 
+interface FeedEvents {
+  changed(): void;
+  /** Listed and connected after a start or a relist. */
+  synced(kind: FeedKind): void;
+  failed(kind: FeedKind, error: unknown): void;
+}
+
+/** What the read model does with every feed, whatever its kind. */
+interface FeedControl {
+  readonly kind: FeedKind;
+  readonly index: { readonly size: number };
+  start(): void;
+  resync(): void;
+  completeAt(now: number): number;
+  stop(): Promise<void>;
+}
+
 const GONE = Object.assign(new Error('relisting'), { statusCode: 410 });
 
 /**
@@ -202,7 +219,7 @@ const GONE = Object.assign(new Error('relisting'), { statusCode: 410 });
  * connect and end, which ListWatch does not report, and turns a requested relist into the 410 Gone
  * that makes ListWatch list again while it keeps its cache (so reads go on being served meanwhile).
  */
-class Feed<T extends KubernetesObject> extends Watch {
+class Feed<T extends KubernetesObject> extends Watch implements FeedControl {
   readonly index = new ObjectIndex<T>();
   private readonly informer: ListWatch<T>;
   /** The watch request while it is connected. */
@@ -222,12 +239,7 @@ class Feed<T extends KubernetesObject> extends Watch {
     path: string,
     labelSelector: string,
     list: () => Promise<KubernetesListObject<T>>,
-    private readonly events: {
-      changed(): void;
-      /** Listed and connected after a start or a relist. */
-      synced(feed: Feed<KubernetesObject>): void;
-      failed(feed: Feed<KubernetesObject>, error: unknown): void;
-    },
+    private readonly events: FeedEvents,
   ) {
     super(config);
     const listSlim = async () => {
@@ -255,7 +267,7 @@ class Feed<T extends KubernetesObject> extends Watch {
     if (this.closed) return;
     this.request = undefined;
     this.downSince ??= Date.now();
-    this.events.failed(this as unknown as Feed<KubernetesObject>, error);
+    this.events.failed(this.kind, error);
     clearTimeout(this.restartTimer);
     this.restartTimer = setTimeout(() => this.start(), this.restartMs);
     this.restartTimer.unref();
@@ -302,7 +314,7 @@ class Feed<T extends KubernetesObject> extends Watch {
       this.restartMs = RESTART_BASE_MS;
       if (this.listedSinceAsked) {
         this.listedSinceAsked = false;
-        this.events.synced(this as unknown as Feed<KubernetesObject>);
+        this.events.synced(this.kind);
       }
     }
     return request;
@@ -358,9 +370,9 @@ export class KubernetesReadModel {
   private readonly sliceFeed: Feed<V1EndpointSlice>;
   private readonly namespaceFeed: Feed<V1Namespace>;
   private readonly claimFeed: Feed<V1PersistentVolumeClaim>;
-  private readonly feeds: Array<Feed<KubernetesObject>>;
+  private readonly feeds: FeedControl[];
   /** Feeds whose list (or relist) has not finished with the watch connected. */
-  private readonly pending = new Set<Feed<KubernetesObject>>();
+  private readonly pending = new Set<FeedKind>();
   private timer?: NodeJS.Timeout;
 
   constructor(
@@ -369,15 +381,15 @@ export class KubernetesReadModel {
     private readonly options: ReadModelOptions = {},
   ) {
     const { apps, core, discovery } = client;
-    const events = {
+    const events: FeedEvents = {
       changed: () => gate.changed(),
-      synced: (feed: Feed<KubernetesObject>) => {
-        this.pending.delete(feed);
+      synced: (kind) => {
+        this.pending.delete(kind);
         if (!this.pending.size) gate.synced();
       },
-      failed: (feed: Feed<KubernetesObject>, error: unknown) => {
-        this.pending.add(feed);
-        gate.lost(`watching ${feed.kind}s: ${(error as Error | undefined)?.message ?? String(error)}`);
+      failed: (kind, error) => {
+        this.pending.add(kind);
+        gate.lost(`watching ${kind}s: ${(error as Error | undefined)?.message ?? String(error)}`);
       },
     };
     const feed = <T extends KubernetesObject>(kind: FeedKind, path: string, labelSelector: string, list: () => Promise<KubernetesListObject<T>>) =>
@@ -401,19 +413,11 @@ export class KubernetesReadModel {
     this.claimFeed = feed('PersistentVolumeClaim', '/api/v1/persistentvolumeclaims', volumes, () =>
       core.listPersistentVolumeClaimForAllNamespaces({ labelSelector: volumes }),
     );
-    this.feeds = [
-      ...Object.values(this.workloads),
-      this.replicaSetFeed,
-      this.podFeed,
-      this.serviceFeed,
-      this.sliceFeed,
-      this.namespaceFeed,
-      this.claimFeed,
-    ] as unknown as Array<Feed<KubernetesObject>>;
+    this.feeds = [...Object.values(this.workloads), this.replicaSetFeed, this.podFeed, this.serviceFeed, this.sliceFeed, this.namespaceFeed, this.claimFeed];
   }
 
   start(): void {
-    for (const f of this.feeds) this.pending.add(f);
+    for (const f of this.feeds) this.pending.add(f.kind);
     for (const f of this.feeds) f.start();
     this.timer = setInterval(() => this.resync(), this.options.resyncMs ?? DEFAULT_RESYNC_MS);
     this.timer.unref();
@@ -421,25 +425,23 @@ export class KubernetesReadModel {
 
   /** Lists every kind again (the periodic resync); synced() once all are listed. */
   resync(): void {
-    for (const f of this.feeds) this.pending.add(f);
+    for (const f of this.feeds) this.pending.add(f.kind);
     for (const f of this.feeds) f.resync();
   }
 
   /** Up to when the objects of these feeds are known complete. */
-  private completeAt(feeds: Array<Feed<KubernetesObject>>): number {
+  private completeAt(feeds: FeedControl[]): number {
     const now = Date.now();
     return Math.min(...feeds.map((f) => f.completeAt(now)));
   }
 
   /** Up to when what listServices, getService and rolloutStatus answer from is known complete. */
   servicesCompleteAt(): number {
-    return this.completeAt([...Object.values(this.workloads), this.replicaSetFeed, this.podFeed, this.serviceFeed, this.sliceFeed] as unknown as Array<
-      Feed<KubernetesObject>
-    >);
+    return this.completeAt([...Object.values(this.workloads), this.replicaSetFeed, this.podFeed, this.serviceFeed, this.sliceFeed]);
   }
 
   volumesCompleteAt(): number {
-    return this.completeAt([this.claimFeed as unknown as Feed<KubernetesObject>]);
+    return this.completeAt([this.claimFeed]);
   }
 
   readonly source: SnapshotSource = {

@@ -1,11 +1,13 @@
-import { KubernetesDriver } from './kubernetes.driver.js';
+import { KubernetesDriver, type KubernetesDriverOptions } from './kubernetes.driver.js';
 import type { KubernetesConnection } from './kubernetes.client.js';
-import type { DriverOptions } from '@berth/driver';
 
 export { KubernetesDriver };
-export type { KubernetesConnection };
+export type { KubernetesConnection, KubernetesDriverOptions };
 
-/** The Kubernetes driver for one cluster, from its kubeconfig content and (optionally) a context. */
-export function createKubernetesDriver(conn: KubernetesConnection, _options: DriverOptions = {}): KubernetesDriver {
-  return new KubernetesDriver(conn);
+/**
+ * The Kubernetes driver for one cluster, from its kubeconfig content and (optionally) a context.
+ * `{ readModel: true }` keeps a watch-fed read model for reads that ask for `consistency: 'cached'`.
+ */
+export function createKubernetesDriver(conn: KubernetesConnection, options: KubernetesDriverOptions = {}): KubernetesDriver {
+  return new KubernetesDriver(conn, options);
 }

@@ -67,10 +67,31 @@ function parseJson(text: string | undefined): unknown {
   }
 }
 
+/**
+ * Specs already parsed, by annotation text. Every read of a service parses its spec (twice: for its
+ * rollout and its status), and parsing is most of what mapping a service costs; the text rarely
+ * changes. Answers therefore share one parsed object per text: treat a read spec as read-only.
+ */
+const parsedSpecs = new Map<string, ServiceSpec | undefined>();
+const PARSED_SPECS_MAX = 4096;
+/** specHash() of each shared parsed spec. */
+const specHashes = new WeakMap<ServiceSpec, string>();
+
 /** The ServiceSpec in an annotation; undefined when missing or edited into something invalid. */
 export function specFromAnnotation(text: string | undefined): ServiceSpec | undefined {
+  if (!text) return undefined;
+  if (parsedSpecs.has(text)) return parsedSpecs.get(text);
   const parsed = ServiceSpec.safeParse(parseJson(text));
-  return parsed.success ? parsed.data : undefined;
+  const spec = parsed.success ? parsed.data : undefined;
+  if (parsedSpecs.size >= PARSED_SPECS_MAX) parsedSpecs.delete(parsedSpecs.keys().next().value!);
+  parsedSpecs.set(text, spec);
+  return spec;
+}
+
+function hashOf(spec: ServiceSpec): string {
+  let hash = specHashes.get(spec);
+  if (hash === undefined) specHashes.set(spec, (hash = specHash(spec)));
+  return hash;
 }
 
 export function readSpec(obj: { metadata?: { annotations?: Record<string, string> } }): ServiceSpec | undefined {
@@ -462,7 +483,7 @@ export function serviceStatus(snap: ServiceSnapshot, assessment: RolloutAssessme
     stateful: kind === 'StatefulSet',
     replicas: assessment.status.replicas,
     discovery: discovery(app, name, kind, spec, assessment.status.replicas.desired, snap.services, snap.slices, snap.pods),
-    ...(spec ? { spec, specHash: specHash(spec) } : {}),
+    ...(spec ? { spec, specHash: hashOf(spec) } : {}),
     rollout: assessment.status,
     ...(createdAt ? { createdAt } : {}),
     ...(updatedAt ? { updatedAt } : {}),

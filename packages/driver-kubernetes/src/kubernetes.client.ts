@@ -132,6 +132,8 @@ export class KubernetesClient {
   readonly version: VersionApi;
   readonly apis: ApisApi;
   readonly metrics: Metrics;
+  /** The loaded kubeconfig, for client-node classes made per use (the read model's watches). */
+  readonly config: KubeConfig;
   private readonly objects: KubernetesObjectApi;
   private readonly watcher: Watch;
   private readonly logReader: Log;
@@ -142,6 +144,7 @@ export class KubernetesClient {
 
   constructor(conn: KubernetesConnection) {
     const kc = loadConfig(conn);
+    this.config = kc;
     this.closeConnections = keepConnections(kc);
     this.core = kc.makeApiClient(CoreV1Api);
     this.apps = kc.makeApiClient(AppsV1Api);

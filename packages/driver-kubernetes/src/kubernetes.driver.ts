@@ -1,7 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type KubernetesObject, type V1Namespace, type V1PersistentVolumeClaim, type V1Pod, type V1Service } from '@kubernetes/client-node';
+import {
+  type KubernetesObject,
+  type V1EndpointSlice,
+  type V1Namespace,
+  type V1PersistentVolumeClaim,
+  type V1Pod,
+  type V1ReplicaSet,
+  type V1Service,
+} from '@kubernetes/client-node';
 import { podSecurityLevel, type AppSpec, type JobSpec, type PodSecurityLevel, type ServiceSpec } from '@berth/model';
 import {
   DriverError,
@@ -33,12 +41,16 @@ import {
   type VolumeCreate,
   type VolumeInfo,
   READ_MODEL_OFF,
+  ReadGate,
+  observed,
   type ReadModelStatus,
+  type ReadOptions,
 } from '@berth/driver';
 import { KubernetesClient, plain, type KubernetesConnection } from './kubernetes.client.js';
 import { toDriverError } from './kubernetes-errors.js';
 import { watchEvents } from './kubernetes-events.js';
 import { readLogs } from './kubernetes-logs.js';
+import { KubernetesReadModel, groupByService, noObjects, type SnapshotSource } from './kubernetes-read-model.js';
 import { type LiveWorkload, RolloutFailureController, appliedSpec, startsRollout } from './kubernetes-rollout.controller.js';
 import {
   JOBS_NAMESPACE,
@@ -87,6 +99,21 @@ const HEALTH_TIMEOUT_MS = 10_000;
 /** How long removeVolume waits for Kubernetes to finish deleting an unused claim. */
 const VOLUME_REMOVAL_WAIT_MS = 10_000;
 
+/** Berth's workloads (and their pods, Services, ReplicaSets) of one service, or of every service. */
+const serviceSelector = (service: string | undefined) => `${MANAGED},${LABEL.service}${service ? `=${service}` : ''}`;
+/** String.localeCompare's order, without building a collator per comparison. */
+const collator = new Intl.Collator();
+const inNamespace = (namespace: string | undefined) => (namespace ? ` in namespace ${namespace}` : '');
+
+export interface KubernetesDriverOptions {
+  /**
+   * Keep a watch-fed read model of the cluster, so that reads asking for `consistency: 'cached'`
+   * are answered from memory (default off). `resyncMs`: how often everything is listed again
+   * (default 60 s); `writeWindowMs`: how long after a write its app's reads still go to the API.
+   */
+  readModel?: boolean | { resyncMs?: number; writeWindowMs?: number };
+}
+
 /** An object without what the server alone writes, so a diff shows only what an apply changes. */
 function comparable(obj: unknown): unknown {
   const o = plain(obj) as { apiVersion?: unknown; kind?: unknown; metadata?: Record<string, unknown>; status?: unknown };
@@ -130,10 +157,20 @@ export class KubernetesDriver implements OrchestratorDriver {
   private readonly client: KubernetesClient;
 
   private readonly rollouts: RolloutFailureController;
+  /** When a read may be answered from the read model; stamps every answer. */
+  private readonly gate: ReadGate;
+  private readonly store?: KubernetesReadModel;
 
-  constructor(conn: KubernetesConnection) {
+  constructor(conn: KubernetesConnection, options: KubernetesDriverOptions = {}) {
     this.client = new KubernetesClient(conn);
+    // Following a rollout is part of the write path: it reads the API directly.
     this.rollouts = new RolloutFailureController(this.client, (ref) => this.snapshot(ref, false));
+    const readModel = typeof options.readModel === 'object' ? options.readModel : {};
+    this.gate = new ReadGate({ writeWindowMs: readModel.writeWindowMs });
+    if (options.readModel) {
+      this.store = new KubernetesReadModel(this.client, this.gate, { resyncMs: readModel.resyncMs });
+      this.store.start();
+    }
   }
 
   // ------------------------------------------------------------------ cluster
@@ -206,90 +243,119 @@ export class KubernetesDriver implements OrchestratorDriver {
       .then((l) => l.items);
   }
 
+  /** The direct path's source for the service join: one API list per kind, grouped by service. */
+  private readonly api: SnapshotSource = {
+    workloads: (namespace, service) => this.listWorkloads(serviceSelector(service), namespace),
+    pods: async (namespace, service) => groupByService(await this.listPods(serviceSelector(service), namespace)),
+    services: async (namespace, service) => {
+      const { core } = this.client;
+      const labelSelector = serviceSelector(service);
+      const list = await this.client.call(`listing Services${inNamespace(namespace)}`, () =>
+        namespace ? core.listNamespacedService({ namespace, labelSelector }) : core.listServiceForAllNamespaces({ labelSelector }),
+      );
+      return groupByService(list.items);
+    },
+    slices: async (namespace, service) => {
+      const { discovery } = this.client;
+      const list = await this.client.call(`listing EndpointSlices${inNamespace(namespace)}`, () =>
+        namespace
+          ? discovery.listNamespacedEndpointSlice({ namespace, labelSelector: `${LABEL.service}${service ? `=${service}` : ''}` })
+          : discovery.listEndpointSliceForAllNamespaces({ labelSelector: `${LABEL.service}` }),
+      );
+      return groupByService(list.items);
+    },
+    replicaSets: async (namespace, service, needing) => {
+      const { apps } = this.client;
+      const labelSelector = needing.every(Boolean) ? `${MANAGED},${LABEL.service} in (${needing.join(',')})` : serviceSelector(service);
+      const list = await this.client.call(`listing ReplicaSets${inNamespace(namespace)}`, () =>
+        namespace ? apps.listNamespacedReplicaSet({ namespace, labelSelector }) : apps.listReplicaSetForAllNamespaces({ labelSelector }),
+      );
+      return groupByService(list.items);
+    },
+  };
+
   /**
    * Everything the status of services depends on, read with one list per kind (all of an app's
-   * services, or one), then joined by the berth.io labels. ReplicaSets (as large as the Deployments)
-   * are read afterwards, and only for the Deployments whose status needs them: those mid-rollout.
+   * services, or one), from the API or from the read model, then joined by the berth.io labels.
+   * ReplicaSets (as large as the Deployments) are read afterwards, and only for the Deployments
+   * whose status needs them: those mid-rollout.
    */
-  private async snapshots(namespace: string | undefined, service: string | undefined, withDiscovery: boolean): Promise<ServiceSnapshot[]> {
-    const selector = `${MANAGED},${LABEL.service}${service ? `=${service}` : ''}`;
-    const where = namespace ? ` in namespace ${namespace}` : '';
-    const { apps, core, discovery } = this.client;
+  private async snapshots(
+    namespace: string | undefined,
+    service: string | undefined,
+    withDiscovery: boolean,
+    source: SnapshotSource = this.api,
+  ): Promise<ServiceSnapshot[]> {
     const [workloads, pods, services, slices] = await Promise.all([
-      this.listWorkloads(selector, namespace),
-      this.listPods(selector, namespace),
-      withDiscovery
-        ? this.client.call(`listing Services${where}`, () =>
-            namespace ? core.listNamespacedService({ namespace, labelSelector: selector }) : core.listServiceForAllNamespaces({ labelSelector: selector }),
-          )
-        : { items: [] as V1Service[] },
-      withDiscovery
-        ? this.client.call(`listing EndpointSlices${where}`, () =>
-            namespace
-              ? discovery.listNamespacedEndpointSlice({ namespace, labelSelector: `${LABEL.service}${service ? `=${service}` : ''}` })
-              : discovery.listEndpointSliceForAllNamespaces({ labelSelector: `${LABEL.service}` }),
-          )
-        : { items: [] },
+      source.workloads(namespace, service),
+      source.pods(namespace, service),
+      withDiscovery ? source.services(namespace, service) : noObjects<V1Service>(),
+      withDiscovery ? source.slices(namespace, service) : noObjects<V1EndpointSlice>(),
     ]);
     const joined = workloads.map(({ kind, workload }) => {
-      const ns = workload.metadata?.namespace;
+      const ns = workload.metadata?.namespace ?? '';
       const name = workload.metadata?.labels?.[LABEL.service] ?? '';
-      const mine = (o: KubernetesObject) => o.metadata?.namespace === ns && o.metadata?.labels?.[LABEL.service] === name;
-      const snap = { kind, workload, pods: pods.filter(mine) };
-      return { snap, name, mine, needsReplicaSets: replicaSetsNeeded(snap) };
+      const snap = { kind, workload, pods: pods(ns, name) };
+      return { snap, ns, name, needsReplicaSets: replicaSetsNeeded(snap) };
     });
     const needing = [...new Set(joined.filter((j) => j.needsReplicaSets).map((j) => j.name))].sort();
-    const rsSelector = needing.every(Boolean) ? `${MANAGED},${LABEL.service} in (${needing.join(',')})` : selector;
-    const replicaSets = needing.length
-      ? (
-          await this.client.call(`listing ReplicaSets${where}`, () =>
-            namespace
-              ? apps.listNamespacedReplicaSet({ namespace, labelSelector: rsSelector })
-              : apps.listReplicaSetForAllNamespaces({ labelSelector: rsSelector }),
-          )
-        ).items
-      : [];
-    return joined.map(({ snap, mine, needsReplicaSets }) => ({
+    const replicaSets = needing.length ? await source.replicaSets(namespace, service, needing) : noObjects<V1ReplicaSet>();
+    return joined.map(({ snap, ns, name, needsReplicaSets }) => ({
       ...snap,
       // a Deployment that does not need them goes without (see replicaSetsNeeded); other kinds have none
-      ...(needsReplicaSets ? { replicaSets: replicaSets.filter(mine) } : snap.kind === 'Deployment' ? {} : { replicaSets: [] }),
-      services: services.items.filter(mine),
-      slices: slices.items.filter(mine),
+      ...(needsReplicaSets ? { replicaSets: replicaSets(ns, name) } : snap.kind === 'Deployment' ? {} : { replicaSets: [] }),
+      services: services(ns, name),
+      slices: slices(ns, name),
     }));
   }
 
-  private async snapshot(ref: ServiceRef, withDiscovery: boolean): Promise<ServiceSnapshot> {
-    const [snap] = await this.snapshots(ref.app, ref.service, withDiscovery);
+  private async snapshot(ref: ServiceRef, withDiscovery: boolean, source: SnapshotSource = this.api): Promise<ServiceSnapshot> {
+    const [snap] = await this.snapshots(ref.app, ref.service, withDiscovery, source);
     if (!snap) throw DriverError.notFound(`service "${ref.service}" of app "${ref.app}"`);
     return snap;
   }
 
-  async listApps(): Promise<AppSummary[]> {
+  /** The read model, when this read of `app` may be answered from it (see ReadGate.serves). */
+  private cache(app: string | undefined, options: ReadOptions | undefined): KubernetesReadModel | undefined {
+    return this.store && this.gate.serves(app, options) ? this.store : undefined;
+  }
+
+  async listApps(options?: ReadOptions): Promise<AppSummary[]> {
+    const cache = this.cache(undefined, options);
+    if (cache) return cache.apps();
     const [namespaces, workloads] = await Promise.all([
       this.client.call('listing namespaces', () => this.client.core.listNamespace({ labelSelector: `${MANAGED},${LABEL.app}` })),
       this.listWorkloads(`${MANAGED},${LABEL.service}`),
     ]);
+    const byNamespace = new Map<string, string[]>();
+    for (const { workload } of workloads) {
+      const ns = workload.metadata?.namespace ?? '';
+      const services = byNamespace.get(ns) ?? [];
+      services.push(workload.metadata?.labels?.[LABEL.service] ?? '');
+      byNamespace.set(ns, services);
+    }
     return namespaces.items
       .map((ns) => ns.metadata?.name ?? '')
       .filter((name) => name !== '')
       .sort()
-      .map((name) => ({
-        name,
-        services: workloads
-          .filter((w) => w.workload.metadata?.namespace === name)
-          .map((w) => w.workload.metadata?.labels?.[LABEL.service] ?? '')
-          .sort(),
-      }));
+      .map((name) => ({ name, services: (byNamespace.get(name) ?? []).sort() }));
   }
 
-  async listServices(app?: string): Promise<ServiceStatus[]> {
-    const snaps = await this.snapshots(app, undefined, true);
-    return snaps.map((s) => serviceStatus(s, assessRollout(s))).sort((a, b) => `${a.app}/${a.service}`.localeCompare(`${b.app}/${b.service}`));
+  async listServices(app?: string, options?: ReadOptions): Promise<ServiceStatus[]> {
+    const cache = this.cache(app, options);
+    const snaps = await this.snapshots(app, undefined, true, cache?.source);
+    const services = snaps.map((s) => serviceStatus(s, assessRollout(s))).sort((a, b) => collator.compare(`${a.app}/${a.service}`, `${b.app}/${b.service}`));
+    return observed(services, cache ? this.gate.observation('cache', cache.servicesCompleteAt()) : this.gate.observation('orchestrator'));
   }
 
-  async getService(ref: ServiceRef): Promise<ServiceStatus> {
-    const snap = await this.snapshot(ref, true);
-    return serviceStatus(snap, assessRollout(snap));
+  async getService(ref: ServiceRef, options?: ReadOptions): Promise<ServiceStatus> {
+    const cache = this.cache(ref.app, options);
+    const snap = await this.snapshot(ref, true, cache?.source);
+    const [service] = observed(
+      [serviceStatus(snap, assessRollout(snap))],
+      cache ? this.gate.observation('cache', cache.servicesCompleteAt()) : this.gate.observation('orchestrator'),
+    );
+    return service!;
   }
 
   // ------------------------------------------------------------ plan / apply
@@ -470,21 +536,23 @@ export class KubernetesDriver implements OrchestratorDriver {
     return plan;
   }
 
-  async apply(spec: AppSpec): Promise<ApplyResult> {
-    const { plan, steps, rolling } = await this.prepare(spec);
-    if (!plan.changed) return { ...plan, rollingServices: [] };
-    await this.requireSecrets(spec.name, Object.values(spec.services));
-    for (const step of steps) {
-      const { planned, rendered, live } = step;
-      if (planned.action === 'delete' && live) {
-        await this.client.remove({ apiVersion: live.apiVersion ?? 'v1', kind: planned.kind, metadata: { name: planned.name, namespace: plan.app } });
-      } else if (rendered && planned.action !== 'unchanged') {
-        const written = await this.client.apply(rendered.object);
-        if (planned.action === 'update') planned.changes = fieldChanges(comparable(live), comparable(written));
-        if (planned.kind === 'Namespace' && planned.action === 'create') await this.waitForServiceAccount(plan.app);
+  apply(spec: AppSpec): Promise<ApplyResult> {
+    return this.gate.write(spec.name, async () => {
+      const { plan, steps, rolling } = await this.prepare(spec);
+      if (!plan.changed) return { ...plan, rollingServices: [] };
+      await this.requireSecrets(spec.name, Object.values(spec.services));
+      for (const step of steps) {
+        const { planned, rendered, live } = step;
+        if (planned.action === 'delete' && live) {
+          await this.client.remove({ apiVersion: live.apiVersion ?? 'v1', kind: planned.kind, metadata: { name: planned.name, namespace: plan.app } });
+        } else if (rendered && planned.action !== 'unchanged') {
+          const written = await this.client.apply(rendered.object);
+          if (planned.action === 'update') planned.changes = fieldChanges(comparable(live), comparable(written));
+          if (planned.kind === 'Namespace' && planned.action === 'create') await this.waitForServiceAccount(plan.app);
+        }
       }
-    }
-    return { ...plan, rollingServices: rolling };
+      return { ...plan, rollingServices: rolling };
+    });
   }
 
   /** A pod whose Secret is missing never starts: refuse the write instead, as the Swarm engine does. */
@@ -509,48 +577,53 @@ export class KubernetesDriver implements OrchestratorDriver {
     return new Set(list?.items.map((s) => s.metadata?.name));
   }
 
-  async ensureSecrets(app: string, secrets: SecretValue[]): Promise<void> {
-    if (!secrets.length) return;
-    await this.ensureNamespace(app);
-    const names = await this.secretNames(app);
-    for (const secret of secrets) {
-      const object = secretObject(app, secret);
-      // immutable: an existing version already holds this value
-      if (!names.has(object.metadata.name)) await this.client.apply(object);
-    }
+  ensureSecrets(app: string, secrets: SecretValue[]): Promise<void> {
+    return this.gate.write(app, async () => {
+      if (!secrets.length) return;
+      await this.ensureNamespace(app);
+      const names = await this.secretNames(app);
+      for (const secret of secrets) {
+        const object = secretObject(app, secret);
+        // immutable: an existing version already holds this value
+        if (!names.has(object.metadata.name)) await this.client.apply(object);
+      }
+    });
   }
 
-  async remove(app: string, options: RemoveOptions = {}): Promise<{ removed: string[] }> {
-    const ns = await this.readNamespace(app);
-    if (!ns) return { removed: [] };
-    const where = ` in namespace ${app}`;
-    const [workloads, services, jobs, claims, secrets] = await Promise.all([
-      this.listWorkloads(MANAGED, app),
-      this.client.call(`listing Services${where}`, () => this.client.core.listNamespacedService({ namespace: app, labelSelector: MANAGED })),
-      this.client.call(`listing Jobs${where}`, () => this.client.batch.listNamespacedJob({ namespace: app, labelSelector: MANAGED })),
-      this.client.call(`listing claims${where}`, () => this.client.core.listNamespacedPersistentVolumeClaim({ namespace: app })),
-      this.client.call(`listing Secrets${where}`, () => this.client.core.listNamespacedSecret({ namespace: app, labelSelector: SECRETS })),
-    ]);
-    const targets: Array<{ apiVersion: string; kind: string; name: string }> = [
-      ...workloads.map((w) => ({ apiVersion: API_VERSION[w.kind], kind: w.kind, name: w.workload.metadata?.name ?? '' })),
-      ...services.items.map((s) => ({ apiVersion: 'v1', kind: 'Service', name: s.metadata?.name ?? '' })),
-      ...jobs.items.map((j) => ({ apiVersion: 'batch/v1', kind: 'Job', name: j.metadata?.name ?? '' })),
-      ...secrets.items.map((s) => ({ apiVersion: 'v1', kind: 'Secret', name: s.metadata?.name ?? '' })),
-    ];
-    // Shared volumes outlive the app (other apps or a later deploy may use them); only named ones go, and only when asked.
-    const removable = (c: V1PersistentVolumeClaim) => c.metadata?.labels?.[LABEL.managedBy] === MANAGER && c.metadata.labels[LABEL.volumeKind] !== 'shared';
-    const claimsGoing = options.volumes ? claims.items.filter(removable) : [];
-    targets.push(...claimsGoing.map((c) => ({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', name: c.metadata?.name ?? '' })));
-    const removed: string[] = [];
-    for (const t of targets) {
-      if (await this.client.remove({ apiVersion: t.apiVersion, kind: t.kind, metadata: { name: t.name, namespace: app } })) removed.push(`${t.kind}/${t.name}`);
-    }
-    // The namespace goes with the app only when no claim must stay in it (and only if Berth made it).
-    const staying = claims.items.length - claimsGoing.length;
-    if (staying === 0 && ns.metadata?.labels?.[LABEL.managedBy] === MANAGER && !terminatingNamespace(ns)) {
-      if (await this.client.remove({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: app } })) removed.push(`Namespace/${app}`);
-    }
-    return { removed };
+  remove(app: string, options: RemoveOptions = {}): Promise<{ removed: string[] }> {
+    return this.gate.write(app, async () => {
+      const ns = await this.readNamespace(app);
+      if (!ns) return { removed: [] };
+      const where = ` in namespace ${app}`;
+      const [workloads, services, jobs, claims, secrets] = await Promise.all([
+        this.listWorkloads(MANAGED, app),
+        this.client.call(`listing Services${where}`, () => this.client.core.listNamespacedService({ namespace: app, labelSelector: MANAGED })),
+        this.client.call(`listing Jobs${where}`, () => this.client.batch.listNamespacedJob({ namespace: app, labelSelector: MANAGED })),
+        this.client.call(`listing claims${where}`, () => this.client.core.listNamespacedPersistentVolumeClaim({ namespace: app })),
+        this.client.call(`listing Secrets${where}`, () => this.client.core.listNamespacedSecret({ namespace: app, labelSelector: SECRETS })),
+      ]);
+      const targets: Array<{ apiVersion: string; kind: string; name: string }> = [
+        ...workloads.map((w) => ({ apiVersion: API_VERSION[w.kind], kind: w.kind, name: w.workload.metadata?.name ?? '' })),
+        ...services.items.map((s) => ({ apiVersion: 'v1', kind: 'Service', name: s.metadata?.name ?? '' })),
+        ...jobs.items.map((j) => ({ apiVersion: 'batch/v1', kind: 'Job', name: j.metadata?.name ?? '' })),
+        ...secrets.items.map((s) => ({ apiVersion: 'v1', kind: 'Secret', name: s.metadata?.name ?? '' })),
+      ];
+      // Shared volumes outlive the app (other apps or a later deploy may use them); only named ones go, and only when asked.
+      const removable = (c: V1PersistentVolumeClaim) => c.metadata?.labels?.[LABEL.managedBy] === MANAGER && c.metadata.labels[LABEL.volumeKind] !== 'shared';
+      const claimsGoing = options.volumes ? claims.items.filter(removable) : [];
+      targets.push(...claimsGoing.map((c) => ({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', name: c.metadata?.name ?? '' })));
+      const removed: string[] = [];
+      for (const t of targets) {
+        if (await this.client.remove({ apiVersion: t.apiVersion, kind: t.kind, metadata: { name: t.name, namespace: app } }))
+          removed.push(`${t.kind}/${t.name}`);
+      }
+      // The namespace goes with the app only when no claim must stay in it (and only if Berth made it).
+      const staying = claims.items.length - claimsGoing.length;
+      if (staying === 0 && ns.metadata?.labels?.[LABEL.managedBy] === MANAGER && !terminatingNamespace(ns)) {
+        if (await this.client.remove({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: app } })) removed.push(`Namespace/${app}`);
+      }
+      return { removed };
+    });
   }
 
   // --------------------------------------------------------- service changes
@@ -561,27 +634,29 @@ export class KubernetesDriver implements OrchestratorDriver {
     return found;
   }
 
-  async scale(ref: ServiceRef, replicas: number): Promise<void> {
-    if (!Number.isInteger(replicas) || replicas < 0) {
-      throw new DriverError(DriverErrorCode.Invalid, `replicas must be a whole number >= 0, got ${replicas}`, [
-        { path: 'replicas', message: 'expected a whole number >= 0' },
-      ]);
-    }
-    const { kind, workload } = await this.requireWorkload(ref);
-    if (kind === 'DaemonSet') {
-      throw new DriverError(
-        DriverErrorCode.Invalid,
-        `service "${ref.service}" is global (one replica per node) and cannot be scaled; change its mode to "replicated" first`,
-      );
-    }
-    const spec = appliedSpec(ref, workload);
-    // Scaling rewrites the applied spec with the new count, so a later apply of the old spec is a change again.
-    const render = renderService(ref.app, ref.service, { ...spec, replicas }, readContext(workload), readState(workload));
-    if (annotation(workload, LABEL.specHash) === render.workload.hash && workload.spec && 'replicas' in workload.spec && workload.spec.replicas === replicas)
-      return;
-    await this.client.apply(render.workload.object);
-    // A stateful service has one Service per member: scaling adds or removes those at the end.
-    if (kind === 'StatefulSet') await this.writeServiceObjects(ref, render);
+  scale(ref: ServiceRef, replicas: number): Promise<void> {
+    return this.gate.write(ref.app, async () => {
+      if (!Number.isInteger(replicas) || replicas < 0) {
+        throw new DriverError(DriverErrorCode.Invalid, `replicas must be a whole number >= 0, got ${replicas}`, [
+          { path: 'replicas', message: 'expected a whole number >= 0' },
+        ]);
+      }
+      const { kind, workload } = await this.requireWorkload(ref);
+      if (kind === 'DaemonSet') {
+        throw new DriverError(
+          DriverErrorCode.Invalid,
+          `service "${ref.service}" is global (one replica per node) and cannot be scaled; change its mode to "replicated" first`,
+        );
+      }
+      const spec = appliedSpec(ref, workload);
+      // Scaling rewrites the applied spec with the new count, so a later apply of the old spec is a change again.
+      const render = renderService(ref.app, ref.service, { ...spec, replicas }, readContext(workload), readState(workload));
+      if (annotation(workload, LABEL.specHash) === render.workload.hash && workload.spec && 'replicas' in workload.spec && workload.spec.replicas === replicas)
+        return;
+      await this.client.apply(render.workload.object);
+      // A stateful service has one Service per member: scaling adds or removes those at the end.
+      if (kind === 'StatefulSet') await this.writeServiceObjects(ref, render);
+    });
   }
 
   /**
@@ -640,15 +715,19 @@ export class KubernetesDriver implements OrchestratorDriver {
   }
 
   updateService(ref: ServiceRef, spec: ServiceSpec): Promise<{ changed: boolean }> {
-    return this.writeService(ref, spec, 'update');
+    return this.gate.write(ref.app, async () => {
+      return this.writeService(ref, spec, 'update');
+    });
   }
 
   rollbackService(ref: ServiceRef, spec: ServiceSpec): Promise<{ changed: boolean }> {
-    return this.writeService(ref, spec, 'rollback');
+    return this.gate.write(ref.app, async () => {
+      return this.writeService(ref, spec, 'rollback');
+    });
   }
 
-  async rolloutStatus(ref: ServiceRef): Promise<RolloutStatus> {
-    return assessRollout(await this.snapshot(ref, false)).status;
+  async rolloutStatus(ref: ServiceRef, options?: ReadOptions): Promise<RolloutStatus> {
+    return assessRollout(await this.snapshot(ref, false, this.cache(ref.app, options)?.source)).status;
   }
 
   followRollout(ref: ServiceRef, options: FollowOptions = {}): AsyncIterable<RolloutStatus> {
@@ -657,23 +736,25 @@ export class KubernetesDriver implements OrchestratorDriver {
 
   // -------------------------------------------------------------------- jobs
 
-  async runJob(spec: JobSpec): Promise<JobRef> {
-    if (spec.app && reservedNamespace(spec.app)) {
-      throw new DriverError(DriverErrorCode.Invalid, `app name "${spec.app}" is a reserved Kubernetes namespace`, [
-        { path: 'app', message: 'reserved namespace (default, kube-*)' },
-      ]);
-    }
-    const namespace = spec.app ?? JOBS_NAMESPACE;
-    await this.ensureNamespace(namespace, podSecurityLevel([spec]));
-    for (const claim of jobClaims(spec, namespace)) {
-      const exists = await this.client.optional(`reading claim ${claim.metadata.name}`, () =>
-        this.client.core.readNamespacedPersistentVolumeClaim({ name: claim.metadata.name, namespace }),
-      );
-      if (!exists) await this.client.apply(claim);
-    }
-    const name = `job-${spec.name}-${shortId()}`;
-    await this.client.apply(renderJob(spec, namespace, name).object);
-    return { app: namespace, name };
+  runJob(spec: JobSpec): Promise<JobRef> {
+    return this.gate.write(spec.app ?? JOBS_NAMESPACE, async () => {
+      if (spec.app && reservedNamespace(spec.app)) {
+        throw new DriverError(DriverErrorCode.Invalid, `app name "${spec.app}" is a reserved Kubernetes namespace`, [
+          { path: 'app', message: 'reserved namespace (default, kube-*)' },
+        ]);
+      }
+      const namespace = spec.app ?? JOBS_NAMESPACE;
+      await this.ensureNamespace(namespace, podSecurityLevel([spec]));
+      for (const claim of jobClaims(spec, namespace)) {
+        const exists = await this.client.optional(`reading claim ${claim.metadata.name}`, () =>
+          this.client.core.readNamespacedPersistentVolumeClaim({ name: claim.metadata.name, namespace }),
+        );
+        if (!exists) await this.client.apply(claim);
+      }
+      const name = `job-${spec.name}-${shortId()}`;
+      await this.client.apply(renderJob(spec, namespace, name).object);
+      return { app: namespace, name };
+    });
   }
 
   async jobStatus(ref: JobRef): Promise<JobStatus> {
@@ -684,75 +765,96 @@ export class KubernetesDriver implements OrchestratorDriver {
     return jobStatus(job, pods);
   }
 
-  async removeJob(ref: JobRef): Promise<void> {
-    const removed = await this.client.remove({ apiVersion: 'batch/v1', kind: 'Job', metadata: { name: ref.name, namespace: ref.app } });
-    if (!removed) throw DriverError.notFound(`job "${ref.name}" of app "${ref.app}"`);
+  removeJob(ref: JobRef): Promise<void> {
+    return this.gate.write(ref.app, async () => {
+      const removed = await this.client.remove({ apiVersion: 'batch/v1', kind: 'Job', metadata: { name: ref.name, namespace: ref.app } });
+      if (!removed) throw DriverError.notFound(`job "${ref.name}" of app "${ref.app}"`);
+    });
   }
 
   // ----------------------------------------------------------------- volumes
 
-  async listVolumes(app?: string): Promise<VolumeInfo[]> {
-    const list = await this.client.call(`listing claims${app ? ` in namespace ${app}` : ''}`, () =>
+  /** Berth's claims of an app (or of every app), from the API. */
+  private async claims(app: string | undefined): Promise<V1PersistentVolumeClaim[]> {
+    const labelSelector = `${MANAGED},${LABEL.volume}`;
+    const list = await this.client.call(`listing claims${inNamespace(app)}`, () =>
       app
-        ? this.client.core.listNamespacedPersistentVolumeClaim({ namespace: app, labelSelector: `${MANAGED},${LABEL.volume}` })
-        : this.client.core.listPersistentVolumeClaimForAllNamespaces({ labelSelector: `${MANAGED},${LABEL.volume}` }),
+        ? this.client.core.listNamespacedPersistentVolumeClaim({ namespace: app, labelSelector })
+        : this.client.core.listPersistentVolumeClaimForAllNamespaces({ labelSelector }),
     );
-    return list.items.map(volumeInfo).sort((a, b) => `${a.app}/${a.name}`.localeCompare(`${b.app}/${b.name}`, undefined, { numeric: true }));
+    return list.items;
   }
 
-  async createVolume(app: string, name: string, definition: VolumeCreate): Promise<VolumeInfo> {
-    if (reservedNamespace(app))
-      throw new DriverError(DriverErrorCode.Invalid, `app name "${app}" is a reserved Kubernetes namespace`, [{ path: 'app', message: 'reserved namespace' }]);
-    await this.ensureNamespace(app);
-    const existing = await this.client.optional(`reading claim ${name}`, () => this.client.core.readNamespacedPersistentVolumeClaim({ name, namespace: app }));
-    if (existing) {
-      const labels = existing.metadata?.labels ?? {};
-      if (labels[LABEL.managedBy] === MANAGER && labels[LABEL.volumeKind] === definition.kind) return volumeInfo(existing);
-      throw new DriverError(
-        DriverErrorCode.Conflict,
-        `a volume "${name}" already exists in app "${app}" (kind ${labels[LABEL.volumeKind] ?? 'not managed by Berth'}); choose another name`,
+  async listVolumes(app?: string, options?: ReadOptions): Promise<VolumeInfo[]> {
+    const cache = this.cache(app, options);
+    const claims = cache ? cache.claims(app) : await this.claims(app);
+    const volumes = claims.map(volumeInfo).sort((a, b) => `${a.app}/${a.name}`.localeCompare(`${b.app}/${b.name}`, undefined, { numeric: true }));
+    return observed(volumes, cache ? this.gate.observation('cache', cache.volumesCompleteAt()) : this.gate.observation('orchestrator'));
+  }
+
+  createVolume(app: string, name: string, definition: VolumeCreate): Promise<VolumeInfo> {
+    return this.gate.write(app, async () => {
+      if (reservedNamespace(app))
+        throw new DriverError(DriverErrorCode.Invalid, `app name "${app}" is a reserved Kubernetes namespace`, [
+          { path: 'app', message: 'reserved namespace' },
+        ]);
+      await this.ensureNamespace(app);
+      const existing = await this.client.optional(`reading claim ${name}`, () =>
+        this.client.core.readNamespacedPersistentVolumeClaim({ name, namespace: app }),
       );
-    }
-    const written = await this.client.apply(claimObject(app, name, definition.kind, definition, { appLabels: {}, volumes: {} }));
-    return volumeInfo(written as V1PersistentVolumeClaim);
+      if (existing) {
+        const labels = existing.metadata?.labels ?? {};
+        if (labels[LABEL.managedBy] === MANAGER && labels[LABEL.volumeKind] === definition.kind) return volumeInfo(existing);
+        throw new DriverError(
+          DriverErrorCode.Conflict,
+          `a volume "${name}" already exists in app "${app}" (kind ${labels[LABEL.volumeKind] ?? 'not managed by Berth'}); choose another name`,
+        );
+      }
+      const written = await this.client.apply(claimObject(app, name, definition.kind, definition, { appLabels: {}, volumes: {} }));
+      return volumeInfo(written as V1PersistentVolumeClaim);
+    });
   }
 
   /**
    * Removes a volume, refusing while a replica mounts it (as Docker does): Kubernetes would only
    * mark the claim for deletion and keep it until those pods stop. Returns once the claim is gone.
    */
-  async removeVolume(app: string, name: string): Promise<void> {
-    const volume = (await this.listVolumes(app)).find((v) => v.name === name);
-    if (!volume) throw DriverError.notFound(`volume "${name}" of app "${app}"`);
-    const pods = await this.client.call(`listing pods in namespace ${app}`, () => this.client.core.listNamespacedPod({ namespace: app }));
-    const users = pods.items.filter(
-      (p) =>
-        p.status?.phase !== 'Succeeded' &&
-        p.status?.phase !== 'Failed' &&
-        p.spec?.volumes?.some((v) => v.persistentVolumeClaim?.claimName === volume.nativeName),
-    );
-    if (users.length) {
-      throw new DriverError(
-        DriverErrorCode.Conflict,
-        `volume "${name}" of app "${app}" is in use by ${users.map((p) => p.metadata?.name).join(', ')}; remove or update the services that mount it first`,
+  removeVolume(app: string, name: string): Promise<void> {
+    return this.gate.write(app, async () => {
+      const volume = (await this.claims(app)).map(volumeInfo).find((v) => v.name === name);
+      if (!volume) throw DriverError.notFound(`volume "${name}" of app "${app}"`);
+      const pods = await this.client.call(`listing pods in namespace ${app}`, () => this.client.core.listNamespacedPod({ namespace: app }));
+      const users = pods.items.filter(
+        (p) =>
+          p.status?.phase !== 'Succeeded' &&
+          p.status?.phase !== 'Failed' &&
+          p.spec?.volumes?.some((v) => v.persistentVolumeClaim?.claimName === volume.nativeName),
       );
-    }
-    await this.client.remove({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: volume.nativeName, namespace: app } });
-    // The claim's protection finalizer is lifted asynchronously; wait (briefly) so a list right after no longer shows it.
-    const deadline = Date.now() + VOLUME_REMOVAL_WAIT_MS;
-    while (Date.now() < deadline) {
-      const still = await this.client.optional(`reading claim ${volume.nativeName}`, () =>
-        this.client.core.readNamespacedPersistentVolumeClaim({ name: volume.nativeName, namespace: app }),
-      );
-      if (!still) return;
-      await sleep(100);
-    }
+      if (users.length) {
+        throw new DriverError(
+          DriverErrorCode.Conflict,
+          `volume "${name}" of app "${app}" is in use by ${users.map((p) => p.metadata?.name).join(', ')}; remove or update the services that mount it first`,
+        );
+      }
+      await this.client.remove({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: volume.nativeName, namespace: app } });
+      // The claim's protection finalizer is lifted asynchronously; wait (briefly) so a list right after no longer shows it.
+      const deadline = Date.now() + VOLUME_REMOVAL_WAIT_MS;
+      while (Date.now() < deadline) {
+        const still = await this.client.optional(`reading claim ${volume.nativeName}`, () =>
+          this.client.core.readNamespacedPersistentVolumeClaim({ name: volume.nativeName, namespace: app }),
+        );
+        if (!still) return;
+        await sleep(100);
+      }
+    });
   }
 
   // ------------------------------------------------------------------ events
 
   events(options: EventOptions = {}): AsyncIterable<ClusterEvent> {
-    return watchEvents(this.client, options);
+    // While the read model is live it says which app and service an event is about, without asking the API server.
+    const store = this.store;
+    return watchEvents(this.client, options, store && ((namespace) => (this.gate.live ? store.appOf(namespace) : undefined)));
   }
 
   // ------------------------------------------------------------ stats / logs
@@ -817,10 +919,11 @@ export class KubernetesDriver implements OrchestratorDriver {
   }
 
   async readModel(): Promise<ReadModelStatus> {
-    return READ_MODEL_OFF;
+    return this.store ? this.gate.status(this.store.counts()) : READ_MODEL_OFF;
   }
 
   async close(): Promise<void> {
+    await this.store?.close();
     this.client.close();
   }
 }

@@ -5,6 +5,7 @@ import type { PrismaClient } from '@berth/db';
 import type { ClusterHealth, ClusterInfo, OrchestratorDriver, RolloutStatus } from '@berth/driver';
 import { TOKEN_CACHE_TTL_MS, TokensService } from '../src/auth/tokens.service.js';
 import { ClustersService, HEALTH_TTL_MS } from '../src/clusters/clusters.service.js';
+import { CLUSTER_CACHE_TTL_MS, ClusterRows } from '../src/clusters/cluster-rows.js';
 import { type RequestContext, requestContext } from '../src/common/request-context.js';
 import type { Config } from '../src/config/config.js';
 import type { ClusterDrivers } from '../src/drivers/cluster-drivers.service.js';
@@ -187,7 +188,7 @@ describe('ClustersService health readings', () => {
     } as unknown as PrismaClient;
     const drivers = { for: driverOf, evict: async () => undefined } as unknown as ClusterDrivers;
     const tokens = { forget: jest.fn() } as unknown as TokensService;
-    const service = new ClustersService(prisma, drivers, {} as SecretBox, silent, tokens);
+    const service = new ClustersService(prisma, drivers, {} as SecretBox, silent, tokens, new ClusterRows(prisma));
     return { service, probes, clusterReads, tokens, setHealth: (s: ClusterHealth['status']) => (health = s) };
   }
 
@@ -237,11 +238,29 @@ describe('ClustersService health readings', () => {
     const found = await requestContext.run(context, () => service.find('one'));
     expect(found).toBe(guardRow);
     expect(clusterReads.count).toBe(0);
-    // another request, or after the response ended: read again
+    // another request, or after the response ended: the stored row, read once
     expect((await service.find('one')).labels).toEqual({});
     delete context.clusters;
     expect(await requestContext.run(context, () => service.find('one'))).not.toBe(guardRow);
+    expect(clusterReads.count).toBe(1);
+  });
+
+  it('reads a cluster row once per CLUSTER_CACHE_TTL_MS, and again at once after this replica changed or removed a cluster', async () => {
+    const { service, clusterReads } = setup();
+    await service.find('one');
+    await service.find('one');
+    expect(clusterReads.count).toBe(1);
+    const time = clock();
+    time.advance(CLUSTER_CACHE_TTL_MS);
+    await service.find('one');
     expect(clusterReads.count).toBe(2);
+    await service.remove('two');
+    await service.find('one');
+    expect(clusterReads.count).toBe(4);
+    // an unknown name is not remembered: registering it must not wait for a TTL
+    await expect(service.find('three')).rejects.toThrow('cluster "three"');
+    await expect(service.find('three')).rejects.toThrow('cluster "three"');
+    expect(clusterReads.count).toBe(6);
   });
 });
 

@@ -1,17 +1,14 @@
 import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { PrismaClient } from '@berth/db';
 import { CONFIG, type Config } from '../config/config.js';
 import { asBerthError, BerthError, ErrorCode } from '../common/errors.js';
 import { requestContext } from '../common/request-context.js';
-import { PRISMA } from '../database/database.module.js';
+import { ClusterRows } from '../clusters/cluster-rows.js';
 import { AuditService } from '../audit/audit.service.js';
 import { type Access, allows, isGlobalAdmin, seesCluster } from './access.js';
 import { ACCESS_KEY, PUBLIC_KEY } from './auth.decorators.js';
 import { bearer, callInfo } from './call-context.js';
 import { TokensService } from './tokens.service.js';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Every REST and GraphQL call needs a valid token and a grant for what it touches. A cluster the
@@ -24,7 +21,7 @@ export class AuthGuard implements CanActivate {
     private readonly reflector: Reflector,
     private readonly tokens: TokensService,
     private readonly audit: AuditService,
-    @Inject(PRISMA) private readonly prisma: PrismaClient,
+    private readonly clusterRows: ClusterRows,
     @Inject(CONFIG) private readonly config: Config,
   ) {}
 
@@ -44,9 +41,7 @@ export class AuthGuard implements CanActivate {
       }
       if (call.gqlContext) call.gqlContext.principal = principal;
       if (call.cluster) {
-        const cluster = await this.prisma.cluster.findFirst({
-          where: UUID.test(call.cluster) ? { OR: [{ id: call.cluster }, { name: call.cluster }] } : { name: call.cluster },
-        });
+        const cluster = await this.clusterRows.find(call.cluster);
         // an unknown cluster is the handler's 404; an invisible one must look the same
         if (!cluster) return true;
         clusterId = cluster.id;

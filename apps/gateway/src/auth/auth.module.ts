@@ -8,12 +8,14 @@ import { AuthResolver } from './auth.resolver.js';
 import { RateLimitGuard } from './rate-limit.guard.js';
 import { TokensController } from './tokens.controller.js';
 import { TokensService } from './tokens.service.js';
+import { ClusterRows } from '../clusters/cluster-rows.js';
 
 /** Tokens, roles, the audit log and rate limits, applied to every route and resolver. */
 @Global()
 @Module({
   providers: [
     TokensService,
+    ClusterRows,
     AuditService,
     AuthResolver,
     // order matters: authenticate first, so the rate limit counts per token
@@ -22,6 +24,6 @@ import { TokensService } from './tokens.service.js';
     { provide: APP_INTERCEPTOR, useClass: AuditInterceptor },
   ],
   controllers: [TokensController, AuditController],
-  exports: [TokensService, AuditService],
+  exports: [TokensService, AuditService, ClusterRows],
 })
 export class AuthModule {}

@@ -7,6 +7,7 @@ import type { ApiToken, PrismaClient, TokenGrant } from '@berth/db';
 import { DnsLabel, parseOrThrow } from '@berth/model';
 import { CONFIG, type Config } from '../config/config.js';
 import { BerthError, ErrorCode } from '../common/errors.js';
+import { TtlCache } from '../common/ttl-cache.js';
 import { LOGGER } from '../common/logger.js';
 import { type Grant, type Principal, type Role, requestContext } from '../common/request-context.js';
 import { PRISMA } from '../database/database.module.js';
@@ -32,7 +33,6 @@ interface CachedToken {
   expiresAt?: number;
   revoked: boolean;
   grants: readonly Grant[];
-  loadedAt: number;
 }
 
 export const CreateTokenRequest = z.strictObject({
@@ -72,9 +72,7 @@ const hash = (secret: string, salt: string) => createHmac('sha256', Buffer.from(
 @Injectable()
 export class TokensService implements OnApplicationBootstrap {
   private readonly lastUsedWritten = new Map<string, number>();
-  private readonly cache = new Map<string, CachedToken>();
-  /** Bumped by every `forget`: a row read before it is not cached after it. */
-  private epoch = 0;
+  private readonly cache = new TtlCache<string, CachedToken>(TOKEN_CACHE_TTL_MS, TOKEN_CACHE_MAX);
 
   constructor(
     @Inject(PRISMA) private readonly prisma: PrismaClient,
@@ -128,45 +126,25 @@ export class TokensService implements OnApplicationBootstrap {
    * on `clusterId` (its grants went with the cluster), or all of them.
    */
   forget(which: { tokenId: string } | { clusterId: string } | 'all'): void {
-    this.epoch++;
-    if (which === 'all') this.cache.clear();
-    else if ('tokenId' in which) this.cache.delete(which.tokenId);
-    else for (const [id, t] of this.cache) if (t.grants.some((g) => g.clusterId === which.clusterId)) this.cache.delete(id);
+    if (which === 'all') this.cache.forget();
+    else if ('tokenId' in which) this.cache.forget((_, id) => id === which.tokenId);
+    else this.cache.forget((t) => t.grants.some((g) => g.clusterId === which.clusterId));
   }
 
   /** The token's row from the cache while it is fresh, else from the database (then cached); undefined when unknown. */
-  private async load(id: string): Promise<CachedToken | undefined> {
-    const now = Date.now();
-    const hit = this.cache.get(id);
-    if (hit && now - hit.loadedAt < TOKEN_CACHE_TTL_MS) return hit;
-    const epoch = this.epoch;
-    const row = await this.prisma.apiToken.findUnique({ where: { id }, include: { grants: true } });
-    if (!row) {
-      this.cache.delete(id);
-      return undefined;
-    }
-    const entry: CachedToken = {
-      name: row.name,
-      salt: row.salt,
-      secretHash: Buffer.from(row.secretHash, 'hex'),
-      expiresAt: row.expiresAt?.getTime(),
-      revoked: !!row.revokedAt,
-      grants: Object.freeze(row.grants.map((g) => Object.freeze({ role: g.role, clusterId: g.clusterId, app: g.app }))),
-      loadedAt: now,
-    };
-    // a revocation that happened while this row was read wins: do not keep what it replaced
-    if (epoch === this.epoch) this.remember(id, entry);
-    return entry;
-  }
-
-  private remember(id: string, entry: CachedToken): void {
-    this.cache.delete(id);
-    if (this.cache.size >= TOKEN_CACHE_MAX) {
-      const now = Date.now();
-      for (const [key, t] of this.cache) if (now - t.loadedAt >= TOKEN_CACHE_TTL_MS) this.cache.delete(key);
-      while (this.cache.size >= TOKEN_CACHE_MAX) this.cache.delete(this.cache.keys().next().value!);
-    }
-    this.cache.set(id, entry);
+  private load(id: string): Promise<CachedToken | undefined> {
+    return this.cache.load(id, async () => {
+      const row = await this.prisma.apiToken.findUnique({ where: { id }, include: { grants: true } });
+      if (!row) return undefined;
+      return {
+        name: row.name,
+        salt: row.salt,
+        secretHash: Buffer.from(row.secretHash, 'hex'),
+        expiresAt: row.expiresAt?.getTime(),
+        revoked: !!row.revokedAt,
+        grants: Object.freeze(row.grants.map((g) => Object.freeze({ role: g.role, clusterId: g.clusterId, app: g.app }))),
+      };
+    });
   }
 
   async create(raw: unknown, creator: Principal): Promise<TokenView & { token: string }> {

@@ -8,6 +8,7 @@ import { LOGGER } from '../common/logger.js';
 import { requestContext } from '../common/request-context.js';
 import { visibleClusters } from '../auth/access.js';
 import { TokensService } from '../auth/tokens.service.js';
+import { ClusterRows } from './cluster-rows.js';
 import { PRISMA } from '../database/database.module.js';
 import { ClusterDrivers } from '../drivers/cluster-drivers.service.js';
 import { SecretBox } from '../secrets/secret-box.js';
@@ -29,7 +30,6 @@ export interface ClusterView {
 
 type ClusterRow = NonNullable<Awaited<ReturnType<PrismaClient['cluster']['findFirst']>>>;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Live health of every cluster in a list is read at once, each within this bound. */
 const LIST_PROBE_MS = 3000;
 /**
@@ -80,6 +80,7 @@ export class ClustersService {
     private readonly box: SecretBox,
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly tokens: TokensService,
+    private readonly clusterRows: ClusterRows,
   ) {}
 
   /** Registers a cluster after proving it answers with the given credentials; nothing is stored otherwise. */
@@ -199,6 +200,7 @@ export class ClustersService {
       });
     }
     const updated = await this.prisma.cluster.update({ where: { id: row.id }, data });
+    this.clusterRows.forget();
     this.forgetCluster(row.id);
     await this.drivers.evict(row.id);
     return this.live(updated, undefined, true);
@@ -207,6 +209,7 @@ export class ClustersService {
   async remove(nameOrId: string): Promise<{ removed: string }> {
     const row = await this.find(nameOrId);
     await this.prisma.cluster.delete({ where: { id: row.id } });
+    this.clusterRows.forget();
     this.forgetCluster(row.id);
     // the cluster's grants went with it
     this.tokens.forget({ clusterId: row.id });
@@ -225,7 +228,7 @@ export class ClustersService {
   async find(nameOrId: string): Promise<ClusterRow> {
     const seen = requestContext.get()?.clusters?.get(nameOrId);
     if (seen) return seen;
-    const row = await this.prisma.cluster.findFirst({ where: UUID.test(nameOrId) ? { OR: [{ id: nameOrId }, { name: nameOrId }] } : { name: nameOrId } });
+    const row = await this.clusterRows.find(nameOrId);
     if (!row) throw BerthError.notFound(`cluster "${nameOrId}"`);
     return row;
   }

@@ -150,12 +150,14 @@ async function benchBackend(ctx: BenchContext, backend: Backend, result: Section
         ]);
         if (options.profile && count === Math.max(...options.counts.filter((c) => c <= 100))) {
           const requests = 30;
-          await gateway.startProfile();
-          for (let i = 0; i < requests; i++) await calls.REST();
-          const raw = await gateway.stopProfile();
-          await keepProfile(options.profileDir, `reads-${backend}-${count}`, raw);
-          const profile = summarizeProfile(raw);
-          ctx.profiles.push(renderProfile(`gateway during ${requests} REST listings of ${count} ${backend} services`, profile, requests));
+          for (const path of ['REST', 'GraphQL'] as const) {
+            await gateway.startProfile();
+            for (let i = 0; i < requests; i++) await calls[path]();
+            const raw = await gateway.stopProfile();
+            await keepProfile(options.profileDir, `reads-${backend}-${count}-${path.toLowerCase()}`, raw);
+            const profile = summarizeProfile(raw);
+            ctx.profiles.push(renderProfile(`gateway during ${requests} ${path} listings of ${count} ${backend} services`, profile, requests));
+          }
         }
       } catch (e) {
         // what was measured at the smaller counts still stands

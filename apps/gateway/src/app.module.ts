@@ -1,3 +1,4 @@
+import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
@@ -44,7 +45,9 @@ export class AppModule {
           includeStacktraceInErrorResponses: false,
           formatError: formatGraphqlError,
           validationRules: [depthRule(config.graphql.maxDepth)],
-          plugins: [costPlugin(config.graphql.maxCost)],
+          // Apollo's cache-control plugin, on by default, wraps every field's resolver to collect cache hints
+          // Berth never gives (answers are per token, never cached): about a third of a long list's time
+          plugins: [costPlugin(config.graphql.maxCost), ApolloServerPluginCacheControlDisabled()],
           // HTTP calls carry their token in the request; subscriptions in the connection parameters
           context: (ctx: { req?: unknown; connectionParams?: Record<string, unknown>; extra?: { connectionParams?: Record<string, unknown> } }) => ({
             req: ctx.req,

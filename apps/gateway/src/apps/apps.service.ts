@@ -14,6 +14,7 @@ import {
 } from '@berth/model';
 import type { Caller } from '../common/caller.js';
 import { BerthError } from '../common/errors.js';
+import { TtlCache } from '../common/ttl-cache.js';
 import { type ObservationView, oldestObservation } from '../common/read-consistency.js';
 import { requestContext } from '../common/request-context.js';
 import { visibleApps } from '../auth/access.js';
@@ -44,6 +45,9 @@ export interface RevisionView {
   current: boolean;
   spec?: AppSpec;
 }
+
+/** How long a read trusts an app row it has read (see `appRow`): as long as a cluster row or a token. */
+export const APP_ROW_TTL_MS = 5_000;
 
 export interface ServiceState {
   service: string;
@@ -76,6 +80,8 @@ export interface AppContext {
 
 @Injectable()
 export class AppsService {
+  private readonly liveApps = new TtlCache<string, App>(APP_ROW_TTL_MS, 10_000);
+
   constructor(
     @Inject(PRISMA) private readonly prisma: PrismaClient,
     private readonly clusters: ClustersService,
@@ -227,6 +233,7 @@ export class AppsService {
       async () => {
         const removed = await ctx.driver.remove(appName, { volumes: options.volumes });
         await this.prisma.app.update({ where: { id: ctx.app.id }, data: { deletedAt: new Date(), currentRevision: null } });
+        this.liveApps.forget((row) => row.id === ctx.app.id);
         return { value: removed, follow: { type: 'none' }, result: { removed: removed.removed } };
       },
     );
@@ -328,11 +335,19 @@ export class AppsService {
     };
   }
 
-  /** The app row, its cluster and driver, without the current revision (reads that need no spec); 404 like `context`. */
+  /**
+   * The app row, its cluster and driver, without the current revision (reads that need no spec, served
+   * from the read model); 404 like `context`. Only its existence and id are used, so a live row is
+   * kept for APP_ROW_TTL_MS; this replica forgets it when it removes the app, another replica's removal
+   * shows within the TTL (as an empty list of services, then a 404).
+   */
   async appRow(clusterRef: string, appName: string): Promise<Pick<AppContext, 'cluster' | 'driver' | 'app'>> {
     const { cluster, driver } = await this.clusters.driverFor(clusterRef);
-    const app = await this.prisma.app.findUnique({ where: { clusterId_name: { clusterId: cluster.id, name: appName } } });
-    if (!app || app.deletedAt) throw BerthError.notFound(`app "${appName}" on cluster "${cluster.name}"`);
+    const app = await this.liveApps.load(`${cluster.id}/${appName}`, async () => {
+      const row = await this.prisma.app.findUnique({ where: { clusterId_name: { clusterId: cluster.id, name: appName } } });
+      return row && !row.deletedAt ? row : undefined;
+    });
+    if (!app) throw BerthError.notFound(`app "${appName}" on cluster "${cluster.name}"`);
     return { cluster, driver, app };
   }
 }

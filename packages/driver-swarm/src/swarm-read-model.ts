@@ -5,7 +5,7 @@ import type { SwarmEngine } from './swarm-engine.client.js';
 import type { EngineEvent, EngineService, EngineTask, EngineTaskState, EngineVolume } from './swarm-engine.types.js';
 import { toDriverError } from './swarm-errors.js';
 import { SWARM_LABEL } from './swarm-spec.mapper.js';
-import { isJob, membersAmong, type SwarmSource, type TasksById } from './swarm-source.js';
+import { groupTasks, isJob, membersAmong, type SwarmSource, type TasksById } from './swarm-source.js';
 import { parseEngineEvent, sinceParam, type ClusterView } from './swarm-status.mapper.js';
 
 export interface SwarmReadModelOptions {
@@ -87,16 +87,6 @@ export function converging(s: EngineService, tasks: EngineTask[]): boolean {
   }
   const replicas = s.Spec.Mode.Replicated?.Replicas ?? s.ServiceStatus?.DesiredTasks;
   return replicas !== undefined && wanted !== replicas;
-}
-
-function groupTasks(tasks: EngineTask[]): Map<string, EngineTask[]> {
-  const byService = new Map<string, EngineTask[]>();
-  for (const t of tasks) {
-    const list = byService.get(t.ServiceID);
-    if (list) list.push(t);
-    else byService.set(t.ServiceID, [t]);
-  }
-  return byService;
 }
 
 const serviceKey = (app: string, service: string): string => `${app}\u0000${service}`;

@@ -40,7 +40,8 @@ export function membersAmong(services: Iterable<EngineService>, ref: ServiceRef)
   return members.sort(byOrdinal);
 }
 
-function groupTasks(tasks: EngineTask[]): Map<string, EngineTask[]> {
+/** Tasks by the ID of their service. */
+export function groupTasks(tasks: EngineTask[]): Map<string, EngineTask[]> {
   const byService = new Map<string, EngineTask[]>();
   for (const t of tasks) {
     const list = byService.get(t.ServiceID);

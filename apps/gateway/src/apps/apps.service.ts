@@ -15,6 +15,7 @@ import {
 import type { Caller } from '../common/caller.js';
 import { BerthError } from '../common/errors.js';
 import { TtlCache } from '../common/ttl-cache.js';
+import { RecentChanges } from '../changes/recent-changes.js';
 import { type ObservationView, oldestObservation } from '../common/read-consistency.js';
 import { requestContext } from '../common/request-context.js';
 import { visibleApps } from '../auth/access.js';
@@ -88,7 +89,13 @@ export class AppsService {
     private readonly pipeline: ChangePipeline,
     private readonly secrets: AppSecretsService,
     private readonly policy: WorkloadPolicyService,
+    private readonly recent: RecentChanges,
   ) {}
+
+  /** How a read of `app` is served: as asked, unless the app is changing or has just changed here (then fresh). */
+  readOptions(app: App, asked: ReadOptions): ReadOptions {
+    return this.recent.readFor(app.id, asked);
+  }
 
   private parseInput(input: ApplyInput): { spec: AppSpec; warnings: ComposeWarning[]; source: RevisionSource; imported?: ComposeImport } {
     if (input.compose !== undefined) {
@@ -209,7 +216,7 @@ export class AppsService {
   /** Desired (current revision) against actual (the orchestrator) for every service. */
   async get(clusterRef: string, appName: string, read: ReadOptions = {}): Promise<AppView> {
     const ctx = await this.context(clusterRef, appName);
-    const live = await ctx.driver.listServices(appName, read);
+    const live = await ctx.driver.listServices(appName, this.readOptions(ctx.app, read));
     const byName = new Map(live.map((s) => [s.service, s]));
     const names = new Set([...Object.keys(ctx.spec?.services ?? {}), ...byName.keys()]);
     const services: ServiceState[] = [...names].sort().map((name) => {

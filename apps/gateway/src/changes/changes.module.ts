@@ -7,6 +7,7 @@ import { OperationFollowers } from './operation-followers.service.js';
 import { OperationHistory } from './operation-history.service.js';
 import { OperationLedger } from './operation-ledger.service.js';
 import { OperationsController } from './operations.controller.js';
+import { RecentChanges } from './recent-changes.js';
 
 /**
  * The change pipeline: how every change is recorded (ledger, revisions, idempotent replay, the
@@ -14,8 +15,8 @@ import { OperationsController } from './operations.controller.js';
  */
 @Module({
   imports: [ClustersModule],
-  providers: [ChangeStore, OperationLedger, OperationFollowers, OperationHistory, ChangePipeline, OperationEvents],
+  providers: [ChangeStore, OperationLedger, OperationFollowers, OperationHistory, ChangePipeline, OperationEvents, RecentChanges],
   controllers: [OperationsController],
-  exports: [ChangePipeline, OperationHistory, OperationEvents, ChangeStore],
+  exports: [ChangePipeline, OperationHistory, OperationEvents, ChangeStore, RecentChanges],
 })
 export class ChangesModule {}

@@ -6,6 +6,7 @@ import { asBerthError, BerthError, ErrorCode } from '../common/errors.js';
 import { LOGGER } from '../common/logger.js';
 import { ChangeStore, type Operation } from './change.store.js';
 import { OperationEvents, type ProgressEvent } from './operation-events.js';
+import { RecentChanges } from './recent-changes.js';
 import type { OutcomeCode } from './operation-outcome.js';
 
 export interface Intent {
@@ -35,6 +36,7 @@ export class OperationLedger {
   constructor(
     private readonly store: ChangeStore,
     private readonly events: OperationEvents,
+    private readonly recent: RecentChanges,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -67,6 +69,7 @@ export class OperationLedger {
         { operationId: busy.id },
       );
     }
+    this.recent.begin(outcome.created.appId, outcome.created.id);
     await this.progress(outcome.created.id, { phase: 'started', message: `${intent.kind} requested by ${intent.requester}` });
     return { operation: outcome.created, replayed: false };
   }
@@ -90,6 +93,7 @@ export class OperationLedger {
 
   async close(id: string, status: OperationStatus, extra: Closing = {}): Promise<Operation> {
     const op = await this.store.finish(id, status, extra);
+    this.recent.end(op.appId, id);
     await this.progress(id, { phase: 'finished', message: extra.error ?? status, final: status });
     this.logger.info({ operationId: id, kind: op.kind, status, error: extra.error }, 'operation finished');
     return op;

@@ -50,13 +50,13 @@ export class ServicesService {
 
   async list(clusterRef: string, app: string, read: ReadOptions = {}): Promise<DiscoveryView[]> {
     // the app row is enough to 404 on an unknown app: the current revision's spec is not needed here
-    const { driver } = await this.apps.appRow(clusterRef, app);
-    return (await driver.listServices(app, read)).map(discovery);
+    const row = await this.apps.appRow(clusterRef, app);
+    return (await row.driver.listServices(app, this.apps.readOptions(row.app, read))).map(discovery);
   }
 
   async get(clusterRef: string, app: string, service: string, read: ReadOptions = {}): Promise<DiscoveryView> {
-    const { driver } = await this.apps.appRow(clusterRef, app);
-    return discovery(await driver.getService({ app, service }, read));
+    const row = await this.apps.appRow(clusterRef, app);
+    return discovery(await row.driver.getService({ app, service }, this.apps.readOptions(row.app, read)));
   }
 
   async scale(clusterRef: string, app: string, service: string, raw: unknown, caller: Caller): Promise<ChangeResult> {

@@ -30,6 +30,8 @@ import {
 const WORKLOAD_PATH: Record<WorkloadKind, string> = { Deployment: 'deployments', StatefulSet: 'statefulsets', DaemonSet: 'daemonsets' };
 /** How long a broken watch waits before watching again (the timed polls go on meanwhile). */
 const WATCH_RETRY_MS = 1000;
+/** Shortest time between two reads of a follower woken by its watch: a burst of status writes costs one read per this. */
+const READ_GAP_MS = 50;
 
 export interface LiveWorkload {
   kind: WorkloadKind;
@@ -150,9 +152,11 @@ export class RolloutFailureController {
 
   /**
    * Follows the rollout to a terminal state, acting on a failure as the policy says. Each state is
-   * read afresh from the API server; a watch of the workload and of its pods says when to read
-   * again, so that a change (the last replica ready, the controller's "complete") is seen within a
-   * read's time. The polls of pollUntil stay underneath, for a watch that breaks or misses a change.
+   * read afresh from the API server; a watch of the workload says when to read again, so that a
+   * change of its status (more replicas ready or updated, the controller's "complete", a deadline)
+   * is seen within a read's time. The workload's controller writes its status after each change of
+   * its pods, so the pods are not watched: what only they show (a replica that fails) is read on the
+   * timed polls of pollUntil, which also stay underneath for a watch that breaks or misses a change.
    */
   async *follow(ref: ServiceRef, options: FollowOptions = {}): AsyncGenerator<RolloutStatus> {
     const stop = new AbortController();
@@ -160,16 +164,13 @@ export class RolloutFailureController {
     options.signal?.addEventListener('abort', onAbort, { once: true });
     const wakeup = new Wakeup();
     const selector = `${LABEL.managedBy}=${MANAGER},${LABEL.service}=${ref.service}`;
-    let watched: WorkloadKind | undefined;
-    let workloadWatch: AbortController | undefined;
+    let watched: { kind: WorkloadKind; stop: AbortController } | undefined;
     const watch = (kind: WorkloadKind) => {
-      if (watched === kind || stop.signal.aborted) return;
-      if (!watched) void this.watchInto(`/api/v1/namespaces/${ref.app}/pods`, selector, wakeup, stop.signal);
-      workloadWatch?.abort();
-      workloadWatch = new AbortController();
-      const signal = AbortSignal.any([stop.signal, workloadWatch.signal]);
+      if (watched?.kind === kind || stop.signal.aborted) return;
+      watched?.stop.abort();
+      watched = { kind, stop: new AbortController() };
+      const signal = AbortSignal.any([stop.signal, watched.stop.signal]);
       void this.watchInto(`/apis/apps/v1/namespaces/${ref.app}/${WORKLOAD_PATH[kind]}`, selector, wakeup, signal);
-      watched = kind;
     };
     // StatefulSets and DaemonSets have no progress deadline of their own: the follower times stalls.
     let lastProgress = '';
@@ -192,6 +193,7 @@ export class RolloutFailureController {
         ...(options.signal ? { signal: options.signal } : {}),
         intervalMs: options.pollIntervalMs ?? 1000,
         wakeup,
+        minGapMs: READ_GAP_MS,
         recheckInMs: () => recheck,
       });
     } finally {

@@ -137,11 +137,14 @@ export class RolloutFailureController {
   private async watchInto(path: string, labelSelector: string, wakeup: Wakeup, signal: AbortSignal): Promise<void> {
     let resourceVersion: string | undefined;
     while (!signal.aborted) {
+      const started = Date.now();
       try {
         for await (const n of this.client.watch(path, { labelSelector, allowWatchBookmarks: true, ...(resourceVersion ? { resourceVersion } : {}) }, signal)) {
           resourceVersion = (n.object as { metadata?: { resourceVersion?: string } } | null)?.metadata?.resourceVersion ?? resourceVersion;
           if (n.type !== 'BOOKMARK') wakeup.ring();
         }
+        // a watch that ends at once (the client closed) is not started again in a tight loop
+        if (Date.now() - started < WATCH_RETRY_MS) await sleep(WATCH_RETRY_MS, undefined, { signal }).catch(() => undefined);
       } catch (e) {
         resourceVersion = undefined;
         if (!(e instanceof ResourceVersionGone)) await sleep(WATCH_RETRY_MS, undefined, { signal }).catch(() => undefined);

@@ -378,18 +378,16 @@ export class KubernetesDriver implements OrchestratorDriver {
   private async prepare(spec: AppSpec): Promise<{ plan: Plan; steps: Step[]; rolling: string[] }> {
     const first = renderApp(spec);
     const ns = spec.name;
-    const where = ` in namespace ${ns}`;
-    // One round trip: the namespace is read with its objects (a missing namespace lists as empty).
-    const [liveNs, listed] = await inOrder([
-      this.readNamespace(ns),
-      Promise.all([
-        this.listWorkloads(MANAGED, ns),
-        this.client.call(`listing Services${where}`, () => this.client.core.listNamespacedService({ namespace: ns })).then((l) => l.items),
-        this.client.call(`listing claims${where}`, () => this.client.core.listNamespacedPersistentVolumeClaim({ namespace: ns })).then((l) => l.items),
-      ]),
-    ] as const);
+    const liveNs = await this.readNamespace(ns);
     this.checkNamespace(liveNs, ns);
-    const [workloads, services, claims] = liveNs ? listed : [[], [] as V1Service[], [] as V1PersistentVolumeClaim[]];
+    const where = ` in namespace ${ns}`;
+    const [workloads, services, claims] = liveNs
+      ? await Promise.all([
+          this.listWorkloads(MANAGED, ns),
+          this.client.call(`listing Services${where}`, () => this.client.core.listNamespacedService({ namespace: ns })).then((l) => l.items),
+          this.client.call(`listing claims${where}`, () => this.client.core.listNamespacedPersistentVolumeClaim({ namespace: ns })).then((l) => l.items),
+        ])
+      : [[], [] as V1Service[], [] as V1PersistentVolumeClaim[]];
     const liveWorkloads = new Map(workloads.map((w) => [w.workload.metadata?.labels?.[LABEL.service] ?? w.workload.metadata?.name ?? '', w]));
 
     const now = new Date().toISOString();

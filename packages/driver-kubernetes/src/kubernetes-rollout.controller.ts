@@ -1,15 +1,19 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { canonicalJson, type ServiceSpec } from '@berth/model';
 import {
   DriverError,
   DriverErrorCode,
+  LABEL,
+  MANAGER,
   TERMINAL_ROLLOUT_STATES,
+  Wakeup,
   isDriverError,
   pollUntil,
   type FollowOptions,
   type RolloutStatus,
   type ServiceRef,
 } from '@berth/driver';
-import type { KubernetesClient } from './kubernetes.client.js';
+import { ResourceVersionGone, type KubernetesClient } from './kubernetes.client.js';
 import { renderService, type KubeObject, type WorkloadKind, type WorkloadState } from './kubernetes-objects.mapper.js';
 import {
   assessRollout,
@@ -21,6 +25,13 @@ import {
   type Workload,
   type WorkloadSnapshot,
 } from './kubernetes-status.mapper.js';
+
+/** The collection a watch of each workload kind reads. */
+const WORKLOAD_PATH: Record<WorkloadKind, string> = { Deployment: 'deployments', StatefulSet: 'statefulsets', DaemonSet: 'daemonsets' };
+/** How long a broken watch waits before watching again (the timed polls go on meanwhile). */
+const WATCH_RETRY_MS = 1000;
+/** Shortest time between two reads of a follower woken by its watch: a burst of status writes costs one read per this. */
+const READ_GAP_MS = 50;
 
 export interface LiveWorkload {
   kind: WorkloadKind;
@@ -118,24 +129,79 @@ export class RolloutFailureController {
     for (const pod of stuck) await this.client.remove({ apiVersion: 'v1', kind: 'Pod', metadata: { name: pod.metadata?.name ?? '', namespace: ref.app } });
   }
 
-  /** Follows the rollout to a terminal state, acting on a failure as the policy says. */
-  follow(ref: ServiceRef, options: FollowOptions = {}): AsyncIterable<RolloutStatus> {
+  /**
+   * Watches `path` (a namespaced collection, filtered to one service) and rings `wakeup` on every
+   * notification, until `signal` aborts. A watch the server ends is started again from the last
+   * resourceVersion seen; a broken one after a pause, while the follower's timed reads go on.
+   */
+  private async watchInto(path: string, labelSelector: string, wakeup: Wakeup, signal: AbortSignal): Promise<void> {
+    let resourceVersion: string | undefined;
+    while (!signal.aborted) {
+      const started = Date.now();
+      try {
+        for await (const n of this.client.watch(path, { labelSelector, allowWatchBookmarks: true, ...(resourceVersion ? { resourceVersion } : {}) }, signal)) {
+          resourceVersion = (n.object as { metadata?: { resourceVersion?: string } } | null)?.metadata?.resourceVersion ?? resourceVersion;
+          if (n.type !== 'BOOKMARK') wakeup.ring();
+        }
+        // a watch that ends at once (the client closed) is not started again in a tight loop
+        if (Date.now() - started < WATCH_RETRY_MS) await sleep(WATCH_RETRY_MS, undefined, { signal }).catch(() => undefined);
+      } catch (e) {
+        resourceVersion = undefined;
+        if (!(e instanceof ResourceVersionGone)) await sleep(WATCH_RETRY_MS, undefined, { signal }).catch(() => undefined);
+        wakeup.ring();
+      }
+    }
+  }
+
+  /**
+   * Follows the rollout to a terminal state, acting on a failure as the policy says. Each state is
+   * read afresh from the API server; a watch of the workload says when to read again, so that a
+   * change of its status (more replicas ready or updated, the controller's "complete", a deadline)
+   * is seen within a read's time. The workload's controller writes its status after each change of
+   * its pods, so the pods are not watched: what only they show (a replica that fails) is read on the
+   * timed polls of pollUntil, which also stay underneath for a watch that breaks or misses a change.
+   */
+  async *follow(ref: ServiceRef, options: FollowOptions = {}): AsyncGenerator<RolloutStatus> {
+    const stop = new AbortController();
+    const onAbort = () => stop.abort();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    const wakeup = new Wakeup();
+    const selector = `${LABEL.managedBy}=${MANAGER},${LABEL.service}=${ref.service}`;
+    let watched: { kind: WorkloadKind; stop: AbortController } | undefined;
+    const watch = (kind: WorkloadKind) => {
+      if (watched?.kind === kind || stop.signal.aborted) return;
+      watched?.stop.abort();
+      watched = { kind, stop: new AbortController() };
+      const signal = AbortSignal.any([stop.signal, watched.stop.signal]);
+      void this.watchInto(`/apis/apps/v1/namespaces/${ref.app}/${WORKLOAD_PATH[kind]}`, selector, wakeup, signal);
+    };
     // StatefulSets and DaemonSets have no progress deadline of their own: the follower times stalls.
     let lastProgress = '';
     let lastProgressAt = Date.now();
+    let recheck: number | undefined;
     const read = async (): Promise<RolloutStatus> => {
       const snap = await this.snapshot(ref);
+      watch(snap.kind);
       const progress = JSON.stringify([snap.workload.metadata?.generation, snap.workload.status]);
       if (progress !== lastProgress) {
         lastProgress = progress;
         lastProgressAt = Date.now();
       }
       const assessment = assessRollout(snap, Date.now() - lastProgressAt);
+      recheck = assessment.recheckInMs;
       return assessment.action ? this.actOnFailure(ref, snap, assessment) : assessment.status;
     };
-    return pollUntil(read, (s) => TERMINAL_ROLLOUT_STATES.has(s.state), {
-      ...(options.signal ? { signal: options.signal } : {}),
-      intervalMs: options.pollIntervalMs ?? 1000,
-    });
+    try {
+      yield* pollUntil(read, (s) => TERMINAL_ROLLOUT_STATES.has(s.state), {
+        ...(options.signal ? { signal: options.signal } : {}),
+        intervalMs: options.pollIntervalMs ?? 1000,
+        wakeup,
+        minGapMs: READ_GAP_MS,
+        recheckInMs: () => recheck,
+      });
+    } finally {
+      stop.abort();
+      options.signal?.removeEventListener('abort', onAbort);
+    }
   }
 }

@@ -172,6 +172,8 @@ export interface RolloutAssessment {
   action?: 'rollback' | 'pause';
   /** Why the rollout failed, when it did. */
   failure?: string;
+  /** The status changes by itself after this long, with nothing else changing (the monitor window ends): look again then. */
+  recheckInMs?: number;
 }
 
 interface Progress {
@@ -343,7 +345,11 @@ export function assessRollout(snap: WorkloadSnapshot, stalledForMs = 0, now = Da
     // spec to go back to) is therefore complete only once its newest pod has stayed ready that long.
     const watching = state.previousSpec !== undefined ? monitorLeftMs(progress.newPods, policy.monitor, now) : 0;
     if (!tooManyFailed && watching <= 0) return { status: status('completed', undefined, completedAt) };
-    if (!tooManyFailed) return { status: { ...inProgress, message: `new replicas ready; watching them for failures for ${policy.monitor / 1000}s (monitor)` } };
+    if (!tooManyFailed)
+      return {
+        status: { ...inProgress, message: `new replicas ready; watching them for failures for ${policy.monitor / 1000}s (monitor)` },
+        recheckInMs: watching,
+      };
   }
   if (!progress.observed) return { status: inProgress };
 

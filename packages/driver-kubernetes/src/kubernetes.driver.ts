@@ -16,6 +16,7 @@ import {
   DriverErrorCode,
   LABEL,
   MANAGER,
+  backoff,
   fieldChanges,
   isDriverError,
   type AppSummary,
@@ -94,6 +95,8 @@ const MANAGED = `${LABEL.managedBy}=${MANAGER}`;
 const SECRETS = `${MANAGED},${LABEL.secret}`;
 /** How long a write waits for a new namespace's default ServiceAccount before going ahead anyway. */
 const SERVICE_ACCOUNT_WAIT_MS = 10_000;
+/** First wait between reads of that ServiceAccount (the controller-manager usually makes it within milliseconds). */
+const SERVICE_ACCOUNT_POLL_MS = 10;
 /** How long health() waits for the API server before calling it unreachable. */
 const HEALTH_TIMEOUT_MS = 10_000;
 /** How long removeVolume waits for Kubernetes to finish deleting an unused claim. */
@@ -140,6 +143,26 @@ interface Step {
   planned: PlannedObject;
   rendered?: RenderedObject;
   live?: KubernetesObject;
+}
+
+type Settled<T extends readonly unknown[]> = { -readonly [K in keyof T]: Awaited<T[K]> };
+
+/**
+ * Awaits every promise, then answers their values, or throws the failure of the first one (in the
+ * order given) that failed: calls made at once fail as the same calls made one after another would,
+ * and none is left running when this returns.
+ */
+async function inOrder<T extends readonly unknown[]>(promises: T): Promise<Settled<T>> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as Settled<T>;
+}
+
+/** A call started ahead of when its answer is needed: its failure counts when it is awaited, not before. */
+function background<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
 }
 
 function shortId(): string {
@@ -403,12 +426,13 @@ export class KubernetesDriver implements OrchestratorDriver {
    */
   private async waitForServiceAccount(namespace: string): Promise<void> {
     const deadline = Date.now() + SERVICE_ACCOUNT_WAIT_MS;
+    const waits = backoff(SERVICE_ACCOUNT_POLL_MS, 100);
     while (Date.now() < deadline) {
       const sa = await this.client.optional(`reading ServiceAccount default in namespace ${namespace}`, () =>
         this.client.core.readNamespacedServiceAccount({ name: 'default', namespace }),
       );
       if (sa) return;
-      await sleep(100);
+      await sleep(waits.next());
     }
   }
 
@@ -536,23 +560,43 @@ export class KubernetesDriver implements OrchestratorDriver {
     return plan;
   }
 
+  /**
+   * Writes an app in four waves, each wave's writes at once: deletions (a service that changes kind
+   * loses its old workload before the new one starts); the namespace; claims and Services, while a
+   * new namespace gets its ServiceAccount; then the workloads, which start pods. A failed write
+   * fails the apply once its wave has ended; later waves are not written.
+   */
   apply(spec: AppSpec): Promise<ApplyResult> {
-    return this.gate.write(spec.name, async () => {
-      const { plan, steps, rolling } = await this.prepare(spec);
-      if (!plan.changed) return { ...plan, rollingServices: [] };
-      await this.requireSecrets(spec.name, Object.values(spec.services));
-      for (const step of steps) {
-        const { planned, rendered, live } = step;
-        if (planned.action === 'delete' && live) {
-          await this.client.remove({ apiVersion: live.apiVersion ?? 'v1', kind: planned.kind, metadata: { name: planned.name, namespace: plan.app } });
-        } else if (rendered && planned.action !== 'unchanged') {
-          const written = await this.client.apply(rendered.object);
-          if (planned.action === 'update') planned.changes = fieldChanges(comparable(live), comparable(written));
-          if (planned.kind === 'Namespace' && planned.action === 'create') await this.waitForServiceAccount(plan.app);
-        }
+    return this.gate.write(spec.name, () => this.writeApp(spec));
+  }
+
+  private async writeApp(spec: AppSpec): Promise<ApplyResult> {
+    // the Secrets are checked while the plan is made (a missing one refuses only a write)
+    const secrets = background(this.requireSecrets(spec.name, Object.values(spec.services)));
+    const { plan, steps, rolling } = await this.prepare(spec);
+    if (!plan.changed) return { ...plan, rollingServices: [] };
+    await secrets;
+    const write = async ({ planned, rendered, live }: Step): Promise<void> => {
+      if (planned.action === 'delete' && live) {
+        await this.client.remove({ apiVersion: live.apiVersion ?? 'v1', kind: planned.kind, metadata: { name: planned.name, namespace: plan.app } });
+      } else if (rendered && planned.action !== 'unchanged') {
+        const written = await this.client.apply(rendered.object);
+        if (planned.action === 'update') planned.changes = fieldChanges(comparable(live), comparable(written));
       }
-      return { ...plan, rollingServices: rolling };
-    });
+    };
+    const wave = (steps: Step[], alongside: Promise<unknown>[] = []) => inOrder([...steps.map(write), ...alongside]);
+    const isWorkload = (s: Step) => s.planned.kind in API_VERSION;
+    const writes = steps.filter((s) => s.planned.action !== 'delete');
+    const namespace = writes.filter((s) => s.planned.kind === 'Namespace');
+    await wave(steps.filter((s) => s.planned.action === 'delete'));
+    await wave(namespace);
+    const newNamespace = namespace.some((s) => s.planned.action === 'create');
+    await wave(
+      writes.filter((s) => s.planned.kind !== 'Namespace' && !isWorkload(s)),
+      newNamespace ? [this.waitForServiceAccount(plan.app)] : [],
+    );
+    await wave(writes.filter(isWorkload));
+    return { ...plan, rollingServices: rolling };
   }
 
   /** A pod whose Secret is missing never starts: refuse the write instead, as the Swarm engine does. */
@@ -664,6 +708,13 @@ export class KubernetesDriver implements OrchestratorDriver {
    * spec's rollback policy for a rollback. The replaced spec is kept for an automatic rollback.
    */
   private async writeService(ref: ServiceRef, spec: ServiceSpec, reason: RolloutRecord['reason']): Promise<{ changed: boolean }> {
+    const where = ` in namespace ${ref.app}`;
+    // Everything the write needs is read at once, and looked at in the order the checks go.
+    const secrets = background(this.requireSecrets(ref.app, [spec]));
+    const claimList = background(
+      this.client.call(`listing claims${where}`, () => this.client.core.listNamespacedPersistentVolumeClaim({ namespace: ref.app })),
+    );
+    const serviceList = background(this.serviceObjectsOf(ref));
     const live = await this.requireWorkload(ref);
     const ctx = readContext(live.workload);
     const newKind = workloadKind(spec);
@@ -676,10 +727,9 @@ export class KubernetesDriver implements OrchestratorDriver {
       : readState(live.workload);
     const render = renderService(ref.app, ref.service, spec, ctx, state);
 
-    await this.requireSecrets(ref.app, [spec]);
+    await secrets;
+    const [claims, services] = await inOrder([claimList, serviceList] as const);
     const claimNames = spec.volumes.filter((v) => v.type === 'shared').map((v) => v.source);
-    const where = ` in namespace ${ref.app}`;
-    const claims = await this.client.call(`listing claims${where}`, () => this.client.core.listNamespacedPersistentVolumeClaim({ namespace: ref.app }));
     const existing = new Set(claims.items.map((c) => c.metadata?.name));
     const missingShared = claimNames.filter((n) => !existing.has(n));
     if (missingShared.length) {
@@ -690,7 +740,7 @@ export class KubernetesDriver implements OrchestratorDriver {
       );
     }
     // Claims are created, never rewritten here: their size and class are fixed once bound.
-    for (const claim of render.claims.filter((c) => !existing.has(c.object.metadata.name))) await this.client.apply(claim.object);
+    await inOrder(render.claims.filter((c) => !existing.has(c.object.metadata.name)).map((claim) => this.client.apply(claim.object)));
     if (live.kind !== newKind) {
       await this.client.remove({
         apiVersion: API_VERSION[live.kind],
@@ -698,20 +748,34 @@ export class KubernetesDriver implements OrchestratorDriver {
         metadata: { name: live.workload.metadata?.name ?? ref.service, namespace: ref.app },
       });
     }
-    await this.writeServiceObjects(ref, render);
+    await this.writeServiceObjects(ref, render, services);
     return { changed: true };
   }
 
-  /** Writes a service's Service objects and removes those it no longer renders (members past a scale-down). */
-  private async writeServiceObjects(ref: ServiceRef, render: ServiceRender): Promise<void> {
-    const services = await this.client.call(`listing Services in namespace ${ref.app}`, () =>
-      this.client.core.listNamespacedService({ namespace: ref.app, labelSelector: `${MANAGED},${LABEL.service}=${ref.service}` }),
-    );
+  /** The Service objects Berth wrote for one service. */
+  private serviceObjectsOf(ref: ServiceRef): Promise<V1Service[]> {
+    return this.client
+      .call(`listing Services in namespace ${ref.app}`, () =>
+        this.client.core.listNamespacedService({ namespace: ref.app, labelSelector: `${MANAGED},${LABEL.service}=${ref.service}` }),
+      )
+      .then((l) => l.items);
+  }
+
+  /**
+   * Writes a service's Service objects and removes those it no longer renders (members past a
+   * scale-down), all at once; then its workload.
+   */
+  private async writeServiceObjects(ref: ServiceRef, render: ServiceRender, live?: V1Service[]): Promise<void> {
+    const services = live ?? (await this.serviceObjectsOf(ref));
     const keep = new Set(render.objects.map((o) => o.object.metadata.name));
-    for (const stale of services.items.filter((s) => !keep.has(s.metadata?.name ?? ''))) {
-      await this.client.remove({ apiVersion: 'v1', kind: 'Service', metadata: { name: stale.metadata?.name ?? '', namespace: ref.app } });
-    }
-    for (const obj of render.objects) await this.client.apply(obj.object);
+    const workload = render.objects.filter((o) => o.object.kind in API_VERSION);
+    await inOrder([
+      ...services
+        .filter((s) => !keep.has(s.metadata?.name ?? ''))
+        .map((stale) => this.client.remove({ apiVersion: 'v1', kind: 'Service', metadata: { name: stale.metadata?.name ?? '', namespace: ref.app } })),
+      ...render.objects.filter((o) => !workload.includes(o)).map((o) => this.client.apply(o.object)),
+    ]);
+    await inOrder(workload.map((o) => this.client.apply(o.object)));
   }
 
   updateService(ref: ServiceRef, spec: ServiceSpec): Promise<{ changed: boolean }> {

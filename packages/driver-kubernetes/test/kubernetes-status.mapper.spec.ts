@@ -103,6 +103,8 @@ describe('rollout assessment', () => {
     const watching = assessRollout(snap(d, [readyAt('web-new-a', now - 10_000), readyAt('web-new-b', now - 1000)]), 0, now);
     expect(watching.status.state).toBe('progressing');
     expect(watching.status.message).toMatch(/watching them for failures for 4s/);
+    // nothing else will change when the window ends: the follower is told when to look again
+    expect(watching.recheckInMs).toBe(3000);
     expect(assessRollout(snap(d, [readyAt('web-new-a', now - 10_000), readyAt('web-new-b', now - 4001)]), 0, now).status.state).toBe('completed');
     // a new pod that crashes within the window fails the rollout though Kubernetes calls it complete
     const crashed = assessRollout(snap(d, [readyAt('web-new-a', now - 1000), pod('web-new-b', 'new', 'crash')]), 0, now);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { backoff, pollUntil } from '../src/follow.js';
+import { Wakeup, backoff, pollUntil } from '../src/follow.js';
 
 describe('backoff', () => {
   it('starts short, doubles up to the bound, and starts over on reset', () => {
@@ -50,6 +50,49 @@ describe('pollUntil', () => {
       async () => 1,
       () => false,
       { signal: controller.signal, initialIntervalMs: 10, intervalMs: 20 },
+    ))
+      seen.push(s);
+    expect(seen).toEqual([1]);
+  });
+
+  it('reads again as soon as it is woken, without waiting out its interval', async () => {
+    const wakeup = new Wakeup();
+    let n = 0;
+    const seen: number[] = [];
+    // an interval far beyond the test's own timeout: only the rings can make it go on
+    for await (const s of pollUntil(
+      async () => {
+        // a ring while reading is kept for the wait that follows
+        if (n < 3) wakeup.ring();
+        return ++n;
+      },
+      (s) => s >= 4,
+      { initialIntervalMs: 600_000, intervalMs: 600_000, wakeup, minGapMs: 1 },
+    ))
+      seen.push(s);
+    expect(seen).toEqual([1, 2, 3, 4]);
+  });
+
+  it('reads again when the state says it changes by itself, however long the interval', async () => {
+    let n = 0;
+    const seen: string[] = [];
+    for await (const s of pollUntil(
+      async () => (++n < 3 ? 'watching' : 'done'),
+      (s) => s === 'done',
+      { initialIntervalMs: 600_000, intervalMs: 600_000, wakeup: new Wakeup(), recheckInMs: (s) => (s === 'watching' ? 5 : undefined) },
+    ))
+      seen.push(s);
+    expect(seen).toEqual(['watching', 'done']);
+  });
+
+  it('ends quietly when the signal aborts while it waits for a ring', async () => {
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 30);
+    const seen: number[] = [];
+    for await (const s of pollUntil(
+      async () => 1,
+      () => false,
+      { signal: controller.signal, intervalMs: 600_000, wakeup: new Wakeup() },
     ))
       seen.push(s);
     expect(seen).toEqual([1]);

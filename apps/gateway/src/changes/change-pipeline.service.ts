@@ -101,7 +101,7 @@ export class ChangePipeline {
           ? { type: 'rollouts', app: target.app.name, services: outcome.services }
           : { type: 'none' };
     const followed = await this.followers.start({ ...operation, toRevision: revision ?? null }, plan, outcome.result);
-    return this.resultOf(followed, change.warnings ?? [], caller, change.message);
+    return this.resultOf(followed, change.warnings ?? [], caller, change.message, target.app.name);
   }
 
   /**
@@ -126,9 +126,10 @@ export class ChangePipeline {
     return caller.wait && this.history.isOpen(op) ? this.history.waitFor(op.id, WAIT_MS) : Promise.resolve(op);
   }
 
-  async resultOf(op: Operation, warnings: ComposeWarning[], caller: Caller, message?: string): Promise<ChangeResult> {
+  /** The answer to a change; `appName` is the name of the operation's app when the caller has it at hand. */
+  async resultOf(op: Operation, warnings: ComposeWarning[], caller: Caller, message?: string, appName?: string): Promise<ChangeResult> {
     const final = await this.finalOf(op, caller);
-    const app = final.appId ? await this.store.appName(final.appId) : undefined;
+    const app = final.appId ? (appName ?? (await this.store.appName(final.appId))) : undefined;
     return {
       changed: true,
       message: message ?? `${final.kind} ${final.status}`,

@@ -102,7 +102,8 @@ export class ChangeStore {
   }
 
   async finish(id: string, status: OperationStatus, extra: { error?: string; errorCode?: OutcomeCode; result?: Record<string, unknown> }): Promise<Operation> {
-    const current = await this.operation(id);
+    // the result is merged into what the operation holds: read it only when there is one to merge
+    const current = extra.result ? await this.operation(id) : undefined;
     return this.prisma.operation.update({
       where: { id },
       data: {
@@ -110,7 +111,7 @@ export class ChangeStore {
         finishedAt: new Date(),
         error: extra.error ?? null,
         errorCode: extra.errorCode ?? null,
-        ...(extra.result ? { result: { ...((current.result as object | null) ?? {}), ...extra.result } as Prisma.InputJsonValue } : {}),
+        ...(extra.result ? { result: { ...((current?.result as object | null) ?? {}), ...extra.result } as Prisma.InputJsonValue } : {}),
       },
     });
   }

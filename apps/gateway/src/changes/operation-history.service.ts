@@ -106,7 +106,13 @@ export class OperationHistory {
   async waitFor(id: string, timeoutMs: number): Promise<Operation> {
     const deadline = Date.now() + timeoutMs;
     const local = this.followers.follower(id);
-    if (local) await Promise.race([local, sleep(timeoutMs)]);
+    if (local) {
+      // the follower answers with the operation as it closed it: no need to read it back
+      const bound = new AbortController();
+      const ended = await Promise.race([local, sleep(timeoutMs, undefined, { signal: bound.signal }).catch(() => undefined)]);
+      bound.abort();
+      if (ended && !this.store.isOpen(ended.status)) return ended;
+    }
     for (;;) {
       const op = await this.store.operation(id);
       if (!this.store.isOpen(op.status) || Date.now() >= deadline) return op;

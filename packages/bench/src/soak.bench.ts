@@ -4,7 +4,7 @@ import { applyApp, deleteApp, emptyServices } from './apps.js';
 import type { BenchContext } from './context.js';
 import { HttpError } from './gateway.process.js';
 import { log, section, type SectionResult } from './report.js';
-import { mb, ms } from './stats.js';
+import { mb, median, ms } from './stats.js';
 
 /** The mix of the issue: 20 connections reading an app's services over REST, 5 running a GraphQL history query, a scale every 8 s. */
 const REST_CONNECTIONS = 20;
@@ -132,13 +132,16 @@ export async function soakBench(ctx: BenchContext): Promise<SectionResult> {
     ]);
     loading = false;
     loadEnded = Date.now();
-    const atEnd = await gateway.rssBytes();
+    const lastReading = await gateway.rssBytes();
     await scaler;
     await sampler;
     const settled = samples[samples.length - 1]!.rss;
     const afterGc = ctx.options.profile ? await gateway.memoryReport().catch(() => undefined) : undefined;
-    // the sample nearest to one minute into the load
-    const firstMinute = samples.reduce((best, s) => (Math.abs(s.at - 60) < Math.abs(best.at - 60) ? s : best), samples[0]!);
+    // Under load the RSS saws up and down with the collector: each figure is the median of the
+    // readings of a 30 s window (50-70 s into the load; its last 20 s and the reading at its end).
+    const window = (from: number, to: number) => samples.filter((s) => s.at >= from && s.at <= to).map((s) => s.rss);
+    const firstMinute = { at: 60, rss: median(window(Math.min(50, seconds - 20), Math.min(70, seconds))) };
+    const atEnd = median([...window(seconds - 20, seconds), lastReading]);
     const r = figures(rest);
     const g = figures(graphql);
     const sortedScales = [...scales.latencies].sort((a, b) => a - b);
@@ -161,7 +164,7 @@ export async function soakBench(ctx: BenchContext): Promise<SectionResult> {
             `V8 heap committed / used (MB) at the same times: ${samples.map((s) => `${s.at.toFixed(0)}: ${((s.heapTotal ?? 0) / 1048576).toFixed(0)}/${((s.heapUsed ?? 0) / 1048576).toFixed(0)}`).join(', ')}.`,
           ]
         : []),
-      `RSS idle before the load ${mb(idle)}; after the first minute ${mb(firstMinute.rss)} (at ${firstMinute.at.toFixed(0)} s); at the end of the load ${mb(atEnd)}; ${SETTLE_MS / 1000} s after it ${mb(settled)}.`,
+      `RSS idle before the load ${mb(idle)}; after the first minute ${mb(firstMinute.rss)} (median of the readings 50-70 s into it); at the end of the load ${mb(atEnd)} (median of its last 20 s); ${SETTLE_MS / 1000} s after it ${mb(settled)}.`,
       "Latencies are autocannon's (the whole request, on the same 2 cores as the gateway, Postgres and the orchestrators); a GraphQL answer with errors still counts as 2xx there, and the scale calls answer 202 without waiting for the replicas.",
     );
     if (afterGc) {

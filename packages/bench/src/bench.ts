@@ -7,16 +7,17 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { NAME_PREFIX, type BenchContext, type Options, SECTIONS, type SectionName } from './context.js';
 import { deployBench } from './deploy.bench.js';
 import { eventsBench } from './events.bench.js';
 import { GatewayProcess } from './gateway.process.js';
 import { historyBench } from './history.bench.js';
+import { idleRss as measureIdleRss, registerClusters } from './idle-memory.js';
 import { KubernetesDirect } from './kubernetes.direct.js';
 import { readsBench } from './reads.bench.js';
 import { log, renderGoals, renderSection, type SectionResult } from './report.js';
-import { mb, median } from './stats.js';
+import { mb } from './stats.js';
+import { soakBench } from './soak.bench.js';
 import { SwarmDirect } from './swarm.direct.js';
 import { throughputBench } from './throughput.bench.js';
 
@@ -33,6 +34,7 @@ const USAGE = `usage: bench.sh [options]   (or: node packages/bench/dist/bench.j
   --rounds N           repetitions of each deploy and each rolling update, per path (default 3 and 2; --full 5)
   --history-rows N     rows of operation progress and of metric samples (default 1000000)
   --load-seconds N     autocannon duration per endpoint (default 10)
+  --soak-seconds N     duration of the soak's mixed load (default 120; --full 600)
   --no-profile         skip the CPU profiles of the gateway
   --profile-dir DIR    keep the raw CPU profiles there (.cpuprofile, for Chrome DevTools)
   --gateway-env K=V    extra environment for the gateway (repeatable), e.g. BERTH_EVENTS_FLUSH=5ms
@@ -63,6 +65,7 @@ function parseOptions(argv: string[]): Options {
   let rounds: number | undefined;
   let historyRows = 1_000_000;
   let loadSeconds: number | undefined;
+  let soakSeconds: number | undefined;
   let profile = true;
   const gatewayEnv: Record<string, string> = {};
   let out: string | undefined;
@@ -99,6 +102,9 @@ function parseOptions(argv: string[]): Options {
         break;
       case '--load-seconds':
         loadSeconds = Number(value(flag));
+        break;
+      case '--soak-seconds':
+        soakSeconds = Number(value(flag));
         break;
       case '--no-profile':
         profile = false;
@@ -145,6 +151,7 @@ function parseOptions(argv: string[]): Options {
     rolloutRounds: rounds ?? (full ? 5 : 2),
     historyRows,
     loadSeconds: loadSeconds ?? 10,
+    soakSeconds: soakSeconds ?? (full ? 600 : 120),
     profile,
     gatewayEnv,
     ...(out ? { out } : {}),
@@ -214,26 +221,14 @@ async function main(): Promise<number> {
       log('starting the gateway (apps/gateway/dist/main.js) on a scratch Postgres database');
       gateway = await GatewayProcess.start(options.databaseUrl, { profiling: options.profile, env: options.gatewayEnv });
       ctx = { options, gateway, runId, profiles: [] };
-      if (options.swarm) {
-        await gateway.request('POST', '/v1/clusters', { name: 'local', kind: 'swarm', socketPath: options.dockerSocket });
-        ctx.swarm = { direct: new SwarmDirect(options.dockerSocket), cluster: 'local' };
-      }
-      if (options.kubernetes) {
-        const direct = new KubernetesDirect(options.kubeconfig!);
-        await gateway.request('POST', '/v1/clusters', { name: 'kube', kind: 'kubernetes', kubeconfig: direct.kubeconfig });
-        ctx.kubernetes = { direct, cluster: 'kube' };
-      }
+      if (options.swarm) ctx.swarm = { direct: new SwarmDirect(options.dockerSocket), cluster: 'local' };
+      if (options.kubernetes) ctx.kubernetes = { direct: new KubernetesDirect(options.kubeconfig!), cluster: 'kube' };
+      await registerClusters(ctx, gateway);
     }
     // idle: started, clusters registered, background watchers running, no request for 5 s
     let idleRss = Number.NaN;
     if (gateway) {
-      await sleep(5000);
-      const rss: number[] = [];
-      for (let i = 0; i < 5; i++) {
-        rss.push(await gateway.rssBytes());
-        await sleep(200);
-      }
-      idleRss = median(rss);
+      idleRss = await measureIdleRss(gateway);
       log(`gateway idle RSS ${mb(idleRss)}`);
       if (options.profile) ctx!.idleMemory = await gateway.memoryReport().catch(() => undefined);
     }
@@ -254,6 +249,7 @@ async function main(): Promise<number> {
     await run('events', () => eventsBench(ctx!));
     await run('throughput', () => throughputBench(ctx!, idleRss));
     await run('history', () => historyBench(ctx ?? ({ options, runId, profiles: [] } as unknown as BenchContext)));
+    await run('soak', () => soakBench(ctx!));
     for (const r of results) {
       const plans = (r as SectionResult & { plans?: string[] }).plans;
       if (plans?.length) console.log(`\n== Query plans (EXPLAIN ANALYZE, BUFFERS) ==\n${plans.join('\n\n')}`);

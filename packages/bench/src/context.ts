@@ -2,7 +2,7 @@ import type { GatewayProcess } from './gateway.process.js';
 import type { KubernetesDirect } from './kubernetes.direct.js';
 import type { SwarmDirect } from './swarm.direct.js';
 
-export const SECTIONS = ['reads', 'deploy', 'events', 'throughput', 'history'] as const;
+export const SECTIONS = ['reads', 'deploy', 'events', 'throughput', 'history', 'soak'] as const;
 export type SectionName = (typeof SECTIONS)[number];
 
 export interface Options {
@@ -20,6 +20,8 @@ export interface Options {
   historyRows: number;
   /** Load duration per endpoint, seconds. */
   loadSeconds: number;
+  /** Duration of the soak's mixed load, seconds. */
+  soakSeconds: number;
   profile: boolean;
   /** Where to keep the raw .cpuprofile files (open them in Chrome DevTools), when set. */
   profileDir?: string;

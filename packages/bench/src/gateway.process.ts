@@ -60,16 +60,25 @@ export class GatewayProcess {
 
   static async start(
     adminDatabaseUrl: string,
-    options: { profiling?: boolean; env?: Record<string, string>; migrateFirst?: boolean; nodeArgs?: string[] } = {},
+    options: {
+      profiling?: boolean;
+      env?: Record<string, string>;
+      migrateFirst?: boolean;
+      nodeArgs?: string[];
+      /** 'pglite': the embedded default (no DATABASE_URL), in a data folder of its own. */
+      database?: 'postgres' | 'pglite';
+    } = {},
   ): Promise<GatewayProcess> {
     if (!existsSync(GATEWAY_MAIN)) throw new Error(`${GATEWAY_MAIN} is missing: run \`pnpm run build\` first (bench.sh does)`);
-    const db = await createScratchDatabase(adminDatabaseUrl, 'berth_bench');
+    const pglite = options.database === 'pglite';
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'berth-bench-'));
+    const db = pglite ? undefined : await createScratchDatabase(adminDatabaseUrl, 'berth_bench');
     if (options.migrateFirst !== false) {
       // Every start but a database's first finds no pending migration and never loads Prisma's WASM
-      // schema engine; migrating here makes the gateway's memory that of such a start.
-      await (await openDatabase({ kind: 'postgres', url: db.url })).close();
+      // schema engine (nor, on PGlite, creates the data folder); preparing it here makes the gateway's
+      // memory that of such a start.
+      await (await openDatabase(db ? { kind: 'postgres', url: db.url } : { kind: 'pglite', dataDir: path.join(dataDir, 'pgdata') })).close();
     }
-    const dataDir = await mkdtemp(path.join(tmpdir(), 'berth-bench-'));
     const port = await freePort();
     const profileOut = options.profiling ? path.join(dataDir, 'gateway.cpuprofile') : undefined;
     // berth_<the token id, a version-4 UUID, as 32 hex digits>_<secret>
@@ -81,10 +90,13 @@ export class GatewayProcess {
     // resolves the link, so the gateway loads its modules from apps/gateway/dist as usual.
     const main = path.join(dataDir, 'berth-bench-gateway.js');
     await symlink(GATEWAY_MAIN, main);
+    // the benchmark's own DATABASE_URL is the admin connection: the gateway gets its scratch database, or none (PGlite)
+    const inherited = { ...process.env };
+    delete inherited.DATABASE_URL;
     const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...(options.profiling ? ['--import', PROFILER_HOOK] : []), main], {
       env: {
-        ...process.env,
-        DATABASE_URL: db.url,
+        ...inherited,
+        ...(db ? { DATABASE_URL: db.url } : {}),
         BERTH_PORT: String(port),
         BERTH_HOST: '127.0.0.1',
         BERTH_DATA_DIR: dataDir,
@@ -100,7 +112,7 @@ export class GatewayProcess {
       stdio: ['ignore', openSync(logFile, 'w'), 'inherit'],
     });
     const cleanup = async () => {
-      await db.drop().catch(() => undefined);
+      await db?.drop().catch(() => undefined);
       await rm(dataDir, { recursive: true, force: true });
     };
     const url = `http://127.0.0.1:${port}`;
@@ -189,6 +201,19 @@ export class GatewayProcess {
       if (text) return JSON.parse(text) as never;
     }
     throw new Error('the gateway wrote no memory report within 5 s');
+  }
+
+  /** process.memoryUsage() of the gateway as it is, without a collection (needs `profiling`); undefined when it does not answer within 5 s. */
+  async memoryUsage(): Promise<NodeJS.MemoryUsage | undefined> {
+    if (!this.profileOut) return undefined;
+    await rm(`${this.profileOut}.usage.json`, { force: true });
+    await writeFile(`${this.profileOut}.usage`, '');
+    for (let i = 0; i < 100; i++) {
+      await sleep(50);
+      const text = await readFile(`${this.profileOut}.usage.json`, 'utf8').catch(() => undefined);
+      if (text) return JSON.parse(text) as NodeJS.MemoryUsage;
+    }
+    return undefined;
   }
 
   /** Writes a V8 heap snapshot (needs `profiling`) and returns its path. */

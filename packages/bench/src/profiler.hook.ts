@@ -3,7 +3,7 @@
  * for a profile by creating `<BERTH_BENCH_PROFILE_OUT>.start`, and for the result by creating
  * `<BERTH_BENCH_PROFILE_OUT>.stop`: V8's sampling CPU profiler then runs in between, and the profile
  * (Chrome .cpuprofile JSON) is written to BERTH_BENCH_PROFILE_OUT. `<...>.mem` asks for where the
- * memory is (process.memoryUsage before and after a full garbage collection, V8's heap spaces), written to `<...>.mem.json`; `<...>.heap` for a
+ * memory is (process.memoryUsage before and after a full garbage collection, V8's heap spaces), written to `<...>.mem.json`; `<...>.usage` for process.memoryUsage() as it is, without a collection, in `<...>.usage.json`; `<...>.heap` for a
  * heap snapshot at `<...>.heapsnapshot` (DevTools format). Files, not signals: Nest's
  * shutdown hooks treat SIGUSR2 as a stop signal, and SIGUSR1 belongs to the inspector.
  */
@@ -27,6 +27,12 @@ if (out) {
       const report = { before, memory: process.memoryUsage(), heapSpaces: getHeapSpaceStatistics() };
       writeFileSync(`${out}.mem.tmp`, JSON.stringify(report));
       renameSync(`${out}.mem.tmp`, `${out}.mem.json`);
+    }
+    if (existsSync(`${out}.usage`)) {
+      // no collection: the memory as it is at this moment, for samples taken under load
+      rmSync(`${out}.usage`, { force: true });
+      writeFileSync(`${out}.usage.tmp`, JSON.stringify(process.memoryUsage()));
+      renameSync(`${out}.usage.tmp`, `${out}.usage.json`);
     }
     if (existsSync(`${out}.heap`)) {
       rmSync(`${out}.heap`, { force: true });

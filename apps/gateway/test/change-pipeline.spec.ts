@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DriverError, DriverErrorCode } from '@berth/driver';
 import { type MemoryGateway, startMemoryGateway } from './memory-gateway.js';
+import { ChangeStore } from '../src/changes/change.store.js';
 
 /**
  * The change pipeline on the real gateway and database (PGlite in memory) over an in-memory
@@ -151,6 +152,23 @@ describe('the change pipeline (in-memory orchestrator)', () => {
     const op = (await gw.call('GET', `/v1/operations/${res.body.error.operationId}`)).body;
     expect(op).toMatchObject({ status: 'failed', errorCode: 'INVALID', error: expect.stringContaining('image reference is invalid') });
     expect(gw.cluster.service('refused', 'web')!.spec.image).toBe('web:1');
+  });
+
+  it('a revision that cannot be written closes the operation as failed with the reason, and the next change goes through', async () => {
+    await gw.call('POST', `${APPS}?wait=true`, spec('norev'));
+    const store = gw.app.get(ChangeStore);
+    const write = jest.spyOn(store, 'createRevision').mockRejectedValueOnce(new Error('could not extend file: No space left on device'));
+    try {
+      const res = await gw.call('PATCH', `${APPS}/norev/services/web`, { image: 'web:2' });
+      expect(res.status).toBe(500);
+      const ops = (await gw.call('GET', `/v1/operations?app=norev`)).body.items as { kind: string; status: string }[];
+      expect(ops[0]).toMatchObject({ kind: 'update', status: 'failed' });
+    } finally {
+      write.mockRestore();
+    }
+    expect(gw.cluster.service('norev', 'web')!.spec.image).toBe('web:1');
+    const again = await gw.call('PATCH', `${APPS}/norev/services/web?wait=true`, { image: 'web:2' });
+    expect(again.body).toMatchObject({ revision: 2, operation: { status: 'succeeded' } });
   });
 
   it('a cluster that stops answering keeps the operation open with the reason, and it closes once back', async () => {

@@ -77,21 +77,24 @@ export class ChangePipeline {
     });
     if (replayed) return this.resultOf(operation, change.warnings ?? [], caller);
     let revision = target.current?.number;
-    if (newRevision) {
-      // numbers only grow, also after a delete and re-create of the app
-      revision = await this.store.nextRevisionNumber(target.app.id);
-      await this.store.createRevision({
-        appId: target.app.id,
-        number: revision,
-        spec: change.next as unknown as Prisma.InputJsonValue,
-        specHash: hash,
-        source: change.source,
-        author: caller.requester,
-        message: change.message,
-        warnings: (change.warnings ?? []) as unknown as Prisma.InputJsonValue,
-      });
-    }
-    await this.store.setTarget(operation.id, revision);
+    // a failure here closes the operation with its reason, as a failed driver call does: an open one would block the app
+    await this.ledger.run(operation, async () => {
+      if (newRevision) {
+        // numbers only grow, also after a delete and re-create of the app
+        revision = await this.store.nextRevisionNumber(target.app.id);
+        await this.store.createRevision({
+          appId: target.app.id,
+          number: revision,
+          spec: change.next as unknown as Prisma.InputJsonValue,
+          specHash: hash,
+          source: change.source,
+          author: caller.requester,
+          message: change.message,
+          warnings: (change.warnings ?? []) as unknown as Prisma.InputJsonValue,
+        });
+      }
+      await this.store.setTarget(operation.id, revision);
+    });
     const outcome = await this.ledger.run(operation, change.call);
     await this.store.setCurrentRevision(target.app.id, revision, { deleted: false });
     const plan: FollowPlan =

@@ -44,6 +44,7 @@ import {
   READ_MODEL_OFF,
   ReadGate,
   observed,
+  type Observation,
   type ReadModelStatus,
   type ReadOptions,
 } from '@berth/driver';
@@ -364,20 +365,22 @@ export class KubernetesDriver implements OrchestratorDriver {
       .map((name) => ({ name, services: (byNamespace.get(name) ?? []).sort() }));
   }
 
+  /** What an answer says of its data: held and complete up to `cachedAt`, or (undefined) read now from the API server. */
+  private observation(cachedAt: number | undefined): Observation {
+    return cachedAt === undefined ? this.gate.observation('orchestrator') : this.gate.observation('cache', cachedAt);
+  }
+
   async listServices(app?: string, options?: ReadOptions): Promise<ServiceStatus[]> {
     const cache = this.cache(app, options);
     const snaps = await this.snapshots(app, undefined, true, cache?.source);
     const services = snaps.map((s) => serviceStatus(s, assessRollout(s))).sort((a, b) => collator.compare(`${a.app}/${a.service}`, `${b.app}/${b.service}`));
-    return observed(services, cache ? this.gate.observation('cache', cache.servicesCompleteAt()) : this.gate.observation('orchestrator'));
+    return observed(services, this.observation(cache?.servicesCompleteAt()));
   }
 
   async getService(ref: ServiceRef, options?: ReadOptions): Promise<ServiceStatus> {
     const cache = this.cache(ref.app, options);
     const snap = await this.snapshot(ref, true, cache?.source);
-    const [service] = observed(
-      [serviceStatus(snap, assessRollout(snap))],
-      cache ? this.gate.observation('cache', cache.servicesCompleteAt()) : this.gate.observation('orchestrator'),
-    );
+    const [service] = observed([serviceStatus(snap, assessRollout(snap))], this.observation(cache?.servicesCompleteAt()));
     return service!;
   }
 
@@ -853,7 +856,7 @@ export class KubernetesDriver implements OrchestratorDriver {
     const cache = this.cache(app, options);
     const claims = cache ? cache.claims(app) : await this.claims(app);
     const volumes = claims.map(volumeInfo).sort((a, b) => `${a.app}/${a.name}`.localeCompare(`${b.app}/${b.name}`, undefined, { numeric: true }));
-    return observed(volumes, cache ? this.gate.observation('cache', cache.volumesCompleteAt()) : this.gate.observation('orchestrator'));
+    return observed(volumes, this.observation(cache?.volumesCompleteAt()));
   }
 
   createVolume(app: string, name: string, definition: VolumeCreate): Promise<VolumeInfo> {

@@ -15,12 +15,14 @@ export function readOptions(fresh: unknown): ReadOptions {
   throw BerthError.invalid(`fresh must be true or false, not ${JSON.stringify(fresh)}`, [{ path: 'fresh', message: 'expected true or false' }]);
 }
 
+const FRESH_DESCRIPTION = "true: read the orchestrator instead of the cluster's watch-fed read model (slower; `observed` says which answered)";
+
 /** `?fresh=true` of the reads served from the read model. */
 export const FreshQuery = ApiQuery({
   name: 'fresh',
   required: false,
   type: Boolean,
-  description: "true: read the orchestrator instead of the cluster's watch-fed read model (slower; `observed` says which answered)",
+  description: FRESH_DESCRIPTION,
 });
 
 export const ObservationSchema = z
@@ -51,7 +53,7 @@ export function oldestObservation(all: (Observation | undefined)[], now = Date.n
 export const FRESH_ARG = {
   type: () => Boolean,
   nullable: true,
-  description: "true: read the orchestrator instead of the cluster's watch-fed read model (slower; `observed` says which answered)",
+  description: FRESH_DESCRIPTION,
 } as const;
 
 @ObjectType('Observation', { description: 'Where the data of an answer came from, and how old it is' })

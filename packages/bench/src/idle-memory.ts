@@ -27,20 +27,29 @@ export async function registerClusters(ctx: Pick<BenchContext, 'options' | 'swar
     await gateway.request('POST', '/v1/clusters', { name: ctx.kubernetes.cluster, kind: 'kubernetes', kubeconfig: ctx.kubernetes.direct.kubeconfig });
 }
 
+/** How long after its clusters were registered a fresh gateway is read again, settled: V8 shrinks an idle heap on its own after about 30 s. */
+export const SETTLED_AFTER_MS = 40_000;
+
 /**
- * The idle RSS of a second, fresh gateway on the embedded default database (PGlite in a data folder
- * created before it starts, as on every start but the first), with the same clusters registered as the
- * main one. It runs only for the measurement, alongside the main gateway.
+ * The idle RSS of a second, fresh gateway with the same clusters registered as the main one, on the
+ * embedded default database (PGlite in a data folder created before it starts, as on every start but
+ * the first) or on a scratch Postgres database: 5 s after the clusters were registered (as the main
+ * gateway is read) and again, settled, after SETTLED_AFTER_MS. It runs only for the measurement,
+ * alongside the main gateway.
  */
-export async function pgliteIdle(ctx: BenchContext): Promise<{ rss: number; memory?: IdleMemory }> {
-  log('memory: starting a second gateway on PGlite (no DATABASE_URL) for its idle RSS');
-  const gateway = await GatewayProcess.start(ctx.options.databaseUrl, { database: 'pglite', profiling: ctx.options.profile, env: ctx.options.gatewayEnv });
+export async function freshIdle(ctx: BenchContext, database: 'pglite' | 'postgres'): Promise<{ rss: number; settledRss: number; memory?: IdleMemory }> {
+  const name = database === 'pglite' ? 'PGlite (no DATABASE_URL)' : 'a scratch Postgres database';
+  log(`memory: starting a second gateway on ${name} for its idle RSS`);
+  const gateway = await GatewayProcess.start(ctx.options.databaseUrl, { database, profiling: ctx.options.profile, env: ctx.options.gatewayEnv });
   try {
+    const registered = Date.now();
     await registerClusters(ctx, gateway);
     const rss = await idleRss(gateway);
-    log(`gateway idle RSS on PGlite ${mb(rss)}`);
+    await sleep(Math.max(0, registered + SETTLED_AFTER_MS - Date.now()));
+    const settledRss = await gateway.rssBytes();
+    log(`fresh gateway idle RSS on ${database}: ${mb(rss)}, ${mb(settledRss)} after ${SETTLED_AFTER_MS / 1000} s`);
     const memory = ctx.options.profile ? await gateway.memoryReport().catch(() => undefined) : undefined;
-    return { rss, ...(memory ? { memory } : {}) };
+    return { rss, settledRss, ...(memory ? { memory } : {}) };
   } finally {
     await gateway.stop();
   }

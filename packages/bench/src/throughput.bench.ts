@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import type { BenchContext } from './context.js';
-import { describeIdle, IDLE_GOALS, pgliteIdle } from './idle-memory.js';
+import { describeIdle, freshIdle, IDLE_GOALS, SETTLED_AFTER_MS } from './idle-memory.js';
 import { keepProfile, renderProfile, summarizeProfile } from './profile.js';
 import { log, section, type SectionResult } from './report.js';
 import { mb, ms, summarize } from './stats.js';
@@ -88,10 +88,14 @@ export async function throughputBench(ctx: BenchContext, idleRss: number): Promi
     'The gateway is started with BERTH_RATE_LIMIT=100000000: one load generator is one token, and the per-token limit (default 1200/min) would measure the limiter.',
   );
   if (ctx.idleMemory) result.notes.push(`Idle memory on Postgres as the gateway sees it, after a full GC: ${describeIdle(ctx.idleMemory)}.`);
-  const pglite = await pgliteIdle(ctx).catch((e: unknown) => {
-    log(`memory: the PGlite gateway failed: ${(e as Error).message}`);
-    return undefined;
-  });
+  // two more fresh gateways, side by side: PGlite (the goal's embedded default) and Postgres (read again when settled)
+  const fresh = (database: 'pglite' | 'postgres') =>
+    freshIdle(ctx, database).catch((e: unknown) => {
+      log(`memory: the fresh gateway on ${database} failed: ${(e as Error).message}`);
+      return undefined;
+    });
+  const [pglite, postgres] = await Promise.all([fresh('pglite'), fresh('postgres')]);
+  const settled = (r: { settledRss: number } | undefined) => (r ? `, ${mb(r.settledRss)} ${SETTLED_AFTER_MS / 1000} s after the clusters were registered` : '');
   if (pglite?.memory) result.notes.push(`Idle memory on PGlite (a second gateway, same clusters), after a full GC: ${describeIdle(pglite.memory)}.`);
   if (afterGc) {
     result.notes.push(
@@ -102,15 +106,24 @@ export async function throughputBench(ctx: BenchContext, idleRss: number): Promi
   result.goals.push(
     {
       goal: `memory: idle RSS < 150 MB on Postgres (${clusters})`,
-      measured: `${mb(idleRss)} (fresh), ${mb(idleAfter)} (after the run)`,
+      measured: `${mb(idleRss)} (fresh), ${mb(idleAfter)} (after the run); a second fresh gateway: ${postgres ? mb(postgres.rss) : 'did not start'}${settled(postgres)}`,
       met: idleRss < IDLE_GOALS.postgres,
     },
     {
       goal: `memory: idle RSS < 200 MB on PGlite (${clusters})`,
-      measured: pglite ? `${mb(pglite.rss)} (fresh)` : 'the PGlite gateway did not start (see the log)',
+      measured: pglite ? `${mb(pglite.rss)} (fresh)${settled(pglite)}` : 'the PGlite gateway did not start (see the log)',
       met: pglite ? pglite.rss < IDLE_GOALS.pglite : undefined,
     },
   );
-  result.data = { idleRss, idleBefore, idleAfter, pgliteIdleRss: pglite?.rss, endpoints: data };
+  result.data = {
+    idleRss,
+    idleBefore,
+    idleAfter,
+    pgliteIdleRss: pglite?.rss,
+    pgliteSettledRss: pglite?.settledRss,
+    postgresFreshRss: postgres?.rss,
+    postgresSettledRss: postgres?.settledRss,
+    endpoints: data,
+  };
   return result;
 }

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from '@jest/globals';
+import { kubernetesSuite } from '@berth/testkit';
 
 // The module the package exports is dist/bundle.js (client-node inlined and minified, scripts/bundle.mjs),
 // while the other tests run the TypeScript sources. This one starts the built bundle in a plain Node
@@ -51,14 +52,8 @@ try {
 process.stdout.write(JSON.stringify(out));
 `;
 
-if (process.env.BERTH_SKIP_KUBERNETES === '1') {
-  process.stderr.write('\n*** BERTH_SKIP_KUBERNETES=1: the Kubernetes bundle integration test is SKIPPED ***\n\n');
-  describe.skip('the built kubernetes driver bundle', () => {
-    it('needs a Kubernetes API server (packages/testenv/k8s/up.sh)', () => undefined);
-  });
-} else {
-  if (!process.env.BERTH_KUBECONFIG) throw new Error('BERTH_KUBECONFIG is not set: run packages/testenv/k8s/up.sh, or set BERTH_SKIP_KUBERNETES=1');
-
+const kubeconfig = kubernetesSuite('the built kubernetes driver bundle');
+if (kubeconfig !== undefined) {
   describe('the built kubernetes driver bundle', () => {
     it('deploys, follows, reads (fresh and from its watches) and removes an app on a real cluster', async () => {
       expect(existsSync(BUNDLE)).toBe(true); // built by `pnpm run build` (the README's test command runs it)

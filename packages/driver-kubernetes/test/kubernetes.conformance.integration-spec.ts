@@ -1,6 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { describe, it } from '@jest/globals';
-import { runConformanceSuite } from '@berth/testkit';
+import { runConformanceSuite, kubernetesSuite } from '@berth/testkit';
 import { createKubernetesDriver } from '@berth/driver-kubernetes';
 import { KubernetesNativeProbe } from './kubernetes-native.probe.js';
 
@@ -15,17 +13,8 @@ const images = {
   shell: 'berth-test/busybox:1',
 };
 
-if (process.env.BERTH_SKIP_KUBERNETES === '1') {
-  // Written to stderr directly: jest drops console output of a file whose tests are all skipped.
-  process.stderr.write('\n*** BERTH_SKIP_KUBERNETES=1: the Kubernetes driver conformance suite is SKIPPED (nothing about Kubernetes was tested) ***\n\n');
-  describe.skip('driver conformance: kubernetes', () => {
-    it('needs a Kubernetes API server (packages/testenv/k8s/up.sh)', () => undefined);
-  });
-} else {
-  // No fallback: a run meant to test Kubernetes fails (here, at load) when it has no cluster.
-  const path = process.env.BERTH_KUBECONFIG;
-  if (!path) throw new Error('BERTH_KUBECONFIG is not set: run packages/testenv/k8s/up.sh, or set BERTH_SKIP_KUBERNETES=1');
-  const kubeconfig = readFileSync(path, 'utf8');
+const kubeconfig = kubernetesSuite('driver conformance: kubernetes');
+if (kubeconfig !== undefined) {
   const native = await KubernetesNativeProbe.connect(kubeconfig);
   // The suite runs where containers run: the test cluster's real node (node-up.sh), chosen by a
   // placement constraint on its label, as a user would pick nodes. No fallback onto kwok nodes.

@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { kubernetesSuite } from '@berth/testkit';
 import { AppSpec, JobSpec, type ServiceSpec } from '@berth/model';
 import { DriverErrorCode, LABEL, type ClusterEvent, type RolloutStatus, type ServiceRef } from '@berth/driver';
 import { createKubernetesDriver, type KubernetesDriver } from '@berth/driver-kubernetes';
@@ -15,16 +15,8 @@ async function last<T>(items: AsyncIterable<T>): Promise<T | undefined> {
   return end;
 }
 
-if (process.env.BERTH_SKIP_KUBERNETES === '1') {
-  // Written to stderr directly: jest drops console output of a file whose tests are all skipped.
-  process.stderr.write('\n*** BERTH_SKIP_KUBERNETES=1: the Kubernetes driver integration tests are SKIPPED ***\n\n');
-  describe.skip('kubernetes driver', () => {
-    it('needs a Kubernetes API server (packages/testenv/k8s/up.sh)', () => undefined);
-  });
-} else {
-  const path = process.env.BERTH_KUBECONFIG;
-  if (!path) throw new Error('BERTH_KUBECONFIG is not set: run packages/testenv/k8s/up.sh, or set BERTH_SKIP_KUBERNETES=1');
-  const kubeconfig = readFileSync(path, 'utf8');
+const kubeconfig = kubernetesSuite('kubernetes driver');
+if (kubeconfig !== undefined) {
   const native = await KubernetesNativeProbe.connect(kubeconfig);
   const connect = () => createKubernetesDriver({ kind: 'kubernetes', kubeconfig });
 

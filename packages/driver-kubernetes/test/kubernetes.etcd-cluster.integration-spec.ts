@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { kubernetesSuite } from '@berth/testkit';
 import { AppSpec, importCompose, type AppSpecInput } from '@berth/model';
 import type { RolloutStatus } from '@berth/driver';
 import { createKubernetesDriver, type KubernetesDriver } from '@berth/driver-kubernetes';
@@ -9,15 +10,8 @@ import { KubernetesNativeProbe } from './kubernetes-native.probe.js';
 // packages/testenv/k8s/etcd-image.sh) forming one cluster through their member names db-0..db-2.
 // Clients speak etcd's v3 HTTP API with busybox nc, from another service of the app.
 
-if (process.env.BERTH_SKIP_KUBERNETES === '1') {
-  process.stderr.write('\n*** BERTH_SKIP_KUBERNETES=1: the Kubernetes etcd cluster tests are SKIPPED ***\n\n');
-  describe.skip('etcd cluster on kubernetes', () => {
-    it('needs a Kubernetes API server (packages/testenv/k8s/up.sh)', () => undefined);
-  });
-} else {
-  const path = process.env.BERTH_KUBECONFIG;
-  if (!path) throw new Error('BERTH_KUBECONFIG is not set: run packages/testenv/k8s/up.sh, or set BERTH_SKIP_KUBERNETES=1');
-  const kubeconfig = readFileSync(path, 'utf8');
+const kubeconfig = kubernetesSuite('etcd cluster on kubernetes');
+if (kubeconfig !== undefined) {
   const native = await KubernetesNativeProbe.connect(kubeconfig);
   const example = JSON.parse(readFileSync(new URL('../../../examples/etcd-cluster/app.json', import.meta.url), 'utf8')) as AppSpecInput;
   const members = ['db-0', 'db-1', 'db-2'];

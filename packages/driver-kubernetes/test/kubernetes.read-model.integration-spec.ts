@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { createServer, connect as connectTcp, type Server, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { kubernetesSuite } from '@berth/testkit';
 import { AppSpec } from '@berth/model';
 import { DriverErrorCode, type ServiceRef, type VolumeInfo } from '@berth/driver';
 import { createKubernetesDriver, type KubernetesDriver } from '@berth/driver-kubernetes';
@@ -33,15 +33,8 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, bound
   }
 }
 
-if (process.env.BERTH_SKIP_KUBERNETES === '1') {
-  process.stderr.write('\n*** BERTH_SKIP_KUBERNETES=1: the Kubernetes read-model integration tests are SKIPPED ***\n\n');
-  describe.skip('kubernetes read model', () => {
-    it('needs a Kubernetes API server (packages/testenv/k8s/up.sh)', () => undefined);
-  });
-} else {
-  const path = process.env.BERTH_KUBECONFIG;
-  if (!path) throw new Error('BERTH_KUBECONFIG is not set: run packages/testenv/k8s/up.sh, or set BERTH_SKIP_KUBERNETES=1');
-  const kubeconfig = readFileSync(path, 'utf8');
+const kubeconfig = kubernetesSuite('kubernetes read model');
+if (kubeconfig !== undefined) {
   const native = await KubernetesNativeProbe.connect(kubeconfig);
   const cached = { consistency: 'cached' } as const;
 

@@ -182,7 +182,19 @@ export class RolloutFailureController {
     const read = async (): Promise<RolloutStatus> => {
       const snap = await this.snapshot(ref);
       watch(snap.kind);
-      const progress = JSON.stringify([snap.workload.metadata?.generation, snap.workload.status]);
+      // progress is the workload's status or any of its pods moving on (scheduled, volume bound, pulling,
+      // started): a first stateful replica can wait on its claim and its image for longer than the deadline
+      // while the StatefulSet's status stays the same
+      const progress = JSON.stringify([
+        snap.workload.metadata?.generation,
+        snap.workload.status,
+        snap.pods.map((p) => [
+          p.metadata?.name,
+          p.status?.phase,
+          p.status?.conditions?.map((c) => `${c.type}=${c.status}`),
+          p.status?.containerStatuses?.map((c) => Object.keys(c.state ?? {})),
+        ]),
+      ]);
       if (progress !== lastProgress) {
         lastProgress = progress;
         lastProgressAt = Date.now();

@@ -14,7 +14,6 @@ const inlineClientNode = {
   name: 'inline-client-node',
   setup(b) {
     b.onResolve({ filter: /^[^./]/ }, (args) => {
-      if (args.path.startsWith('node:')) return { path: args.path, external: true };
       if (args.path.startsWith('@kubernetes/client-node') || args.importer.includes(`${path.sep}node_modules${path.sep}`)) return undefined;
       return { path: args.path, external: true };
     });

@@ -64,7 +64,7 @@ component_pid() { # NAME -> pid on stdout if that component is running, else non
   pid="$(cat "$pidf" 2>/dev/null)" || return 1
   [[ "$pid" =~ ^[0-9]+$ ]] || return 1
   # Guard against pid reuse: the process must run our binary.
-  exe="$(tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | head -n1)" || return 1
+  exe="$( (tr '\0' '\n' <"/proc/$pid/cmdline") 2>/dev/null | head -n1)" || return 1
   [[ "$exe" == "$BIN_DIR/$name" || "$exe" == */berth/k8s/*/bin/"$name" ]] || return 1
   # A zombie is not alive.
   [[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != "Z" ]] || return 1

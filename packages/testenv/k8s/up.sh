@@ -122,7 +122,17 @@ start_component() {
   # Not a process-group leader inside '&', so setsid does not fork: $! is the component.
   # 8>&-: the daemons must not inherit (and so hold) up.sh's lock.
   nohup setsid "$bin" "$@" >"$logf" 2>&1 </dev/null 8>&- &
-  echo $! >"$PID_DIR/$name.pid"
+  local pid=$!
+  echo "$pid" >"$PID_DIR/$name.pid"
+  # $! runs bash, then nohup, then setsid before it runs the component; until then component_alive
+  # (which checks the command line) says no, and wait_url would call a slow exec a crash.
+  local i
+  for i in $(seq 1 100); do
+    component_alive "$name" && return 0
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  component_alive "$name" || die "$name did not start (pid $pid; log: $logf)"
 }
 
 # wait_url NAME URL TIMEOUT [curl args...]

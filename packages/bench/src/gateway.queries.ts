@@ -26,8 +26,6 @@ export interface HistoryIds {
   metricService: string;
 }
 
-const silent = { info() {}, warn() {}, error() {}, debug() {}, trace() {}, fatal() {} };
-
 /**
  * The gateway's own services from its build (apps/gateway/dist), on the benchmark's Prisma client,
  * so the queries timed are exactly the ones the API runs (not a copy that could drift). Only what the
@@ -38,13 +36,16 @@ export async function gatewayHistoryCalls(prisma: PrismaClient, ids: HistoryIds)
   await import(pathToFileURL(requireFromGateway.resolve('reflect-metadata')).href);
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the gateway's classes, typed by their own build, not by this package
   const load = async (file: string) => (await import(pathToFileURL(path.join(DIST, file)).href)) as Record<string, new (...args: unknown[]) => any>;
-  const { OperationsService } = await load('operations/operations.service.js');
+  const { ChangeStore } = await load('changes/change.store.js');
+  const { OperationHistory } = await load('changes/operation-history.service.js');
   const { AppsService } = await load('apps/apps.service.js');
   const { MetricsHistoryService } = await load('monitoring/metrics/metrics-history.service.js');
   const cluster = { id: ids.clusterId, name: ids.clusterName };
   const clusters = { driverFor: async () => ({ cluster, driver: undefined }), find: async () => cluster };
-  const operations = new OperationsService!(prisma, undefined, undefined, silent);
-  const apps = new AppsService!(prisma, clusters, operations);
+  // Reading the history needs only the store (the followers wait for open operations).
+  const operations = new OperationHistory!(new ChangeStore!(prisma), undefined);
+  // revisions() reads the cluster and the rows; the pipeline, secrets, policy and recent changes serve writes.
+  const apps = new AppsService!(prisma, clusters, undefined, undefined, undefined, undefined);
   const config = {
     monitoring: {
       metrics: {
@@ -67,13 +68,13 @@ export async function gatewayHistoryCalls(prisma: PrismaClient, ids: HistoryIds)
   return [
     {
       name: 'last 50 operations of an app',
-      source: 'OperationsService.list (GET /v1/operations?app=)',
+      source: 'OperationHistory.list (GET /v1/operations?app=)',
       table: 'Operation',
       run: () => operations.list({ appId: ids.appId }, { limit: 50 }).then((r: { items: unknown[] }) => r.items),
     },
     {
       name: 'last 50 operations of a cluster',
-      source: 'OperationsService.list (GET /v1/operations?cluster=)',
+      source: 'OperationHistory.list (GET /v1/operations?cluster=)',
       table: 'Operation',
       run: () => operations.list({ clusterId: ids.clusterId }, { limit: 50 }).then((r: { items: unknown[] }) => r.items),
     },
@@ -85,7 +86,7 @@ export async function gatewayHistoryCalls(prisma: PrismaClient, ids: HistoryIds)
     },
     {
       name: 'an operation with its progress',
-      source: 'OperationsService.get (GET /v1/operations/:id)',
+      source: 'OperationHistory.get (GET /v1/operations/:id)',
       table: 'OperationProgress',
       run: () => operations.get(ids.operationId).then((op: { progress: unknown[] }) => op.progress),
     },

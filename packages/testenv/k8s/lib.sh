@@ -72,6 +72,19 @@ component_pid() { # NAME -> pid on stdout if that component is running, else non
 }
 component_alive() { component_pid "$1" >/dev/null; }
 
+# wait_exec PID CHECK...: after `nohup setsid BIN &`, $! runs bash, then nohup, then setsid, and only
+# then BIN; CHECK (component_pid or node_pid, which compare the command line) says no until then.
+# Waits up to 10 s for CHECK while PID lives; the status is CHECK's.
+wait_exec() {
+  local pid="$1" i; shift
+  for i in $(seq 1 100); do
+    "$@" >/dev/null && return 0
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  "$@" >/dev/null
+}
+
 # node_pid NAME EXE -> pid of a live process started by node-up.sh running EXE
 node_pid() {
   local pidf="$NODE_PIDS/$1.pid" pid exe

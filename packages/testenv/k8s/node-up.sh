@@ -75,15 +75,9 @@ ensure_component() {
   log "starting $name (log: $logf)"
   # 7>&- 8>&- 9>&-: the daemons must not inherit (and so hold) the scripts' locks.
   nohup setsid "$exe" "$@" >"$logf" 2>&1 </dev/null 7>&- 8>&- 9>&- &
-  local pid=$! i
+  local pid=$!
   echo "$pid $want" >"$NODE_PIDS/$name.pid"
-  # $! runs nohup and setsid before it runs EXE; until then node_pid says no (see up.sh).
-  for i in $(seq 1 100); do
-    node_pid "$name" "$exe" >/dev/null && return 0
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  node_pid "$name" "$exe" >/dev/null || die "$name did not start (pid $pid; log: $logf)"
+  wait_exec "$pid" node_pid "$name" "$exe" || die "$name did not start (pid $pid; log: $logf)"
 }
 
 # write_file PATH < content: replaces the file only when the content differs (kube-proxy exits

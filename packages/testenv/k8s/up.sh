@@ -124,15 +124,8 @@ start_component() {
   nohup setsid "$bin" "$@" >"$logf" 2>&1 </dev/null 8>&- &
   local pid=$!
   echo "$pid" >"$PID_DIR/$name.pid"
-  # $! runs bash, then nohup, then setsid before it runs the component; until then component_alive
-  # (which checks the command line) says no, and wait_url would call a slow exec a crash.
-  local i
-  for i in $(seq 1 100); do
-    component_alive "$name" && return 0
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  component_alive "$name" || die "$name did not start (pid $pid; log: $logf)"
+  # else wait_url would call a component still passing through nohup and setsid a crash
+  wait_exec "$pid" component_alive "$name" || die "$name did not start (pid $pid; log: $logf)"
 }
 
 # wait_url NAME URL TIMEOUT [curl args...]
